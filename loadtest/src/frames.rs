@@ -1,0 +1,275 @@
+//! The subset of protocol v1 (docs/protocol.md) that the load generator speaks.
+//!
+//! Incoming frames are parsed into a flat, borrowed view: only the fields the generator
+//! measures are read, unknown fields and unknown frame types are tolerated, so the
+//! generator keeps working while the server grows new fields.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+
+/// Prefix of every message text the generator sends. The client_id follows it, so a
+/// `message` frame can be matched to its send even if the server omits `client_id`.
+pub const TEXT_PREFIX: &str = "loadtest ";
+
+/// A server → client frame, flattened. Every field is optional except `type`.
+#[derive(Debug, Deserialize)]
+pub struct RawFrame<'a> {
+    #[serde(rename = "type", borrow)]
+    pub kind: Cow<'a, str>,
+    #[serde(default, borrow, deserialize_with = "opt_cow")]
+    pub client_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "opt_cow")]
+    pub sender: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "opt_cow")]
+    pub text: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "opt_cow")]
+    pub code: Option<Cow<'a, str>>,
+    #[serde(default, rename = "ref", borrow, deserialize_with = "opt_cow")]
+    pub ref_: Option<Cow<'a, str>>,
+}
+
+/// `Option<Cow<str>>` that borrows from the input when the JSON string has no escapes
+/// (plain `Option<Cow>` always allocates).
+fn opt_cow<'de, D>(d: D) -> Result<Option<Cow<'de, str>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    struct Borrowed<'a>(#[serde(borrow)] Cow<'a, str>);
+    Ok(Option::<Borrowed<'de>>::deserialize(d)?.map(|b| b.0))
+}
+
+/// What the generator does with a frame.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Frame<'a> {
+    Hello,
+    Ack {
+        client_id: Cow<'a, str>,
+    },
+    /// A `message` frame. `client_id` is the generator's id for it when it can be
+    /// recovered (from the field, else from the text), `None` for foreign messages.
+    Message {
+        from_visitor: bool,
+        client_id: Option<Cow<'a, str>>,
+    },
+    Session,
+    Error {
+        code: Cow<'a, str>,
+        client_id: Option<Cow<'a, str>>,
+    },
+    /// `typing`, `ok`, `pong` and any type this generator does not know.
+    Other,
+}
+
+/// Parses one text frame. Fails only when the frame is not a JSON object with a `type`.
+pub fn parse(text: &str) -> Result<Frame<'_>, serde_json::Error> {
+    let raw: RawFrame<'_> = serde_json::from_str(text)?;
+    Ok(classify(raw))
+}
+
+fn classify(raw: RawFrame<'_>) -> Frame<'_> {
+    match raw.kind.as_ref() {
+        "hello" => Frame::Hello,
+        "ack" => match raw.client_id {
+            Some(client_id) => Frame::Ack { client_id },
+            None => Frame::Other,
+        },
+        "message" => {
+            let from_visitor = raw.sender.as_deref() == Some("visitor");
+            let client_id = raw.client_id.or_else(|| {
+                raw.text.and_then(|t| match t {
+                    Cow::Borrowed(t) => client_id_from_text(t).map(Cow::Borrowed),
+                    Cow::Owned(t) => client_id_from_text(&t).map(|c| Cow::Owned(c.to_owned())),
+                })
+            });
+            Frame::Message {
+                from_visitor,
+                client_id,
+            }
+        }
+        "session" => Frame::Session,
+        "error" => Frame::Error {
+            code: raw.code.unwrap_or(Cow::Borrowed("unknown")),
+            client_id: raw.client_id.or(raw.ref_),
+        },
+        _ => Frame::Other,
+    }
+}
+
+/// Recovers the client_id from a text the generator produced (`"loadtest <id> …"`).
+pub fn client_id_from_text(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix(TEXT_PREFIX)?;
+    let id = rest.split(' ').next()?;
+    (!id.is_empty()).then_some(id)
+}
+
+/// Builds the text of a generated message: the prefix, the client_id, then padding up
+/// to `len` bytes (never shorter than prefix + id).
+pub fn message_text(client_id: &str, len: usize) -> String {
+    let mut text = String::with_capacity(len.max(TEXT_PREFIX.len() + client_id.len() + 1));
+    text.push_str(TEXT_PREFIX);
+    text.push_str(client_id);
+    if text.len() < len {
+        text.push(' ');
+        while text.len() < len {
+            text.push('x');
+        }
+    }
+    text
+}
+
+/// Visitor → server `send`.
+#[derive(Debug, Serialize)]
+pub struct VisitorSend<'a> {
+    pub v: u8,
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+    pub client_id: &'a str,
+    pub text: &'a str,
+}
+
+impl<'a> VisitorSend<'a> {
+    pub fn new(client_id: &'a str, text: &'a str) -> Self {
+        VisitorSend {
+            v: 1,
+            kind: "send",
+            client_id,
+            text,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        // Serializing a struct of &str into a String cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_hello_with_null_session() {
+        let f = parse(
+            r#"{"v":1,"type":"hello","visitor_token":"t","contact_id":12,"session_id":null,"last_seq":0}"#,
+        )
+        .expect("valid");
+        assert_eq!(f, Frame::Hello);
+    }
+
+    #[test]
+    fn unescaped_fields_are_borrowed() {
+        let text = r#"{"v":1,"type":"ack","client_id":"lt-1-2","session_id":3}"#;
+        match parse(text).expect("valid") {
+            Frame::Ack { client_id } => assert!(matches!(client_id, Cow::Borrowed(_))),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_ack() {
+        let f = parse(
+            r#"{"v":1,"type":"ack","client_id":"lt-1-2","session_id":3,"seq":4,"message_id":5,"created_at":"2024-01-01T00:00:00Z"}"#,
+        )
+        .expect("valid");
+        assert_eq!(
+            f,
+            Frame::Ack {
+                client_id: Cow::Borrowed("lt-1-2")
+            }
+        );
+    }
+
+    #[test]
+    fn parses_message_with_and_without_client_id() {
+        let with = parse(
+            r#"{"v":1,"type":"message","session_id":1,"seq":1,"message_id":9,"sender":"visitor","client_id":"lt-0-0","text":"loadtest lt-0-0 xx","off_platform":false,"created_at":"x"}"#,
+        )
+        .expect("valid");
+        assert_eq!(
+            with,
+            Frame::Message {
+                from_visitor: true,
+                client_id: Some(Cow::Borrowed("lt-0-0"))
+            }
+        );
+        let without = parse(
+            r#"{"v":1,"type":"message","session_id":1,"seq":1,"sender":"visitor","text":"loadtest lt-7-3 xxx"}"#,
+        )
+        .expect("valid");
+        assert_eq!(
+            without,
+            Frame::Message {
+                from_visitor: true,
+                client_id: Some(Cow::Borrowed("lt-7-3"))
+            }
+        );
+        let agent =
+            parse(r#"{"v":1,"type":"message","sender":"agent","text":"hi"}"#).expect("valid");
+        assert_eq!(
+            agent,
+            Frame::Message {
+                from_visitor: false,
+                client_id: None
+            }
+        );
+    }
+
+    #[test]
+    fn escaped_text_still_yields_client_id() {
+        // An escape forces serde to hand out an owned string.
+        let f = parse(r#"{"type":"message","sender":"visitor","text":"loadtest lt-1-1 \u0078"}"#)
+            .expect("valid");
+        assert_eq!(
+            f,
+            Frame::Message {
+                from_visitor: true,
+                client_id: Some(Cow::Owned("lt-1-1".to_owned()))
+            }
+        );
+    }
+
+    #[test]
+    fn parses_error_session_and_unknown() {
+        let e = parse(r#"{"v":1,"type":"error","code":"text_too_long","message":"m","ref":"r1"}"#)
+            .expect("valid");
+        assert_eq!(
+            e,
+            Frame::Error {
+                code: Cow::Borrowed("text_too_long"),
+                client_id: Some(Cow::Borrowed("r1"))
+            }
+        );
+        let s =
+            parse(r#"{"v":1,"type":"session","session":{"id":1,"status":"open"}}"#).expect("valid");
+        assert_eq!(s, Frame::Session);
+        assert_eq!(
+            parse(r#"{"v":1,"type":"typing","on":true}"#).expect("valid"),
+            Frame::Other
+        );
+        assert!(parse("not json").is_err());
+        assert!(parse(r#"{"v":1}"#).is_err());
+    }
+
+    #[test]
+    fn message_text_roundtrip() {
+        let t = message_text("lt-3-9", 40);
+        assert_eq!(t.len(), 40);
+        assert_eq!(client_id_from_text(&t), Some("lt-3-9"));
+        let short = message_text("lt-3-9", 0);
+        assert_eq!(short, "loadtest lt-3-9");
+        assert_eq!(client_id_from_text(&short), Some("lt-3-9"));
+        assert_eq!(client_id_from_text("hello"), None);
+    }
+
+    #[test]
+    fn send_frame_shape() {
+        let v: serde_json::Value =
+            serde_json::from_str(&VisitorSend::new("c1", "hi").to_json()).expect("json");
+        assert_eq!(
+            v,
+            serde_json::json!({"v":1,"type":"send","client_id":"c1","text":"hi"})
+        );
+    }
+}

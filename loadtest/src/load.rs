@@ -1,0 +1,653 @@
+//! The load generator proper: agent and visitor sockets, the send schedule, and the
+//! measurement. It only knows the websocket protocol (docs/protocol.md); how the target's
+//! URLs and credentials are obtained lives in `setup` (real server) and `baseline`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use dashmap::DashMap;
+use futures_util::{SinkExt, StreamExt};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use tokio::net::TcpStream;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinSet;
+use tokio::time::{sleep_until, timeout, Instant};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::frames::{self, Frame, VisitorSend};
+use crate::stats::{self, ConnectStats, ErrorStats, LatencySummary, Report, RssStats, Timing};
+use crate::sys::RssSampler;
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How an agent socket authenticates.
+#[derive(Debug, Clone)]
+pub enum AgentAuth {
+    None,
+    /// Value of the `sb_session` cookie.
+    Cookie(String),
+    Bearer(String),
+}
+
+/// Where to point the generator.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub label: String,
+    pub describe: String,
+    /// `ws://…/ws/visitor?key=…`
+    pub visitor_url: Url,
+    /// One entry per agent socket: `ws://…/ws/agent?project=…` and its credentials.
+    pub agents: Vec<(Url, AgentAuth)>,
+    /// Process whose RSS is sampled as "the server", and how to describe it.
+    pub server_pid: Option<u32>,
+    pub server_source: String,
+    /// `Origin` header sent on every socket, if any.
+    pub origin: Option<String>,
+}
+
+/// Load shape and timeouts.
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    pub visitors: usize,
+    pub rate_per_visitor: f64,
+    pub duration: Duration,
+    pub message_bytes: usize,
+    pub ramp_batch: usize,
+    pub ramp_pause: Duration,
+    pub connect_timeout: Duration,
+    /// A message not seen by any agent within this long after its send is lost.
+    pub lost_after: Duration,
+    /// A socket that receives nothing (not even a ping) for this long is dead.
+    pub idle_timeout: Duration,
+    pub send_timeout: Duration,
+    pub quiet: bool,
+}
+
+#[derive(Debug)]
+struct Entry {
+    sent: Instant,
+    ack: Option<Instant>,
+    first_agent: Option<Instant>,
+}
+
+#[derive(Default)]
+struct Shared {
+    entries: DashMap<Box<str>, Entry>,
+    sent: AtomicU64,
+    send_failed: AtomicU64,
+    acked: AtomicU64,
+    delivered: AtomicU64,
+    agent_receipts: AtomicU64,
+    visitor_echoes: AtomicU64,
+    agent_sessions: AtomicU64,
+    agents_alive: AtomicU64,
+    visitors_alive: AtomicU64,
+    errors: Mutex<ErrorStats>,
+}
+
+impl Shared {
+    fn with_errors(&self, f: impl FnOnce(&mut ErrorStats)) {
+        // A poisoned lock only means another task panicked mid-update; keep counting.
+        let mut g = self.errors.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut g);
+    }
+
+    fn count_close(&self, code: String) {
+        self.with_errors(|e| *e.unexpected_closes.entry(code).or_default() += 1);
+    }
+
+    fn count_error_frame(&self, code: &str) {
+        self.with_errors(|e| *e.error_frames.entry(code.to_owned()).or_default() += 1);
+    }
+}
+
+/// How a socket's read loop ended.
+enum End {
+    Shutdown,
+    Dead,
+}
+
+#[derive(Clone, Copy)]
+enum Role {
+    Visitor,
+    Agent,
+}
+
+async fn connect(
+    url: &Url,
+    auth: &AgentAuth,
+    origin: Option<&str>,
+    cfg: &LoadConfig,
+) -> Result<Ws> {
+    let mut req = url.as_str().into_client_request()?;
+    if let Some(o) = origin {
+        req.headers_mut()
+            .insert("origin", HeaderValue::from_str(o)?);
+    }
+    match auth {
+        AgentAuth::None => {}
+        AgentAuth::Cookie(v) => {
+            req.headers_mut()
+                .insert("cookie", HeaderValue::from_str(&format!("sb_session={v}"))?);
+        }
+        AgentAuth::Bearer(t) => {
+            req.headers_mut().insert(
+                "authorization",
+                HeaderValue::from_str(&format!("Bearer {t}"))?,
+            );
+        }
+    }
+    let (mut ws, _resp) = match timeout(
+        cfg.connect_timeout,
+        tokio_tungstenite::connect_async_with_config(req, None, true),
+    )
+    .await
+    {
+        Ok(r) => r?,
+        Err(_) => bail!("connect timed out after {:?}", cfg.connect_timeout),
+    };
+    // Wait for `hello`; anything else first is a protocol violation.
+    let first = match timeout(cfg.connect_timeout, ws.next()).await {
+        Err(_) => bail!("no hello within {:?}", cfg.connect_timeout),
+        Ok(None) => bail!("socket closed before hello"),
+        Ok(Some(m)) => m?,
+    };
+    match first {
+        Message::Text(t) => match frames::parse(&t) {
+            Ok(Frame::Hello) => Ok(ws),
+            Ok(Frame::Error { code, .. }) => bail!("error frame instead of hello: {code}"),
+            _ => bail!("expected hello, got {}", truncate(&t, 200)),
+        },
+        Message::Close(c) => bail!("closed before hello: {c:?}"),
+        other => bail!("expected hello, got {other:?}"),
+    }
+}
+
+fn truncate(s: &str, n: usize) -> &str {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Handles one incoming frame. Returns false when the socket is finished.
+fn on_frame(role: Role, msg: Message, shared: &Shared) -> bool {
+    match msg {
+        Message::Text(t) => match frames::parse(&t) {
+            Ok(Frame::Ack { client_id }) => {
+                if let Some(mut e) = shared.entries.get_mut(client_id.as_ref()) {
+                    if e.ack.is_none() {
+                        e.ack = Some(Instant::now());
+                        shared.acked.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            Ok(Frame::Message {
+                from_visitor: true,
+                client_id: Some(cid),
+            }) => match role {
+                Role::Visitor => {
+                    shared.visitor_echoes.fetch_add(1, Ordering::Relaxed);
+                }
+                Role::Agent => {
+                    let now = Instant::now();
+                    if let Some(mut e) = shared.entries.get_mut(cid.as_ref()) {
+                        shared.agent_receipts.fetch_add(1, Ordering::Relaxed);
+                        if e.first_agent.is_none() {
+                            e.first_agent = Some(now);
+                            shared.delivered.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            },
+            Ok(Frame::Session) => {
+                if let Role::Agent = role {
+                    shared.agent_sessions.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Ok(Frame::Error { code, .. }) => shared.count_error_frame(&code),
+            Ok(_) => {}
+            Err(_) => shared.with_errors(|e| e.unparseable_frames += 1),
+        },
+        Message::Close(c) => {
+            let code = match c {
+                Some(f) => u16::from(f.code).to_string(),
+                None => "no code".to_owned(),
+            };
+            shared.count_close(code);
+            return false;
+        }
+        // Pings are answered by tungstenite itself.
+        _ => {}
+    }
+    true
+}
+
+/// Reads one frame with the idle timeout. `None` = the socket is dead (already counted).
+async fn read_one(ws: &mut Ws, cfg: &LoadConfig, shared: &Shared) -> Option<Message> {
+    match timeout(cfg.idle_timeout, ws.next()).await {
+        Err(_) => {
+            shared.with_errors(|e| e.read_timeouts += 1);
+            None
+        }
+        Ok(None) => {
+            shared.count_close("eof".to_owned());
+            None
+        }
+        Ok(Some(Err(_))) => {
+            shared.with_errors(|e| e.transport_errors += 1);
+            None
+        }
+        Ok(Some(Ok(m))) => Some(m),
+    }
+}
+
+/// Graceful close on shutdown: close frame, then drain briefly for the server's answer.
+async fn close(ws: &mut Ws) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let _ = tokio::time::timeout_at(deadline, ws.close(None)).await;
+    while let Ok(Some(Ok(m))) = tokio::time::timeout_at(deadline, ws.next()).await {
+        if let Message::Close(_) = m {
+            break;
+        }
+    }
+}
+
+async fn agent_task(
+    mut ws: Ws,
+    cfg: Arc<LoadConfig>,
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+) {
+    shared.agents_alive.fetch_add(1, Ordering::Relaxed);
+    let end = loop {
+        tokio::select! {
+            biased;
+            _ = stop.cancelled() => break End::Shutdown,
+            m = read_one(&mut ws, &cfg, &shared) => match m {
+                Some(m) => if !on_frame(Role::Agent, m, &shared) { break End::Dead },
+                None => break End::Dead,
+            },
+        }
+    };
+    shared.agents_alive.fetch_sub(1, Ordering::Relaxed);
+    if let End::Shutdown = end {
+        close(&mut ws).await;
+    }
+}
+
+struct VisitorCtx {
+    idx: usize,
+    cfg: Arc<LoadConfig>,
+    shared: Arc<Shared>,
+    go: watch::Receiver<Option<(Instant, Instant)>>,
+    stop: CancellationToken,
+}
+
+async fn visitor_task(mut ws: Ws, mut ctx: VisitorCtx) {
+    let shared = ctx.shared.clone();
+    let cfg = ctx.cfg.clone();
+    shared.visitors_alive.fetch_add(1, Ordering::Relaxed);
+    let mut rng = SmallRng::from_entropy();
+    let mean = Duration::from_secs_f64(1.0 / cfg.rate_per_visitor);
+    let mut waiting_for_go = true;
+    let mut next_send: Option<Instant> = None;
+    let mut window_end = Instant::now();
+    let mut n: u64 = 0;
+    let end = loop {
+        tokio::select! {
+            biased;
+            _ = ctx.stop.cancelled() => break End::Shutdown,
+            changed = ctx.go.changed(), if waiting_for_go => {
+                match changed {
+                    Err(_) => waiting_for_go = false,
+                    Ok(()) => {
+                        if let Some((start, end)) = *ctx.go.borrow_and_update() {
+                            waiting_for_go = false;
+                            window_end = end;
+                            next_send = Some(start + mean.mul_f64(rng.gen_range(0.0..1.0)));
+                        }
+                    }
+                }
+            }
+            _ = sleep_until(next_send.unwrap_or(window_end)), if next_send.is_some() => {
+                let now = Instant::now();
+                if now >= window_end {
+                    next_send = None;
+                    continue;
+                }
+                let client_id = format!("lt-{}-{}", ctx.idx, n);
+                n += 1;
+                let text = frames::message_text(&client_id, cfg.message_bytes);
+                let frame = VisitorSend::new(&client_id, &text).to_json();
+                let sent = Instant::now();
+                shared.entries.insert(
+                    client_id.clone().into_boxed_str(),
+                    Entry { sent, ack: None, first_agent: None },
+                );
+                match timeout(cfg.send_timeout, ws.send(Message::Text(frame))).await {
+                    Ok(Ok(())) => {
+                        shared.sent.fetch_add(1, Ordering::Relaxed);
+                    }
+                    _ => {
+                        shared.entries.remove(client_id.as_str());
+                        shared.send_failed.fetch_add(1, Ordering::Relaxed);
+                        shared.with_errors(|e| e.send_failures += 1);
+                        break End::Dead;
+                    }
+                }
+                // Schedule from the planned time (not "now") so the offered rate holds;
+                // jitter uniformly in [0.5, 1.5) × the mean interval.
+                let planned = next_send.unwrap_or(sent);
+                next_send = Some(planned + mean.mul_f64(rng.gen_range(0.5..1.5)));
+            }
+            m = read_one(&mut ws, &cfg, &shared) => match m {
+                Some(m) => if !on_frame(Role::Visitor, m, &shared) { break End::Dead },
+                None => break End::Dead,
+            },
+        }
+    };
+    shared.visitors_alive.fetch_sub(1, Ordering::Relaxed);
+    if let End::Shutdown = end {
+        close(&mut ws).await;
+    }
+}
+
+/// Connects `items` in batches of `cfg.ramp_batch`; each connected socket is handed to
+/// `run` as a task in `set`. Records connect latencies and failures.
+async fn ramp<T, F, Fut>(
+    items: Vec<(Url, AgentAuth, T)>,
+    origin: &Option<String>,
+    cfg: &Arc<LoadConfig>,
+    set: &mut JoinSet<()>,
+    hist: &mut hdrhistogram::Histogram<u64>,
+    first_failure: &mut Option<String>,
+    run: F,
+) -> (u64, u64)
+where
+    T: Send + 'static,
+    F: Fn(Ws, T) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (mut ok, mut failed) = (0u64, 0u64);
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        let mut waits = Vec::with_capacity(cfg.ramp_batch);
+        for (url, auth, extra) in items.by_ref().take(cfg.ramp_batch) {
+            let (tx, rx) = oneshot::channel::<Result<Duration, String>>();
+            let cfg = cfg.clone();
+            let run = run.clone();
+            let origin = origin.clone();
+            set.spawn(async move {
+                let t0 = Instant::now();
+                match connect(&url, &auth, origin.as_deref(), &cfg).await {
+                    Ok(ws) => {
+                        let _ = tx.send(Ok(t0.elapsed()));
+                        run(ws, extra).await;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(format!("{e:#}")));
+                    }
+                }
+            });
+            waits.push(rx);
+        }
+        // Each connect is bounded by two connect timeouts (upgrade + hello).
+        let bound = cfg.connect_timeout * 2 + Duration::from_secs(1);
+        for rx in waits {
+            match timeout(bound, rx).await {
+                Ok(Ok(Ok(d))) => {
+                    ok += 1;
+                    stats::record(hist, d);
+                }
+                Ok(Ok(Err(e))) => {
+                    failed += 1;
+                    first_failure.get_or_insert(e);
+                }
+                _ => {
+                    failed += 1;
+                    first_failure.get_or_insert_with(|| "connect task did not report".to_owned());
+                }
+            }
+        }
+        if items.peek().is_some() {
+            tokio::time::sleep(cfg.ramp_pause).await;
+        }
+    }
+    (ok, failed)
+}
+
+/// Closes what did connect and explains why the run cannot go on.
+async fn abandon(
+    mut set: JoinSet<()>,
+    stop: &CancellationToken,
+    what: &str,
+    target: &str,
+    first_failure: Option<String>,
+) -> anyhow::Error {
+    stop.cancel();
+    let _ = timeout(Duration::from_secs(5), async {
+        while set.join_next().await.is_some() {}
+    })
+    .await;
+    set.abort_all();
+    anyhow::anyhow!(
+        "no {what} socket connected to {target}: {}",
+        first_failure.unwrap_or_else(|| "no attempt".to_owned())
+    )
+}
+
+/// Runs one load test against `target` and returns its figures.
+pub async fn run(target: Target, cfg: LoadConfig) -> Result<Report> {
+    let cfg = Arc::new(cfg);
+    let shared = Arc::new(Shared::default());
+    let stop = CancellationToken::new();
+    let (go_tx, go_rx) = watch::channel::<Option<(Instant, Instant)>>(None);
+    let mut set = JoinSet::new();
+    let mut connect_hist = stats::new_histogram();
+    let mut first_failure = None;
+
+    let server_rss = target.server_pid.map(|p| RssSampler::start(Some(p)));
+    let self_rss = RssSampler::start(None);
+    let ramp_start = Instant::now();
+    let log = |s: String| {
+        if !cfg.quiet {
+            eprintln!("[{}] {s}", target.label);
+        }
+    };
+
+    // Agents first, so that they see every session from its first message.
+    let agent_items = target
+        .agents
+        .iter()
+        .map(|(u, a)| (u.clone(), a.clone(), ()))
+        .collect();
+    let (agents_ok, agents_failed) = {
+        let (cfg2, shared2, stop2) = (cfg.clone(), shared.clone(), stop.clone());
+        ramp(
+            agent_items,
+            &target.origin,
+            &cfg,
+            &mut set,
+            &mut connect_hist,
+            &mut first_failure,
+            move |ws, ()| agent_task(ws, cfg2.clone(), shared2.clone(), stop2.clone()),
+        )
+        .await
+    };
+    log(format!(
+        "{agents_ok} agent sockets up, {agents_failed} failed"
+    ));
+    if agents_ok == 0 {
+        return Err(abandon(set, &stop, "agent", &target.describe, first_failure).await);
+    }
+
+    let visitor_items = (0..cfg.visitors)
+        .map(|i| (target.visitor_url.clone(), AgentAuth::None, i))
+        .collect();
+    let (visitors_ok, visitors_failed) = {
+        let (cfg2, shared2, stop2, go2) = (cfg.clone(), shared.clone(), stop.clone(), go_rx);
+        ramp(
+            visitor_items,
+            &target.origin,
+            &cfg,
+            &mut set,
+            &mut connect_hist,
+            &mut first_failure,
+            move |ws, idx| {
+                visitor_task(
+                    ws,
+                    VisitorCtx {
+                        idx,
+                        cfg: cfg2.clone(),
+                        shared: shared2.clone(),
+                        go: go2.clone(),
+                        stop: stop2.clone(),
+                    },
+                )
+            },
+        )
+        .await
+    };
+    let ramp_s = ramp_start.elapsed().as_secs_f64();
+    log(format!(
+        "{visitors_ok} visitor sockets up, {visitors_failed} failed (ramp-up {ramp_s:.1} s)"
+    ));
+
+    if visitors_ok == 0 {
+        return Err(abandon(set, &stop, "visitor", &target.describe, first_failure).await);
+    }
+
+    // The send window.
+    let start = Instant::now();
+    let window_end = start + cfg.duration;
+    let _ = go_tx.send(Some((start, window_end)));
+    let mut progress =
+        tokio::time::interval_at(start + Duration::from_secs(5), Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = sleep_until(window_end) => break,
+            _ = progress.tick() => log(format!(
+                "t+{:.0}s sent {} acked {} delivered {} agent frames {} errors {}",
+                start.elapsed().as_secs_f64(),
+                shared.sent.load(Ordering::Relaxed),
+                shared.acked.load(Ordering::Relaxed),
+                shared.delivered.load(Ordering::Relaxed),
+                shared.agent_receipts.load(Ordering::Relaxed),
+                shared.errors.lock().map(|e| e.socket_errors()).unwrap_or(0),
+            )),
+        }
+    }
+    let window_s = start.elapsed().as_secs_f64();
+    let receipts_window = shared.agent_receipts.load(Ordering::Relaxed);
+    let distinct_window = shared.delivered.load(Ordering::Relaxed);
+    let agents_alive = shared.agents_alive.load(Ordering::Relaxed);
+    let visitors_alive = shared.visitors_alive.load(Ordering::Relaxed);
+
+    // Drain: wait until every sent message is acked and delivered, at most `lost_after`
+    // past the last possible send.
+    let drain_deadline = window_end + cfg.lost_after;
+    loop {
+        let sent = shared.sent.load(Ordering::Relaxed);
+        if shared.acked.load(Ordering::Relaxed) >= sent
+            && shared.delivered.load(Ordering::Relaxed) >= sent
+        {
+            break;
+        }
+        if Instant::now() >= drain_deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    log(format!(
+        "window over after {window_s:.1} s, drained in {:.1} s; closing sockets",
+        window_end.elapsed().as_secs_f64()
+    ));
+    stop.cancel();
+    if timeout(Duration::from_secs(10), async {
+        while set.join_next().await.is_some() {}
+    })
+    .await
+    .is_err()
+    {
+        log("some sockets did not close within 10 s; aborting them".to_owned());
+        set.abort_all();
+    }
+
+    let (server_start, server_peak, server_end) = match server_rss {
+        Some(s) => s.finish().await,
+        None => (None, None, None),
+    };
+    let (self_start, self_peak, self_end) = self_rss.finish().await;
+
+    let timings: Vec<Timing> = shared
+        .entries
+        .iter()
+        .map(|e| Timing {
+            ack: e.ack.map(|a| a.saturating_duration_since(e.sent)),
+            delivered: e.first_agent.map(|a| a.saturating_duration_since(e.sent)),
+        })
+        .collect();
+    let (messages, deliver_hist, ack_hist) = stats::summarize(timings, cfg.lost_after);
+    let errors = shared
+        .errors
+        .lock()
+        .map(|e| e.clone())
+        .unwrap_or_else(|p| p.into_inner().clone());
+    let errors_total = errors.socket_errors()
+        + agents_failed
+        + visitors_failed
+        + messages.lost
+        + messages.ack_timeouts;
+
+    Ok(Report {
+        label: target.label.clone(),
+        target: target.describe.clone(),
+        visitors: cfg.visitors,
+        agents: target.agents.len(),
+        rate_per_visitor: cfg.rate_per_visitor,
+        offered_msgs_per_s: cfg.visitors as f64 * cfg.rate_per_visitor,
+        window_s,
+        ramp_s,
+        lost_after_s: cfg.lost_after.as_secs_f64(),
+        connects: ConnectStats {
+            visitors_ok,
+            visitors_failed,
+            agents_ok,
+            agents_failed,
+            connect_latency: LatencySummary::from_histogram(&connect_hist),
+            first_failure,
+        },
+        messages,
+        send_failed: shared.send_failed.load(Ordering::Relaxed),
+        agent_receipts_window: receipts_window,
+        agent_receipts_total: shared.agent_receipts.load(Ordering::Relaxed),
+        delivered_msgs_per_s: receipts_window as f64 / window_s,
+        distinct_delivered_per_s: distinct_window as f64 / window_s,
+        visitor_echoes: shared.visitor_echoes.load(Ordering::Relaxed),
+        agent_session_frames: shared.agent_sessions.load(Ordering::Relaxed),
+        agents_alive_at_end: agents_alive,
+        visitors_alive_at_end: visitors_alive,
+        latency_visitor_to_agent: LatencySummary::from_histogram(&deliver_hist),
+        latency_ack: LatencySummary::from_histogram(&ack_hist),
+        errors,
+        errors_total,
+        rss: RssStats {
+            server_source: target.server_source.clone(),
+            server_start_kib: server_start,
+            server_peak_kib: server_peak,
+            server_end_kib: server_end,
+            self_start_kib: self_start,
+            self_peak_kib: self_peak,
+            self_end_kib: self_end,
+        },
+    })
+}

@@ -1,0 +1,13 @@
+DROP TABLE jobs;
+DROP TABLE timers;
+DROP TABLE session_tag_links;
+DROP TABLE session_tags;
+DROP TABLE messages;
+DROP TABLE sessions;
+DROP TABLE contacts;
+DROP TABLE channels;
+DROP TABLE project_members;
+DROP TABLE roles;
+DROP TABLE projects;
+DROP TABLE auth_tokens;
+DROP TABLE users;

@@ -1,0 +1,23 @@
+//! The actor system: a registry of live actors, one actor per live session, the statistics
+//! supervisor and the durable-timer scheduler. Connection actors live in `crate::ws`.
+
+pub mod registry;
+pub mod scheduler;
+pub mod session;
+pub mod stats;
+
+use actix::prelude::*;
+use std::sync::Arc;
+
+/// One serialised frame on its way to a connection. Serialised once, shared by every
+/// recipient of a fan-out.
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "()")]
+pub struct Deliver {
+    pub session_id: i64,
+    /// The message sequence number, for `message` frames (drives resume and de-duplication).
+    pub seq: Option<i64>,
+    /// The session just left this connection's data scope: forget its cursor.
+    pub left_scope: bool,
+    pub frame: Arc<str>,
+}

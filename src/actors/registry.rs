@@ -1,0 +1,194 @@
+//! The registry: live session actors by id, agent connections by project, visitor connections
+//! by contact. Fan-out happens here, with `try_send` only: a connection whose bounded mailbox
+//! is full is flagged as lagging (its heartbeat closes it, the client resumes) instead of
+//! queuing without bound.
+
+use super::session::SessionActor;
+use super::stats::StatsActor;
+use super::Deliver;
+use crate::db::{sessions::SessionRow, Pool};
+use crate::domain::access::Access;
+use actix::prelude::*;
+use dashmap::DashMap;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A connection as the registry sees it.
+#[derive(Clone)]
+pub struct ConnHandle {
+    pub id: u64,
+    pub recipient: Recipient<Deliver>,
+    pub lagging: Arc<AtomicBool>,
+}
+
+impl ConnHandle {
+    fn deliver(&self, d: Deliver) {
+        match self.recipient.try_send(d) {
+            Ok(()) => {}
+            Err(SendError::Full(_)) => self.lagging.store(true, Ordering::Relaxed),
+            // Closed: the connection is stopping and unregisters itself.
+            Err(SendError::Closed(_)) => {}
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AgentEntry {
+    pub access: Access,
+    pub conn: ConnHandle,
+}
+
+pub struct Registry {
+    pub pool: Pool,
+    pub stats: Addr<StatsActor>,
+    sessions: DashMap<i64, Addr<SessionActor>>,
+    agents: DashMap<i64, HashMap<u64, AgentEntry>>,
+    visitors: DashMap<i64, HashMap<u64, ConnHandle>>,
+    arbiters: Vec<ArbiterHandle>,
+    next_arbiter: AtomicUsize,
+    next_conn: AtomicU64,
+    pub session_idle: Duration,
+}
+
+impl Registry {
+    pub fn new(
+        pool: Pool,
+        stats: Addr<StatsActor>,
+        arbiters: Vec<ArbiterHandle>,
+        session_idle: Duration,
+    ) -> Self {
+        Registry {
+            pool,
+            stats,
+            sessions: DashMap::new(),
+            agents: DashMap::new(),
+            visitors: DashMap::new(),
+            arbiters,
+            next_arbiter: AtomicUsize::new(0),
+            next_conn: AtomicU64::new(1),
+            session_idle,
+        }
+    }
+
+    pub fn next_conn_id(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The live actor of a session, started on demand (spread over the session arbiters).
+    pub fn session(self: &Arc<Self>, id: i64) -> Addr<SessionActor> {
+        if let Some(addr) = self.sessions.get(&id) {
+            if addr.connected() {
+                return addr.clone();
+            }
+        }
+        let mut entry = self
+            .sessions
+            .entry(id)
+            .or_insert_with(|| self.start_session(id));
+        if !entry.connected() {
+            *entry = self.start_session(id);
+        }
+        entry.clone()
+    }
+
+    fn start_session(self: &Arc<Self>, id: i64) -> Addr<SessionActor> {
+        let reg = Arc::clone(self);
+        let make = move |ctx: &mut Context<SessionActor>| {
+            ctx.set_mailbox_capacity(64);
+            SessionActor::new(id, reg)
+        };
+        if self.arbiters.is_empty() {
+            SessionActor::create(make)
+        } else {
+            let i = self.next_arbiter.fetch_add(1, Ordering::Relaxed) % self.arbiters.len();
+            SessionActor::start_in_arbiter(&self.arbiters[i], make)
+        }
+    }
+
+    /// Called by a stopping session actor; removes it only if it is still the registered one.
+    pub fn forget_session(&self, id: i64, addr: &Addr<SessionActor>) {
+        self.sessions.remove_if(&id, |_, a| a == addr);
+    }
+
+    pub fn live_sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    pub fn register_agent(&self, entry: AgentEntry) {
+        self.agents
+            .entry(entry.access.project_id)
+            .or_default()
+            .insert(entry.conn.id, entry);
+    }
+
+    pub fn unregister_agent(&self, project_id: i64, conn_id: u64) {
+        if let Some(mut conns) = self.agents.get_mut(&project_id) {
+            conns.remove(&conn_id);
+        }
+        self.agents
+            .remove_if(&project_id, |_, conns| conns.is_empty());
+    }
+
+    pub fn register_visitor(&self, contact_id: i64, conn: ConnHandle) {
+        self.visitors
+            .entry(contact_id)
+            .or_default()
+            .insert(conn.id, conn);
+    }
+
+    pub fn unregister_visitor(&self, contact_id: i64, conn_id: u64) {
+        if let Some(mut conns) = self.visitors.get_mut(&contact_id) {
+            conns.remove(&conn_id);
+        }
+        self.visitors
+            .remove_if(&contact_id, |_, conns| conns.is_empty());
+    }
+
+    pub fn connection_counts(&self) -> (usize, usize) {
+        let agents = self.agents.iter().map(|e| e.value().len()).sum();
+        let visitors = self.visitors.iter().map(|e| e.value().len()).sum();
+        (agents, visitors)
+    }
+
+    /// To every agent of the project whose data scope includes the session now (`after`) —
+    /// or included it before this change (`before`), so they learn that it left.
+    pub fn to_agents(
+        &self,
+        after: &SessionRow,
+        before: Option<&SessionRow>,
+        seq: Option<i64>,
+        frame: &Arc<str>,
+    ) {
+        let Some(conns) = self.agents.get(&after.project_id) else {
+            return;
+        };
+        for entry in conns.values() {
+            let sees_now = entry.access.can_see_session(after);
+            let saw_before = before.is_some_and(|b| entry.access.can_see_session(b));
+            if sees_now || saw_before {
+                entry.conn.deliver(Deliver {
+                    session_id: after.id,
+                    seq,
+                    left_scope: !sees_now,
+                    frame: Arc::clone(frame),
+                });
+            }
+        }
+    }
+
+    pub fn to_visitor(&self, contact_id: i64, session_id: i64, seq: Option<i64>, frame: &Arc<str>) {
+        let Some(conns) = self.visitors.get(&contact_id) else {
+            return;
+        };
+        for conn in conns.values() {
+            conn.deliver(Deliver {
+                session_id,
+                seq,
+                left_scope: false,
+                frame: Arc::clone(frame),
+            });
+        }
+    }
+}

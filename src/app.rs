@@ -1,0 +1,129 @@
+//! Starting the server: migrations, pool, the shared actors (once, before the HTTP server, so
+//! every worker shares them), then the HTTP server.
+
+use crate::actors::{registry::Registry, scheduler::Scheduler, stats::StatsActor};
+use crate::config::Config;
+use crate::state::AppState;
+use crate::{db, http};
+use actix::prelude::*;
+use actix_web::{dev::ServerHandle, web, App, HttpServer};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// A server that is listening; `run` completes when it stops.
+pub struct Started {
+    pub addr: SocketAddr,
+    pub server: actix_web::dev::Server,
+    arbiters: Vec<Arbiter>,
+}
+
+impl Started {
+    /// Runs until the server stops, then stops the session arbiters.
+    pub async fn run(self) -> std::io::Result<()> {
+        let res = self.server.await;
+        for a in self.arbiters {
+            a.stop();
+        }
+        res
+    }
+}
+
+/// Must be called inside an actix `System`.
+pub async fn start(config: Config) -> Result<Started, String> {
+    db::run_migrations(&config.database_url).await?;
+    let pool = db::build_pool(&config.database_url, config.db_pool)?;
+    let stats = StatsActor::new(pool.clone()).start();
+    let n = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let arbiters: Vec<Arbiter> = (0..n).map(|_| Arbiter::new()).collect();
+    let reg = Arc::new(Registry::new(
+        pool.clone(),
+        stats,
+        arbiters.iter().map(|a| a.handle()).collect(),
+        config.session_idle,
+    ));
+    Scheduler::new(Arc::clone(&reg)).start();
+    let state = web::Data::new(AppState {
+        pool,
+        reg,
+        config: Arc::new(config.clone()),
+    });
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("switchboard::http"))
+            .configure(http::routes)
+    })
+    .workers(config.workers)
+    .shutdown_timeout(5);
+    if !config.handle_signals {
+        server = server.disable_signals();
+    }
+    let server = server
+        .bind(config.bind)
+        .map_err(|e| format!("cannot listen on {} (--bind): {e}", config.bind))?;
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or("the server has no address")?;
+    Ok(Started {
+        addr,
+        server: server.run(),
+        arbiters,
+    })
+}
+
+/// An in-process server on its own thread and actix system (tests and tools).
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    handle: ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RunningServer {
+    pub fn spawn(config: Config) -> Result<RunningServer, String> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("switchboard-server".into())
+            .spawn(move || {
+                let system = actix::System::new();
+                system.block_on(async move {
+                    match start(config).await {
+                        Ok(started) => {
+                            let _ = tx.send(Ok((started.addr, started.server.handle())));
+                            if let Err(e) = started.run().await {
+                                tracing::error!(error = %e, "server stopped with an error");
+                            }
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                        }
+                    }
+                });
+            })
+            .map_err(|e| format!("cannot start the server thread: {e}"))?;
+        let (addr, handle) = rx
+            .recv()
+            .map_err(|_| "the server thread died".to_string())??;
+        Ok(RunningServer {
+            addr,
+            handle,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the server; `graceful: false` drops connections at once (like a crash, minus the
+    /// process exit).
+    pub async fn stop(mut self, graceful: bool) {
+        self.handle.stop(graceful).await;
+        if let Some(t) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Channels: where visitors reach a project (the web widget now; Messenger later).
+
+use super::schema::channels;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = channels)]
+pub struct Channel {
+    pub id: i64,
+    pub project_id: i64,
+    pub kind: String,
+    pub name: String,
+    pub widget_key: Option<String>,
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    kind: &str,
+    name: &str,
+    widget_key: Option<&str>,
+) -> QueryResult<Channel> {
+    diesel::insert_into(channels::table)
+        .values((
+            channels::project_id.eq(project_id),
+            channels::kind.eq(kind),
+            channels::name.eq(name),
+            channels::widget_key.eq(widget_key),
+        ))
+        .returning(Channel::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn by_widget_key(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+) -> QueryResult<Option<Channel>> {
+    channels::table
+        .filter(channels::widget_key.eq(key))
+        .select(Channel::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn list(conn: &mut AsyncPgConnection, project_id: i64) -> QueryResult<Vec<Channel>> {
+    channels::table
+        .filter(channels::project_id.eq(project_id))
+        .order(channels::id.asc())
+        .select(Channel::as_select())
+        .load(conn)
+        .await
+}

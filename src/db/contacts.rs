@@ -1,0 +1,129 @@
+//! Contacts: the people who write to a project, one record per person per channel.
+
+use super::schema::contacts;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = contacts)]
+pub struct Contact {
+    pub id: i64,
+    pub project_id: i64,
+    pub channel_id: i64,
+    pub external_id: String,
+    pub name: String,
+    pub note_name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub labels: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub async fn insert_visitor(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    channel_id: i64,
+    external_id: &str,
+    name: &str,
+    token_hash: &[u8],
+) -> QueryResult<Contact> {
+    diesel::insert_into(contacts::table)
+        .values((
+            contacts::project_id.eq(project_id),
+            contacts::channel_id.eq(channel_id),
+            contacts::external_id.eq(external_id),
+            contacts::name.eq(name),
+            contacts::visitor_token_hash.eq(token_hash),
+        ))
+        .returning(Contact::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn by_visitor_token(
+    conn: &mut AsyncPgConnection,
+    channel_id: i64,
+    token_hash: &[u8],
+) -> QueryResult<Option<Contact>> {
+    contacts::table
+        .filter(contacts::channel_id.eq(channel_id))
+        .filter(contacts::visitor_token_hash.eq(token_hash))
+        .select(Contact::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, project_id: i64, id: i64) -> QueryResult<Contact> {
+    contacts::table
+        .filter(contacts::project_id.eq(project_id))
+        .filter(contacts::id.eq(id))
+        .select(Contact::as_select())
+        .first(conn)
+        .await
+}
+
+/// Newest first, paged by id; `query` matches name or note name, case-insensitively.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    query: Option<&str>,
+    before_id: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<Contact>> {
+    let mut q = contacts::table
+        .filter(contacts::project_id.eq(project_id))
+        .select(Contact::as_select())
+        .order(contacts::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(text) = query.filter(|t| !t.is_empty()) {
+        let pattern = format!("%{}%", escape_like(text));
+        q = q.filter(
+            contacts::name
+                .ilike(pattern.clone())
+                .or(contacts::note_name.ilike(pattern)),
+        );
+    }
+    if let Some(before) = before_id {
+        q = q.filter(contacts::id.lt(before));
+    }
+    q.load(conn).await
+}
+
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = contacts)]
+pub struct ContactChanges {
+    pub name: Option<String>,
+    pub note_name: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub labels: Option<Vec<String>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    id: i64,
+    changes: ContactChanges,
+) -> QueryResult<Contact> {
+    diesel::update(
+        contacts::table
+            .filter(contacts::project_id.eq(project_id))
+            .filter(contacts::id.eq(id)),
+    )
+    .set(changes)
+    .returning(Contact::as_returning())
+    .get_result(conn)
+    .await
+}
+
+pub fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

@@ -1,0 +1,93 @@
+//! Messages of a session, ordered by their per-session sequence number.
+
+use super::schema::messages;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = messages)]
+pub struct MessageRow {
+    pub id: i64,
+    pub session_id: i64,
+    pub seq: i64,
+    pub sender_kind: String,
+    pub sender_user_id: Option<i64>,
+    pub client_id: Option<String>,
+    pub body: String,
+    pub off_platform: bool,
+    pub external_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = messages)]
+pub struct NewMessage<'a> {
+    pub session_id: i64,
+    pub seq: i64,
+    pub sender_kind: &'a str,
+    pub sender_user_id: Option<i64>,
+    pub client_id: Option<&'a str>,
+    pub body: &'a str,
+    pub off_platform: bool,
+    pub external_id: Option<&'a str>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, new: NewMessage<'_>) -> QueryResult<MessageRow> {
+    diesel::insert_into(messages::table)
+        .values(new)
+        .returning(MessageRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn by_client_id(
+    conn: &mut AsyncPgConnection,
+    session_id: i64,
+    client_id: &str,
+) -> QueryResult<Option<MessageRow>> {
+    messages::table
+        .filter(messages::session_id.eq(session_id))
+        .filter(messages::client_id.eq(client_id))
+        .select(MessageRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Messages with `seq > after_seq`, oldest first.
+pub async fn after(
+    conn: &mut AsyncPgConnection,
+    session_id: i64,
+    after_seq: i64,
+    limit: i64,
+) -> QueryResult<Vec<MessageRow>> {
+    messages::table
+        .filter(messages::session_id.eq(session_id))
+        .filter(messages::seq.gt(after_seq))
+        .order(messages::seq.asc())
+        .limit(limit)
+        .select(MessageRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// The `limit` messages just before `before_seq`, returned oldest first (scroll back).
+pub async fn before(
+    conn: &mut AsyncPgConnection,
+    session_id: i64,
+    before_seq: i64,
+    limit: i64,
+) -> QueryResult<Vec<MessageRow>> {
+    let mut rows: Vec<MessageRow> = messages::table
+        .filter(messages::session_id.eq(session_id))
+        .filter(messages::seq.lt(before_seq))
+        .order(messages::seq.desc())
+        .limit(limit)
+        .select(MessageRow::as_select())
+        .load(conn)
+        .await?;
+    rows.reverse();
+    Ok(rows)
+}

@@ -1,0 +1,212 @@
+//! Projects, their roles and their members.
+
+use super::schema::{project_members, projects, roles, users};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = projects)]
+pub struct Project {
+    pub id: i64,
+    pub name: String,
+    #[schema(value_type = Object)]
+    pub settings: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = roles)]
+pub struct Role {
+    pub id: i64,
+    pub project_id: i64,
+    pub name: String,
+    pub builtin: bool,
+    pub permissions: Vec<String>,
+    pub data_scope: String,
+}
+
+#[derive(Debug, Clone, Queryable, Serialize, utoipa::ToSchema)]
+pub struct MemberRow {
+    pub user_id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub role_id: i64,
+    pub role_name: String,
+    pub joined_at: DateTime<Utc>,
+}
+
+pub async fn insert_project(conn: &mut AsyncPgConnection, name: &str) -> QueryResult<Project> {
+    diesel::insert_into(projects::table)
+        .values(projects::name.eq(name))
+        .returning(Project::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Project> {
+    projects::table
+        .find(id)
+        .select(Project::as_select())
+        .first(conn)
+        .await
+}
+
+pub async fn settings(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<serde_json::Value> {
+    projects::table
+        .find(id)
+        .select(projects::settings)
+        .first(conn)
+        .await
+}
+
+/// Merges `patch` into the project's settings object (top-level keys replace).
+pub async fn merge_settings(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    patch: &serde_json::Value,
+) -> QueryResult<serde_json::Value> {
+    diesel::sql_query(
+        "UPDATE projects SET settings = settings || $2 WHERE id = $1 RETURNING settings",
+    )
+    .bind::<diesel::sql_types::Int8, _>(id)
+    .bind::<diesel::sql_types::Jsonb, _>(patch)
+    .get_result::<SettingsRow>(conn)
+    .await
+    .map(|r| r.settings)
+}
+
+#[derive(QueryableByName)]
+struct SettingsRow {
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    settings: serde_json::Value,
+}
+
+pub async fn list_for_user(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+) -> QueryResult<Vec<(Project, Role)>> {
+    project_members::table
+        .inner_join(projects::table)
+        .inner_join(roles::table)
+        .filter(project_members::user_id.eq(user_id))
+        .order(projects::id.asc())
+        .select((Project::as_select(), Role::as_select()))
+        .load(conn)
+        .await
+}
+
+pub async fn insert_role(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    name: &str,
+    builtin: bool,
+    permissions: &[String],
+    data_scope: &str,
+) -> QueryResult<Role> {
+    diesel::insert_into(roles::table)
+        .values((
+            roles::project_id.eq(project_id),
+            roles::name.eq(name),
+            roles::builtin.eq(builtin),
+            roles::permissions.eq(permissions),
+            roles::data_scope.eq(data_scope),
+        ))
+        .returning(Role::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn role_by_name(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    name: &str,
+) -> QueryResult<Option<Role>> {
+    roles::table
+        .filter(roles::project_id.eq(project_id))
+        .filter(roles::name.eq(name))
+        .select(Role::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn list_roles(conn: &mut AsyncPgConnection, project_id: i64) -> QueryResult<Vec<Role>> {
+    roles::table
+        .filter(roles::project_id.eq(project_id))
+        .order(roles::id.asc())
+        .select(Role::as_select())
+        .load(conn)
+        .await
+}
+
+/// The role a user holds in a project, if a member.
+pub async fn membership(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    user_id: i64,
+) -> QueryResult<Option<Role>> {
+    project_members::table
+        .inner_join(roles::table)
+        .filter(project_members::project_id.eq(project_id))
+        .filter(project_members::user_id.eq(user_id))
+        .select(Role::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn add_member(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    user_id: i64,
+    role_id: i64,
+) -> QueryResult<usize> {
+    diesel::insert_into(project_members::table)
+        .values((
+            project_members::project_id.eq(project_id),
+            project_members::user_id.eq(user_id),
+            project_members::role_id.eq(role_id),
+        ))
+        .execute(conn)
+        .await
+}
+
+pub async fn list_members(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+) -> QueryResult<Vec<MemberRow>> {
+    project_members::table
+        .inner_join(users::table)
+        .inner_join(roles::table)
+        .filter(project_members::project_id.eq(project_id))
+        .order(users::id.asc())
+        .select((
+            users::id,
+            users::email,
+            users::display_name,
+            roles::id,
+            roles::name,
+            project_members::created_at,
+        ))
+        .load(conn)
+        .await
+}
+
+pub async fn member_ids(conn: &mut AsyncPgConnection, project_id: i64) -> QueryResult<Vec<i64>> {
+    project_members::table
+        .filter(project_members::project_id.eq(project_id))
+        .select(project_members::user_id)
+        .load(conn)
+        .await
+}
+
+pub async fn any_project(conn: &mut AsyncPgConnection) -> QueryResult<Option<Project>> {
+    projects::table
+        .order(projects::id.asc())
+        .select(Project::as_select())
+        .first(conn)
+        .await
+        .optional()
+}

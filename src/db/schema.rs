@@ -1,0 +1,199 @@
+// Diesel table definitions, kept in step with migrations/ by hand (a test compares them with
+// the migrated database's columns).
+
+diesel::table! {
+    users (id) {
+        id -> Int8,
+        email -> Text,
+        display_name -> Text,
+        password_hash -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    auth_tokens (id) {
+        id -> Int8,
+        user_id -> Int8,
+        token_hash -> Bytea,
+        kind -> Text,
+        name -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    projects (id) {
+        id -> Int8,
+        name -> Text,
+        settings -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    roles (id) {
+        id -> Int8,
+        project_id -> Int8,
+        name -> Text,
+        builtin -> Bool,
+        permissions -> Array<Text>,
+        data_scope -> Text,
+    }
+}
+
+diesel::table! {
+    project_members (project_id, user_id) {
+        project_id -> Int8,
+        user_id -> Int8,
+        role_id -> Int8,
+        preferences -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    channels (id) {
+        id -> Int8,
+        project_id -> Int8,
+        kind -> Text,
+        name -> Text,
+        widget_key -> Nullable<Text>,
+        config -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> Int8,
+        project_id -> Int8,
+        channel_id -> Int8,
+        external_id -> Text,
+        name -> Text,
+        note_name -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        labels -> Array<Text>,
+        visitor_token_hash -> Nullable<Bytea>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Int8,
+        project_id -> Int8,
+        channel_id -> Int8,
+        contact_id -> Int8,
+        status -> Text,
+        bot_hosted -> Bool,
+        assignee_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        received_at -> Nullable<Timestamptz>,
+        awaiting_since -> Nullable<Timestamptz>,
+        first_wait_at -> Nullable<Timestamptz>,
+        first_response_at -> Nullable<Timestamptz>,
+        ended_at -> Nullable<Timestamptz>,
+        last_seq -> Int8,
+        last_message_at -> Timestamptz,
+        message_count -> Int4,
+        visitor_message_count -> Int4,
+        agent_message_count -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Int8,
+        session_id -> Int8,
+        seq -> Int8,
+        sender_kind -> Text,
+        sender_user_id -> Nullable<Int8>,
+        client_id -> Nullable<Text>,
+        body -> Text,
+        off_platform -> Bool,
+        external_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    session_tags (id) {
+        id -> Int8,
+        project_id -> Int8,
+        name -> Text,
+        color -> Text,
+    }
+}
+
+diesel::table! {
+    session_tag_links (session_id, tag_id) {
+        session_id -> Int8,
+        tag_id -> Int8,
+    }
+}
+
+diesel::table! {
+    timers (id) {
+        id -> Int8,
+        project_id -> Int8,
+        session_id -> Nullable<Int8>,
+        kind -> Text,
+        due_at -> Timestamptz,
+        payload -> Jsonb,
+        claimed_until -> Nullable<Timestamptz>,
+        fired_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Int8,
+        project_id -> Int8,
+        kind -> Text,
+        state -> Text,
+        params -> Jsonb,
+        progress -> Jsonb,
+        attempts -> Int4,
+        last_error -> Nullable<Text>,
+        run_after -> Timestamptz,
+        claimed_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(auth_tokens -> users (user_id));
+diesel::joinable!(roles -> projects (project_id));
+diesel::joinable!(project_members -> projects (project_id));
+diesel::joinable!(project_members -> users (user_id));
+diesel::joinable!(project_members -> roles (role_id));
+diesel::joinable!(channels -> projects (project_id));
+diesel::joinable!(contacts -> channels (channel_id));
+diesel::joinable!(sessions -> contacts (contact_id));
+diesel::joinable!(sessions -> channels (channel_id));
+diesel::joinable!(messages -> sessions (session_id));
+diesel::joinable!(session_tag_links -> sessions (session_id));
+diesel::joinable!(session_tag_links -> session_tags (tag_id));
+diesel::joinable!(timers -> sessions (session_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    auth_tokens,
+    projects,
+    roles,
+    project_members,
+    channels,
+    contacts,
+    sessions,
+    messages,
+    session_tags,
+    session_tag_links,
+    timers,
+    jobs,
+);

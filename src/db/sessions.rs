@@ -1,0 +1,228 @@
+//! Sessions (conversations). The row is also the ordering lock for its messages: every
+//! change to a session's messages first locks its row (`lock`).
+
+use super::schema::{contacts, sessions};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub id: i64,
+    pub project_id: i64,
+    pub channel_id: i64,
+    pub contact_id: i64,
+    pub status: String,
+    pub bot_hosted: bool,
+    pub assignee_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub received_at: Option<DateTime<Utc>>,
+    pub awaiting_since: Option<DateTime<Utc>>,
+    pub first_wait_at: Option<DateTime<Utc>>,
+    pub first_response_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub last_seq: i64,
+    pub last_message_at: DateTime<Utc>,
+    pub message_count: i32,
+    pub visitor_message_count: i32,
+    pub agent_message_count: i32,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a message changes on its session, decided by the domain and written in one UPDATE.
+#[derive(AsChangeset)]
+#[diesel(table_name = sessions)]
+pub struct SessionChanges {
+    pub status: Option<String>,
+    pub assignee_id: Option<Option<i64>>,
+    pub bot_hosted: Option<bool>,
+    pub received_at: Option<Option<DateTime<Utc>>>,
+    pub awaiting_since: Option<Option<DateTime<Utc>>>,
+    pub first_wait_at: Option<Option<DateTime<Utc>>>,
+    pub first_response_at: Option<Option<DateTime<Utc>>>,
+    pub ended_at: Option<Option<DateTime<Utc>>>,
+    pub last_seq: Option<i64>,
+    pub last_message_at: Option<DateTime<Utc>>,
+    pub message_count: Option<i32>,
+    pub visitor_message_count: Option<i32>,
+    pub agent_message_count: Option<i32>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl SessionChanges {
+    pub fn at(now: DateTime<Utc>) -> Self {
+        SessionChanges {
+            status: None,
+            assignee_id: None,
+            bot_hosted: None,
+            received_at: None,
+            awaiting_since: None,
+            first_wait_at: None,
+            first_response_at: None,
+            ended_at: None,
+            last_seq: None,
+            last_message_at: None,
+            message_count: None,
+            visitor_message_count: None,
+            agent_message_count: None,
+            updated_at: now,
+        }
+    }
+}
+
+pub async fn lock(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<SessionRow> {
+    sessions::table
+        .find(id)
+        .for_update()
+        .select(SessionRow::as_select())
+        .first(conn)
+        .await
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<SessionRow> {
+    sessions::table
+        .find(id)
+        .select(SessionRow::as_select())
+        .first(conn)
+        .await
+}
+
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    changes: &SessionChanges,
+) -> QueryResult<SessionRow> {
+    diesel::update(sessions::table.find(id))
+        .set(changes)
+        .returning(SessionRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn open_for_contact(
+    conn: &mut AsyncPgConnection,
+    contact_id: i64,
+) -> QueryResult<Option<SessionRow>> {
+    sessions::table
+        .filter(sessions::contact_id.eq(contact_id))
+        .filter(sessions::status.ne("ended"))
+        .select(SessionRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Opens a session for a contact, or returns the one already open (one open per contact).
+pub async fn open_or_get(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    channel_id: i64,
+    contact_id: i64,
+) -> QueryResult<(SessionRow, bool)> {
+    let inserted: Option<SessionRow> = diesel::insert_into(sessions::table)
+        .values((
+            sessions::project_id.eq(project_id),
+            sessions::channel_id.eq(channel_id),
+            sessions::contact_id.eq(contact_id),
+        ))
+        .on_conflict_do_nothing()
+        .returning(SessionRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+    match inserted {
+        Some(row) => Ok((row, true)),
+        None => open_for_contact(conn, contact_id)
+            .await?
+            .map(|row| (row, false))
+            .ok_or(diesel::result::Error::NotFound),
+    }
+}
+
+/// Filters for the session list. `visible_to` applies an own-data scope: sessions assigned to
+/// that user plus the unassigned queue.
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    pub status: Option<StatusFilter>,
+    pub assignee_id: Option<i64>,
+    pub visible_to: Option<i64>,
+    /// (last_message_at, id) of the last row of the previous page.
+    pub after: Option<(DateTime<Utc>, i64)>,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Unassigned,
+    Assigned,
+    Ended,
+    Open,
+}
+
+pub type ListedSession = (SessionRow, String, Option<String>);
+
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    f: &ListFilter,
+) -> QueryResult<Vec<ListedSession>> {
+    let mut q = sessions::table
+        .inner_join(contacts::table)
+        .filter(sessions::project_id.eq(project_id))
+        .select((SessionRow::as_select(), contacts::name, contacts::note_name))
+        .order((sessions::last_message_at.desc(), sessions::id.desc()))
+        .limit(f.limit)
+        .into_boxed();
+    q = match f.status {
+        Some(StatusFilter::Unassigned) => q.filter(sessions::status.eq("unassigned")),
+        Some(StatusFilter::Assigned) => q.filter(sessions::status.eq("assigned")),
+        Some(StatusFilter::Ended) => q.filter(sessions::status.eq("ended")),
+        Some(StatusFilter::Open) => q.filter(sessions::status.ne("ended")),
+        None => q,
+    };
+    if let Some(a) = f.assignee_id {
+        q = q.filter(sessions::assignee_id.eq(a));
+    }
+    if let Some(me) = f.visible_to {
+        q = q.filter(
+            sessions::assignee_id
+                .eq(me)
+                .or(sessions::status.eq("unassigned")),
+        );
+    }
+    if let Some((ts, id)) = f.after {
+        q = q.filter(
+            sessions::last_message_at
+                .lt(ts)
+                .or(sessions::last_message_at.eq(ts).and(sessions::id.lt(id))),
+        );
+    }
+    q.load(conn).await
+}
+
+/// (project_id, status, count) for every project, for the statistics supervisor's start.
+pub async fn counts_by_status(
+    conn: &mut AsyncPgConnection,
+) -> QueryResult<Vec<(i64, String, i64)>> {
+    sessions::table
+        .group_by((sessions::project_id, sessions::status))
+        .select((
+            sessions::project_id,
+            sessions::status,
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)
+        .await
+}
+
+pub async fn contact_names(
+    conn: &mut AsyncPgConnection,
+    contact_id: i64,
+) -> QueryResult<(String, Option<String>)> {
+    contacts::table
+        .find(contact_id)
+        .select((contacts::name, contacts::note_name))
+        .first(conn)
+        .await
+}

@@ -1,0 +1,110 @@
+//! Durable timers. A timer is a row; the scheduler claims due rows with a lease and delivers
+//! them to the session actor, which marks the row fired in the transaction that applies it.
+
+use super::schema::timers;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Int8, Jsonb, Text, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = timers)]
+pub struct TimerRow {
+    pub id: i64,
+    pub project_id: i64,
+    pub session_id: Option<i64>,
+    pub kind: String,
+    pub due_at: DateTime<Utc>,
+    pub payload: serde_json::Value,
+    pub claimed_until: Option<DateTime<Utc>>,
+    pub fired_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Sets (or moves) the one pending timer of `kind` for a session.
+pub async fn upsert_for_session(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    session_id: i64,
+    kind: &str,
+    due_at: DateTime<Utc>,
+    payload: &serde_json::Value,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "INSERT INTO timers (project_id, session_id, kind, due_at, payload) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (session_id, kind) WHERE fired_at IS NULL
+         DO UPDATE SET due_at = EXCLUDED.due_at, payload = EXCLUDED.payload, claimed_until = NULL",
+    )
+    .bind::<Int8, _>(project_id)
+    .bind::<Int8, _>(session_id)
+    .bind::<Text, _>(kind)
+    .bind::<Timestamptz, _>(due_at)
+    .bind::<Jsonb, _>(payload)
+    .execute(conn)
+    .await
+}
+
+pub async fn cancel_for_session(
+    conn: &mut AsyncPgConnection,
+    session_id: i64,
+    kind: &str,
+) -> QueryResult<usize> {
+    diesel::delete(
+        timers::table
+            .filter(timers::session_id.eq(session_id))
+            .filter(timers::kind.eq(kind))
+            .filter(timers::fired_at.is_null()),
+    )
+    .execute(conn)
+    .await
+}
+
+/// Claims up to `limit` due timers for `lease_secs`; a claim whose holder died lapses.
+pub async fn claim_due(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+    lease_secs: i64,
+) -> QueryResult<Vec<TimerRow>> {
+    diesel::sql_query(
+        "UPDATE timers SET claimed_until = now() + make_interval(secs => $2)
+         WHERE id IN (
+             SELECT id FROM timers
+             WHERE fired_at IS NULL AND due_at <= now()
+               AND (claimed_until IS NULL OR claimed_until < now())
+             ORDER BY due_at LIMIT $1
+             FOR UPDATE SKIP LOCKED)
+         RETURNING *",
+    )
+    .bind::<Int8, _>(limit)
+    .bind::<diesel::sql_types::Double, _>(lease_secs as f64)
+    .load(conn)
+    .await
+}
+
+/// Locks a pending timer for firing; `None` when it already fired or was cancelled.
+pub async fn lock_pending(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<TimerRow>> {
+    timers::table
+        .filter(timers::id.eq(id))
+        .filter(timers::fired_at.is_null())
+        .for_update()
+        .select(TimerRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn mark_fired(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<usize> {
+    diesel::update(timers::table.find(id))
+        .set(timers::fired_at.eq(Utc::now()))
+        .execute(conn)
+        .await
+}
+
+/// The earliest pending due time, so the scheduler can sleep until then.
+pub async fn next_due(conn: &mut AsyncPgConnection) -> QueryResult<Option<DateTime<Utc>>> {
+    timers::table
+        .filter(timers::fired_at.is_null())
+        .select(diesel::dsl::min(timers::due_at))
+        .first(conn)
+        .await
+}

@@ -1,0 +1,195 @@
+//! Who may do what in a project. Every REST handler and the websocket layer ask this module;
+//! nothing else decides permissions or data scope.
+
+use crate::db::{self, projects::Role, sessions::SessionRow};
+use crate::error::{AppError, AppResult};
+use diesel_async::AsyncPgConnection;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum Permission {
+    #[serde(rename = "project.manage")]
+    ManageProject,
+    #[serde(rename = "team.manage")]
+    ManageTeam,
+    #[serde(rename = "channels.manage")]
+    ManageChannels,
+    #[serde(rename = "automation.manage")]
+    ManageAutomation,
+    #[serde(rename = "contacts.manage")]
+    ManageContacts,
+    #[serde(rename = "session_tags.manage")]
+    ManageSessionTags,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 6] = [
+        Permission::ManageProject,
+        Permission::ManageTeam,
+        Permission::ManageChannels,
+        Permission::ManageAutomation,
+        Permission::ManageContacts,
+        Permission::ManageSessionTags,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::ManageProject => "project.manage",
+            Permission::ManageTeam => "team.manage",
+            Permission::ManageChannels => "channels.manage",
+            Permission::ManageAutomation => "automation.manage",
+            Permission::ManageContacts => "contacts.manage",
+            Permission::ManageSessionTags => "session_tags.manage",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Permission> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DataScope {
+    /// Sessions assigned to the member, plus the unassigned queue it may take from.
+    Own,
+    All,
+}
+
+impl DataScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataScope::Own => "own",
+            DataScope::All => "all",
+        }
+    }
+}
+
+/// The builtin roles every project starts with: (name, permissions, scope).
+pub fn builtin_roles() -> Vec<(&'static str, Vec<Permission>, DataScope)> {
+    let all = Permission::ALL.to_vec();
+    let admin: Vec<_> = all
+        .iter()
+        .copied()
+        .filter(|p| *p != Permission::ManageProject)
+        .collect();
+    vec![
+        ("owner", all, DataScope::All),
+        ("admin", admin, DataScope::All),
+        ("agent", vec![], DataScope::All),
+    ]
+}
+
+/// A member's rights in one project, resolved once per request or connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    pub user_id: i64,
+    pub project_id: i64,
+    pub role: String,
+    pub permissions: Vec<Permission>,
+    pub scope: DataScope,
+}
+
+impl Access {
+    pub fn from_role(user_id: i64, role: &Role) -> Access {
+        Access {
+            user_id,
+            project_id: role.project_id,
+            role: role.name.clone(),
+            permissions: role
+                .permissions
+                .iter()
+                .filter_map(|p| Permission::parse(p))
+                .collect(),
+            scope: if role.data_scope == "own" {
+                DataScope::Own
+            } else {
+                DataScope::All
+            },
+        }
+    }
+
+    pub fn has(&self, p: Permission) -> bool {
+        self.permissions.contains(&p)
+    }
+
+    pub fn require(&self, p: Permission) -> AppResult<()> {
+        if self.has(p) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(format!(
+                "your role lacks the permission {}",
+                p.as_str()
+            )))
+        }
+    }
+
+    /// Whether a session with this status and assignee is in the member's data scope.
+    pub fn can_see(&self, status: &str, assignee_id: Option<i64>) -> bool {
+        match self.scope {
+            DataScope::All => true,
+            DataScope::Own => assignee_id == Some(self.user_id) || status == "unassigned",
+        }
+    }
+
+    pub fn can_see_session(&self, s: &SessionRow) -> bool {
+        s.project_id == self.project_id && self.can_see(&s.status, s.assignee_id)
+    }
+
+    /// Like `can_see_session`, as an error that does not reveal whether the session exists.
+    pub fn check_session(&self, s: &SessionRow) -> AppResult<()> {
+        if self.can_see_session(s) {
+            Ok(())
+        } else {
+            Err(AppError::not_found("session"))
+        }
+    }
+}
+
+/// Resolves a user's access to a project; a non-member gets `not_found`, so project ids of
+/// other tenants are not confirmed to exist.
+pub async fn load(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    user_id: i64,
+) -> AppResult<Access> {
+    match db::projects::membership(conn, project_id, user_id).await? {
+        Some(role) => Ok(Access::from_role(user_id, &role)),
+        None => Err(AppError::not_found("project")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn access(scope: DataScope) -> Access {
+        Access {
+            user_id: 7,
+            project_id: 1,
+            role: "agent".into(),
+            permissions: vec![],
+            scope,
+        }
+    }
+
+    #[test]
+    fn own_scope_sees_own_and_queue_only() {
+        let a = access(DataScope::Own);
+        assert!(a.can_see("assigned", Some(7)));
+        assert!(a.can_see("unassigned", None));
+        assert!(!a.can_see("assigned", Some(8)));
+        assert!(!a.can_see("ended", Some(8)));
+        assert!(a.can_see("ended", Some(7)));
+        assert!(access(DataScope::All).can_see("assigned", Some(8)));
+    }
+
+    #[test]
+    fn permission_names_round_trip() {
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.as_str()), Some(p));
+            assert_eq!(
+                serde_json::to_value(p).unwrap(),
+                serde_json::Value::String(p.as_str().into())
+            );
+        }
+    }
+}

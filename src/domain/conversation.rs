@@ -1,0 +1,402 @@
+//! The rules of a conversation, each applied in one transaction that first locks the session
+//! row: posting a message (sequence number, idempotency by client id, counters, waits),
+//! assigning, ending, and the effect of a due timer. The session actor calls these; nothing is
+//! acknowledged or fanned out before they commit.
+
+use crate::db::{self, messages::MessageRow, sessions::SessionChanges, sessions::SessionRow};
+use crate::domain::access::Access;
+use crate::error::{AppError, AppResult, ErrorCode};
+use chrono::{DateTime, Duration, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+pub const MAX_TEXT_CHARS: usize = 8000;
+pub const MAX_CLIENT_ID_CHARS: usize = 64;
+pub const TIMER_AUTO_END: &str = "auto_end";
+
+/// Who writes a message.
+#[derive(Debug, Clone)]
+pub enum Author {
+    Visitor { contact_id: i64 },
+    Agent(Access),
+    Bot,
+    System,
+}
+
+impl Author {
+    fn kind(&self) -> &'static str {
+        match self {
+            Author::Visitor { .. } => "visitor",
+            Author::Agent(_) => "agent",
+            Author::Bot => "bot",
+            Author::System => "system",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPost {
+    pub author: Author,
+    pub client_id: Option<String>,
+    pub text: String,
+}
+
+/// A committed change to a session: the row before and after, and the message it added.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub before: SessionRow,
+    pub after: SessionRow,
+    pub message: Option<MessageRow>,
+    /// The client id was seen before: nothing was stored, `message` is the original.
+    pub duplicate: bool,
+}
+
+pub fn validate_text(text: &str) -> AppResult<()> {
+    if text.trim().is_empty() {
+        return Err(AppError::validation("text is empty"));
+    }
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(AppError::new(
+            ErrorCode::TextTooLong,
+            format!("text is longer than {MAX_TEXT_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+pub fn validate_client_id(id: &str) -> AppResult<()> {
+    let n = id.chars().count();
+    if n == 0 || n > MAX_CLIENT_ID_CHARS {
+        return Err(AppError::validation(format!(
+            "client_id must have 1 to {MAX_CLIENT_ID_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+fn check_author(author: &Author, s: &SessionRow) -> AppResult<()> {
+    match author {
+        Author::Visitor { contact_id } if *contact_id != s.contact_id => {
+            Err(AppError::not_found("session"))
+        }
+        Author::Agent(access) => access.check_session(s),
+        _ => Ok(()),
+    }
+}
+
+/// Stores a message in order. A repeated client id returns the original message and stores
+/// nothing. An agent replying to an unassigned session takes it.
+pub async fn post(
+    conn: &mut AsyncPgConnection,
+    session_id: i64,
+    post: NewPost,
+) -> AppResult<Applied> {
+    validate_text(&post.text)?;
+    if let Some(cid) = &post.client_id {
+        validate_client_id(cid)?;
+    }
+    conn.transaction(async move |conn| {
+        let before = db::sessions::lock(conn, session_id)
+            .await
+            .map_err(not_found_session)?;
+        check_author(&post.author, &before)?;
+        if let Some(cid) = &post.client_id {
+            if let Some(original) = db::messages::by_client_id(conn, session_id, cid).await? {
+                return Ok(Applied {
+                    after: before.clone(),
+                    before,
+                    message: Some(original),
+                    duplicate: true,
+                });
+            }
+        }
+        if before.status == "ended" {
+            return Err(AppError::new(
+                ErrorCode::SessionEnded,
+                "the session has ended",
+            ));
+        }
+        let now = Utc::now();
+        let seq = before.last_seq + 1;
+        let message = db::messages::insert(
+            conn,
+            db::messages::NewMessage {
+                session_id,
+                seq,
+                sender_kind: post.author.kind(),
+                sender_user_id: match &post.author {
+                    Author::Agent(a) => Some(a.user_id),
+                    _ => None,
+                },
+                client_id: post.client_id.as_deref(),
+                body: &post.text,
+                off_platform: false,
+                external_id: None,
+                created_at: now,
+            },
+        )
+        .await?;
+        let changes = message_changes(&before, &post.author, seq, now);
+        let after = db::sessions::update(conn, session_id, &changes).await?;
+        schedule_auto_end(conn, &after, now).await?;
+        Ok(Applied {
+            before,
+            after,
+            message: Some(message),
+            duplicate: false,
+        })
+    })
+    .await
+}
+
+/// How one new message moves the session's counters, waits and assignment.
+fn message_changes(
+    s: &SessionRow,
+    author: &Author,
+    seq: i64,
+    now: DateTime<Utc>,
+) -> SessionChanges {
+    let mut c = SessionChanges::at(now);
+    c.last_seq = Some(seq);
+    c.last_message_at = Some(now);
+    if !matches!(author, Author::System) {
+        c.message_count = Some(s.message_count + 1);
+    }
+    match author {
+        Author::Visitor { .. } => {
+            c.visitor_message_count = Some(s.visitor_message_count + 1);
+            // A hosted session is answered by the bot: no human wait starts until it hands off.
+            if !s.bot_hosted && s.awaiting_since.is_none() {
+                c.awaiting_since = Some(Some(now));
+                if s.first_wait_at.is_none() {
+                    c.first_wait_at = Some(Some(now));
+                }
+            }
+        }
+        Author::Agent(access) => {
+            c.agent_message_count = Some(s.agent_message_count + 1);
+            c.awaiting_since = Some(None);
+            if s.first_response_at.is_none() && s.first_wait_at.is_some() {
+                c.first_response_at = Some(Some(now));
+            }
+            if s.status == "unassigned" {
+                c.status = Some("assigned".into());
+                c.assignee_id = Some(Some(access.user_id));
+                if s.received_at.is_none() {
+                    c.received_at = Some(Some(now));
+                }
+            }
+        }
+        Author::Bot | Author::System => {}
+    }
+    c
+}
+
+/// Project setting `auto_end_after_secs` (> 0): end a session after that long without messages.
+async fn schedule_auto_end(
+    conn: &mut AsyncPgConnection,
+    s: &SessionRow,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let settings = db::projects::settings(conn, s.project_id).await?;
+    if let Some(secs) = auto_end_secs(&settings) {
+        db::timers::upsert_for_session(
+            conn,
+            s.project_id,
+            s.id,
+            TIMER_AUTO_END,
+            now + Duration::seconds(secs),
+            &serde_json::json!({}),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn auto_end_secs(settings: &serde_json::Value) -> Option<i64> {
+    settings
+        .get("auto_end_after_secs")
+        .and_then(|v| v.as_i64())
+        .filter(|s| *s > 0)
+}
+
+/// Assigns the session to `to` (a project member), or back to the queue with `None`.
+pub async fn assign(
+    conn: &mut AsyncPgConnection,
+    session_id: i64,
+    by: &Access,
+    to: Option<i64>,
+) -> AppResult<Applied> {
+    let by = by.clone();
+    conn.transaction(async move |conn| {
+        let before = db::sessions::lock(conn, session_id)
+            .await
+            .map_err(not_found_session)?;
+        by.check_session(&before)?;
+        if before.status == "ended" {
+            return Err(AppError::new(
+                ErrorCode::SessionEnded,
+                "the session has ended",
+            ));
+        }
+        if let Some(user) = to {
+            if db::projects::membership(conn, before.project_id, user)
+                .await?
+                .is_none()
+            {
+                return Err(AppError::validation(
+                    "the assignee is not a member of this project",
+                ));
+            }
+        }
+        let now = Utc::now();
+        let mut c = SessionChanges::at(now);
+        c.assignee_id = Some(to);
+        c.status = Some(
+            if to.is_some() {
+                "assigned"
+            } else {
+                "unassigned"
+            }
+            .into(),
+        );
+        if to.is_some() && before.received_at.is_none() {
+            c.received_at = Some(Some(now));
+        }
+        let after = db::sessions::update(conn, session_id, &c).await?;
+        Ok(Applied {
+            before,
+            after,
+            message: None,
+            duplicate: false,
+        })
+    })
+    .await
+}
+
+/// Ends the session. `by` is `None` when the system ends it (auto-end).
+pub async fn end(
+    conn: &mut AsyncPgConnection,
+    session_id: i64,
+    by: Option<&Access>,
+) -> AppResult<Applied> {
+    let by = by.cloned();
+    conn.transaction(async move |conn| {
+        let before = db::sessions::lock(conn, session_id)
+            .await
+            .map_err(not_found_session)?;
+        if let Some(a) = &by {
+            a.check_session(&before)?;
+        }
+        end_locked(conn, before, None).await
+    })
+    .await
+}
+
+async fn end_locked(
+    conn: &mut AsyncPgConnection,
+    before: SessionRow,
+    note: Option<&str>,
+) -> AppResult<Applied> {
+    if before.status == "ended" {
+        return Err(AppError::new(
+            ErrorCode::SessionEnded,
+            "the session has already ended",
+        ));
+    }
+    let now = Utc::now();
+    let mut message = None;
+    let mut c = SessionChanges::at(now);
+    if let Some(text) = note {
+        let seq = before.last_seq + 1;
+        message = Some(
+            db::messages::insert(
+                conn,
+                db::messages::NewMessage {
+                    session_id: before.id,
+                    seq,
+                    sender_kind: "system",
+                    sender_user_id: None,
+                    client_id: None,
+                    body: text,
+                    off_platform: false,
+                    external_id: None,
+                    created_at: now,
+                },
+            )
+            .await?,
+        );
+        c.last_seq = Some(seq);
+        c.last_message_at = Some(now);
+    }
+    c.status = Some("ended".into());
+    c.ended_at = Some(Some(now));
+    c.awaiting_since = Some(None);
+    let after = db::sessions::update(conn, before.id, &c).await?;
+    db::timers::cancel_for_session(conn, before.id, TIMER_AUTO_END).await?;
+    Ok(Applied {
+        before,
+        after,
+        message,
+        duplicate: false,
+    })
+}
+
+/// Applies a due timer once: `None` if it already fired (another server, or a retry) or has
+/// nothing to do. The timer row is marked fired in the same transaction as its effect.
+pub async fn fire_timer(conn: &mut AsyncPgConnection, timer_id: i64) -> AppResult<Option<Applied>> {
+    conn.transaction(async move |conn| {
+        let Some(timer) = db::timers::lock_pending(conn, timer_id).await? else {
+            return Ok(None);
+        };
+        db::timers::mark_fired(conn, timer.id).await?;
+        let Some(session_id) = timer.session_id else {
+            return Ok(None);
+        };
+        let session = db::sessions::lock(conn, session_id).await?;
+        match timer.kind.as_str() {
+            TIMER_AUTO_END => fire_auto_end(conn, session).await,
+            other => {
+                tracing::warn!(
+                    kind = other,
+                    timer = timer.id,
+                    "timer of unknown kind dropped"
+                );
+                Ok(None)
+            }
+        }
+    })
+    .await
+}
+
+async fn fire_auto_end(conn: &mut AsyncPgConnection, s: SessionRow) -> AppResult<Option<Applied>> {
+    if s.status == "ended" {
+        return Ok(None);
+    }
+    let settings = db::projects::settings(conn, s.project_id).await?;
+    let Some(secs) = auto_end_secs(&settings) else {
+        return Ok(None);
+    };
+    let quiet_until = s.last_message_at + Duration::seconds(secs);
+    if quiet_until > Utc::now() {
+        // Activity since the timer was set: wait for the rest of the quiet period.
+        db::timers::upsert_for_session(
+            conn,
+            s.project_id,
+            s.id,
+            TIMER_AUTO_END,
+            quiet_until,
+            &serde_json::json!({}),
+        )
+        .await?;
+        return Ok(None);
+    }
+    let note = format!("Session ended after {secs} seconds without messages.");
+    end_locked(conn, s, Some(&note)).await.map(Some)
+}
+
+fn not_found_session(e: diesel::result::Error) -> AppError {
+    match e {
+        diesel::result::Error::NotFound => AppError::not_found("session"),
+        other => other.into(),
+    }
+}

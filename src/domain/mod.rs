@@ -1,0 +1,9 @@
+//! Business rules, free of HTTP and websocket concerns.
+
+pub mod access;
+pub mod auth;
+pub mod bootstrap;
+pub mod conversation;
+pub mod projects;
+pub mod views;
+pub mod visitors;

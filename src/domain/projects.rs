@@ -1,0 +1,165 @@
+//! Creating projects (with their builtin roles), channels and members.
+
+use crate::db::{self, channels::Channel, projects::Project, users::User};
+use crate::domain::{access::builtin_roles, auth};
+use crate::error::{AppError, AppResult};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use rand::RngCore;
+
+pub async fn create_project(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+    owner_id: i64,
+) -> AppResult<Project> {
+    let name = name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::validation(
+            "project name must have 1 to 100 characters",
+        ));
+    }
+    conn.transaction(async move |conn| {
+        let project = db::projects::insert_project(conn, &name).await?;
+        let mut owner_role = None;
+        for (role, perms, scope) in builtin_roles() {
+            let perms: Vec<String> = perms.iter().map(|p| p.as_str().to_owned()).collect();
+            let r = db::projects::insert_role(conn, project.id, role, true, &perms, scope.as_str())
+                .await?;
+            if role == "owner" {
+                owner_role = Some(r.id);
+            }
+        }
+        let owner_role = owner_role.ok_or_else(|| AppError::internal("no owner role"))?;
+        db::projects::add_member(conn, project.id, owner_id, owner_role).await?;
+        Ok(project)
+    })
+    .await
+}
+
+pub async fn create_web_channel(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    name: &str,
+) -> AppResult<Channel> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::validation(
+            "channel name must have 1 to 100 characters",
+        ));
+    }
+    let mut key = [0u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    let key = format!("wk_{}", hex::encode(key));
+    Ok(db::channels::insert(conn, project_id, "web", name, Some(&key)).await?)
+}
+
+pub fn validate_email(email: &str) -> AppResult<String> {
+    let email = email.trim();
+    let ok = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email.contains(char::is_whitespace)
+                && !domain.contains('@')
+        });
+    if ok {
+        Ok(email.to_owned())
+    } else {
+        Err(AppError::validation("email address is not valid"))
+    }
+}
+
+/// Creates a user account (e-mail must be free).
+pub async fn create_user(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+    display_name: &str,
+    password: &str,
+) -> AppResult<User> {
+    let email = validate_email(email)?;
+    let display_name = display_name.trim();
+    let display_name = if display_name.is_empty() {
+        email.split('@').next().unwrap_or("user")
+    } else {
+        display_name
+    };
+    let hash = auth::hash_password(password)?;
+    db::users::insert(
+        conn,
+        db::users::NewUser {
+            email: &email,
+            display_name,
+            password_hash: &hash,
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => AppError::new(
+            crate::error::ErrorCode::Conflict,
+            "a user with this e-mail exists",
+        ),
+        other => other.into(),
+    })
+}
+
+/// Adds a member with a role name; creates the account when the e-mail is new (then a
+/// password is required). Returns the user.
+pub async fn add_member(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    email: &str,
+    display_name: &str,
+    password: Option<&str>,
+    role: &str,
+) -> AppResult<User> {
+    let email = validate_email(email)?;
+    let role_name = role.to_owned();
+    let display_name = display_name.to_owned();
+    let password = password.map(str::to_owned);
+    conn.transaction(async move |conn| {
+        let role = db::projects::role_by_name(conn, project_id, &role_name)
+            .await?
+            .ok_or_else(|| AppError::validation(format!("no role named {role_name}")))?;
+        let user = match db::users::find_by_email(conn, &email).await? {
+            Some(u) => u,
+            None => {
+                let pw = password.ok_or_else(|| {
+                    AppError::validation("a password is required for a new account")
+                })?;
+                create_user(conn, &email, &display_name, &pw).await?
+            }
+        };
+        db::projects::add_member(conn, project_id, user.id, role.id)
+            .await
+            .map_err(|e| match e {
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                ) => AppError::new(
+                    crate::error::ErrorCode::Conflict,
+                    "already a member of this project",
+                ),
+                other => other.into(),
+            })?;
+        Ok(user)
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_syntax() {
+        assert!(validate_email("a@b.co").is_ok());
+        assert!(validate_email(" a@b.co ").is_ok());
+        for bad in ["", "a", "@b.co", "a@", "a b@c.d", "a@.b", "a@b@c"] {
+            assert!(validate_email(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! The shapes of sessions and messages as clients see them, over REST and the websockets alike.
+
+use crate::db::{messages::MessageRow, sessions::SessionRow};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    pub id: i64,
+    pub project_id: i64,
+    pub channel_id: i64,
+    pub contact_id: i64,
+    pub contact_name: String,
+    pub note_name: Option<String>,
+    /// `unassigned`, `assigned` or `ended`.
+    pub status: String,
+    pub bot_hosted: bool,
+    pub assignee_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    /// Reception time: when an agent first took or was given the session.
+    pub received_at: Option<DateTime<Utc>>,
+    /// Since when the visitor has been waiting for a human reply, if they are.
+    pub awaiting_since: Option<DateTime<Utc>>,
+    pub first_response_at: Option<DateTime<Utc>>,
+    /// Seconds from the first wait for a human to the first human reply.
+    pub first_response_secs: Option<f64>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub last_seq: i64,
+    pub last_message_at: DateTime<Utc>,
+    pub message_count: i32,
+    pub visitor_message_count: i32,
+    pub agent_message_count: i32,
+}
+
+impl SessionView {
+    pub fn new(s: &SessionRow, contact_name: &str, note_name: Option<&str>) -> SessionView {
+        let first_response_secs = match (s.first_wait_at, s.first_response_at) {
+            (Some(w), Some(r)) => Some((r - w).num_milliseconds() as f64 / 1000.0),
+            _ => None,
+        };
+        SessionView {
+            id: s.id,
+            project_id: s.project_id,
+            channel_id: s.channel_id,
+            contact_id: s.contact_id,
+            contact_name: contact_name.to_owned(),
+            note_name: note_name.map(str::to_owned),
+            status: s.status.clone(),
+            bot_hosted: s.bot_hosted,
+            assignee_id: s.assignee_id,
+            created_at: s.created_at,
+            received_at: s.received_at,
+            awaiting_since: s.awaiting_since,
+            first_response_at: s.first_response_at,
+            first_response_secs,
+            ended_at: s.ended_at,
+            last_seq: s.last_seq,
+            last_message_at: s.last_message_at,
+            message_count: s.message_count,
+            visitor_message_count: s.visitor_message_count,
+            agent_message_count: s.agent_message_count,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MessageView {
+    pub session_id: i64,
+    pub seq: i64,
+    pub message_id: i64,
+    /// `visitor`, `agent`, `bot` or `system`.
+    pub sender: String,
+    pub sender_user_id: Option<i64>,
+    pub client_id: Option<String>,
+    pub text: String,
+    pub off_platform: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&MessageRow> for MessageView {
+    fn from(m: &MessageRow) -> Self {
+        MessageView {
+            session_id: m.session_id,
+            seq: m.seq,
+            message_id: m.id,
+            sender: m.sender_kind.clone(),
+            sender_user_id: m.sender_user_id,
+            client_id: m.client_id.clone(),
+            text: m.body.clone(),
+            off_platform: m.off_platform,
+            created_at: m.created_at,
+        }
+    }
+}

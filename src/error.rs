@@ -1,0 +1,240 @@
+//! The one error type of the service. Every failure a client can see carries a stable
+//! [`ErrorCode`]; HTTP status and the websocket `error` frame are derived from it here and
+//! nowhere else. Domain code returns `AppResult<T>`; handlers pass errors through unchanged.
+//!
+//! Database errors are classified once, in `From<diesel::result::Error>` and
+//! `From<PoolError>`: a missing row is `not_found`, a unique violation `conflict`, a closed
+//! connection or pool timeout `db_unavailable` (503, safe to retry), anything else `internal`.
+
+use actix_web::{http::StatusCode, HttpResponse, ResponseError};
+use serde::Serialize;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidJson,
+    InvalidFrame,
+    UnknownType,
+    FrameTooLarge,
+    UnsupportedFrame,
+    TextTooLong,
+    Validation,
+    Unauthenticated,
+    InvalidCredentials,
+    Forbidden,
+    NotFound,
+    Conflict,
+    SessionEnded,
+    DbUnavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::InvalidFrame => "invalid_frame",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::FrameTooLarge => "frame_too_large",
+            ErrorCode::UnsupportedFrame => "unsupported_frame",
+            ErrorCode::TextTooLong => "text_too_long",
+            ErrorCode::Validation => "validation",
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::SessionEnded => "session_ended",
+            ErrorCode::DbUnavailable => "db_unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::InvalidJson
+            | ErrorCode::InvalidFrame
+            | ErrorCode::UnknownType
+            | ErrorCode::FrameTooLarge
+            | ErrorCode::UnsupportedFrame
+            | ErrorCode::TextTooLong
+            | ErrorCode::Validation => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthenticated | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::Conflict | ErrorCode::SessionEnded => StatusCode::CONFLICT,
+            ErrorCode::DbUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error with a stable code, a message safe to show the client, and (for logs only) the cause.
+#[derive(Debug)]
+pub struct AppError {
+    pub code: ErrorCode,
+    pub message: String,
+    cause: Option<String>,
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        AppError {
+            code,
+            message: message.into(),
+            cause: None,
+        }
+    }
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Validation, message)
+    }
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
+    }
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        AppError {
+            code: ErrorCode::Internal,
+            message: "internal error".into(),
+            cause: Some(cause.to_string()),
+        }
+    }
+    /// True when retrying the same operation later may succeed.
+    pub fn is_transient(&self) -> bool {
+        self.code == ErrorCode::DbUnavailable
+    }
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message.clone(),
+            },
+        }
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.cause {
+            Some(c) => write!(f, "{}: {} ({c})", self.code, self.message),
+            None => write!(f, "{}: {}", self.code, self.message),
+        }
+    }
+}
+
+impl std::error::Error for AppError {}
+
+/// The JSON shape of every REST error: `{"error":{"code":"…","message":"…"}}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        self.code.status()
+    }
+    fn error_response(&self) -> HttpResponse {
+        if self.code == ErrorCode::Internal || self.code == ErrorCode::DbUnavailable {
+            tracing::error!(error = %self, "request failed");
+        }
+        HttpResponse::build(self.status_code()).json(self.body())
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        match &e {
+            E::NotFound => AppError::not_found("record"),
+            E::DatabaseError(K::UniqueViolation, info) => AppError {
+                code: ErrorCode::Conflict,
+                message: "already exists".into(),
+                cause: Some(info.message().to_string()),
+            },
+            E::DatabaseError(K::ForeignKeyViolation, info) => AppError {
+                code: ErrorCode::Validation,
+                message: "refers to something that does not exist".into(),
+                cause: Some(info.message().to_string()),
+            },
+            E::DatabaseError(K::ClosedConnection, _) | E::BrokenTransactionManager => {
+                db_unavailable(&e)
+            }
+            E::DatabaseError(_, info) if is_connection_message(info.message()) => {
+                db_unavailable(&e)
+            }
+            _ => AppError::internal(e),
+        }
+    }
+}
+
+fn is_connection_message(msg: &str) -> bool {
+    // tokio-postgres reports a dropped socket or a shutting-down server as an unknown database
+    // error with one of these texts; they are as retryable as a closed connection.
+    let m = msg.to_ascii_lowercase();
+    m.contains("connection closed")
+        || m.contains("terminating connection")
+        || m.contains("the database system is")
+        || m.contains("broken pipe")
+        || m.contains("connection reset")
+        || m.contains("error communicating")
+}
+
+fn db_unavailable(cause: &dyn fmt::Display) -> AppError {
+    AppError {
+        code: ErrorCode::DbUnavailable,
+        message: "the database is unavailable; retry".into(),
+        cause: Some(cause.to_string()),
+    }
+}
+
+impl From<crate::db::PoolError> for AppError {
+    fn from(e: crate::db::PoolError) -> Self {
+        db_unavailable(&e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_body_shape_is_stable() {
+        let body = serde_json::to_value(AppError::not_found("session").body()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"error": {"code": "not_found", "message": "session not found"}})
+        );
+    }
+
+    #[test]
+    fn codes_serialize_as_their_names() {
+        for code in [
+            ErrorCode::DbUnavailable,
+            ErrorCode::TextTooLong,
+            ErrorCode::Forbidden,
+        ] {
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::Value::String(code.as_str().into())
+            );
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! The HTTP surface: one route table, thin handlers that call the domain or an actor.
+
+mod auth_routes;
+mod contacts;
+pub mod extract;
+mod health;
+mod openapi;
+mod projects;
+mod sessions;
+mod ws_routes;
+
+use crate::error::{AppError, ErrorCode};
+use actix_web::{web, HttpResponse};
+
+pub use openapi::ApiDoc;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(json_config())
+        .app_data(query_config())
+        .service(health::healthz)
+        .service(openapi::spec)
+        .service(auth_routes::login)
+        .service(auth_routes::logout)
+        .service(auth_routes::me)
+        .service(auth_routes::create_token)
+        .service(projects::create)
+        .service(projects::get)
+        .service(projects::patch_settings)
+        .service(projects::stats)
+        .service(projects::list_channels)
+        .service(projects::create_channel)
+        .service(projects::list_roles)
+        .service(projects::list_members)
+        .service(projects::add_member)
+        .service(sessions::list)
+        .service(sessions::get)
+        .service(sessions::messages)
+        .service(sessions::send)
+        .service(sessions::assign)
+        .service(sessions::take)
+        .service(sessions::end)
+        .service(contacts::list)
+        .service(contacts::get)
+        .service(ws_routes::agent)
+        .service(ws_routes::visitor)
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> HttpResponse {
+    actix_web::ResponseError::error_response(&AppError::new(ErrorCode::NotFound, "no such route"))
+}
+
+/// Malformed JSON bodies get our error shape and a stable code, not actix's plain text.
+fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(256 * 1024)
+        .error_handler(|err, _| {
+            let code = match &err {
+                actix_web::error::JsonPayloadError::Deserialize(e) if e.is_data() => {
+                    ErrorCode::Validation
+                }
+                _ => ErrorCode::InvalidJson,
+            };
+            AppError::new(code, err.to_string()).into()
+        })
+}
+
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _| AppError::validation(err.to_string()).into())
+}

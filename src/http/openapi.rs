@@ -1,0 +1,42 @@
+use actix_web::{get, HttpResponse};
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Switchboard API",
+        description = "REST API of the Switchboard chat server. Websocket frames: docs/protocol.md."
+    ),
+    paths(
+        super::health::healthz,
+        super::auth_routes::login,
+        super::auth_routes::logout,
+        super::auth_routes::me,
+        super::auth_routes::create_token,
+        super::projects::create,
+        super::projects::get,
+        super::projects::patch_settings,
+        super::projects::stats,
+        super::projects::list_channels,
+        super::projects::create_channel,
+        super::projects::list_roles,
+        super::projects::list_members,
+        super::projects::add_member,
+        super::sessions::list,
+        super::sessions::get,
+        super::sessions::messages,
+        super::sessions::send,
+        super::sessions::assign,
+        super::sessions::take,
+        super::sessions::end,
+        super::contacts::list,
+        super::contacts::get,
+    ),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorCode))
+)]
+pub struct ApiDoc;
+
+#[get("/api/openapi.json")]
+pub async fn spec() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}

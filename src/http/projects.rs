@@ -1,0 +1,190 @@
+//! Projects, their settings and live statistics, channels, roles and members.
+
+use super::extract::{AuthUser, ProjectAccess};
+use crate::actors::stats::{GetProjectStats, ProjectStats};
+use crate::db::{self, channels::Channel, projects::MemberRow, projects::Project, projects::Role};
+use crate::domain::access::Permission;
+use crate::domain::projects as domain;
+use crate::error::{AppError, AppResult, ErrorBody};
+use crate::state::AppState;
+use actix_web::{get, patch, post, web, HttpResponse};
+use serde::Deserialize;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NewProject {
+    pub name: String,
+}
+
+/// Create a project; the caller becomes its owner.
+#[utoipa::path(post, path = "/api/projects", request_body = NewProject, responses((status = 201, body = Project)))]
+#[post("/api/projects")]
+pub async fn create(
+    st: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<NewProject>,
+) -> AppResult<HttpResponse> {
+    let mut conn = st.pool.get().await?;
+    let project = domain::create_project(&mut conn, &body.name, auth.user.id).await?;
+    Ok(HttpResponse::Created().json(project))
+}
+
+#[utoipa::path(get, path = "/api/projects/{pid}", params(("pid" = i64, Path)),
+    responses((status = 200, body = Project), (status = 404, body = ErrorBody)))]
+#[get("/api/projects/{pid}")]
+pub async fn get(st: web::Data<AppState>, pa: ProjectAccess) -> AppResult<web::Json<Project>> {
+    let mut conn = st.pool.get().await?;
+    Ok(web::Json(
+        db::projects::find(&mut conn, pa.access.project_id).await?,
+    ))
+}
+
+/// Merge settings (e.g. `{"auto_end_after_secs": 3600}`); needs `project.manage`.
+#[utoipa::path(patch, path = "/api/projects/{pid}/settings", params(("pid" = i64, Path)),
+    request_body = Object, responses((status = 200, body = Object)))]
+#[patch("/api/projects/{pid}/settings")]
+pub async fn patch_settings(
+    st: web::Data<AppState>,
+    pa: ProjectAccess,
+    body: web::Json<serde_json::Value>,
+) -> AppResult<web::Json<serde_json::Value>> {
+    pa.access.require(Permission::ManageProject)?;
+    let patch = body.into_inner();
+    let obj = patch
+        .as_object()
+        .ok_or_else(|| AppError::validation("settings must be a JSON object"))?;
+    for (key, value) in obj {
+        match key.as_str() {
+            "auto_end_after_secs" => {
+                if !value
+                    .as_i64()
+                    .is_some_and(|n| (0..=365 * 86_400).contains(&n))
+                {
+                    return Err(AppError::validation(
+                        "auto_end_after_secs must be a whole number of seconds from 0 to 31536000",
+                    ));
+                }
+            }
+            other => return Err(AppError::validation(format!("unknown setting {other}"))),
+        }
+    }
+    let mut conn = st.pool.get().await?;
+    Ok(web::Json(
+        db::projects::merge_settings(&mut conn, pa.access.project_id, &patch).await?,
+    ))
+}
+
+/// Live session counters of the project (from the statistics supervisor).
+#[utoipa::path(get, path = "/api/projects/{pid}/stats", params(("pid" = i64, Path)), responses((status = 200, body = ProjectStats)))]
+#[get("/api/projects/{pid}/stats")]
+pub async fn stats(
+    st: web::Data<AppState>,
+    pa: ProjectAccess,
+) -> AppResult<web::Json<ProjectStats>> {
+    let s = st
+        .reg
+        .stats
+        .send(GetProjectStats {
+            project_id: pa.access.project_id,
+        })
+        .await
+        .map_err(AppError::internal)?;
+    Ok(web::Json(s))
+}
+
+#[utoipa::path(get, path = "/api/projects/{pid}/channels", params(("pid" = i64, Path)), responses((status = 200, body = [Channel])))]
+#[get("/api/projects/{pid}/channels")]
+pub async fn list_channels(
+    st: web::Data<AppState>,
+    pa: ProjectAccess,
+) -> AppResult<web::Json<Vec<Channel>>> {
+    let mut conn = st.pool.get().await?;
+    Ok(web::Json(
+        db::channels::list(&mut conn, pa.access.project_id).await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NewChannel {
+    /// Only `web` for now.
+    pub kind: String,
+    pub name: String,
+}
+
+/// Create a channel; needs `channels.manage`.
+#[utoipa::path(post, path = "/api/projects/{pid}/channels", params(("pid" = i64, Path)), request_body = NewChannel,
+    responses((status = 201, body = Channel), (status = 403, body = ErrorBody)))]
+#[post("/api/projects/{pid}/channels")]
+pub async fn create_channel(
+    st: web::Data<AppState>,
+    pa: ProjectAccess,
+    body: web::Json<NewChannel>,
+) -> AppResult<HttpResponse> {
+    pa.access.require(Permission::ManageChannels)?;
+    if body.kind != "web" {
+        return Err(AppError::validation("kind must be \"web\""));
+    }
+    let mut conn = st.pool.get().await?;
+    let ch = domain::create_web_channel(&mut conn, pa.access.project_id, &body.name).await?;
+    Ok(HttpResponse::Created().json(ch))
+}
+
+#[utoipa::path(get, path = "/api/projects/{pid}/roles", params(("pid" = i64, Path)), responses((status = 200, body = [Role])))]
+#[get("/api/projects/{pid}/roles")]
+pub async fn list_roles(
+    st: web::Data<AppState>,
+    pa: ProjectAccess,
+) -> AppResult<web::Json<Vec<Role>>> {
+    let mut conn = st.pool.get().await?;
+    Ok(web::Json(
+        db::projects::list_roles(&mut conn, pa.access.project_id).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/projects/{pid}/members", params(("pid" = i64, Path)), responses((status = 200, body = [MemberRow])))]
+#[get("/api/projects/{pid}/members")]
+pub async fn list_members(
+    st: web::Data<AppState>,
+    pa: ProjectAccess,
+) -> AppResult<web::Json<Vec<MemberRow>>> {
+    let mut conn = st.pool.get().await?;
+    Ok(web::Json(
+        db::projects::list_members(&mut conn, pa.access.project_id).await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NewMember {
+    pub email: String,
+    #[serde(default)]
+    pub display_name: String,
+    /// Required when the e-mail has no account yet.
+    pub password: Option<String>,
+    /// A role name of the project: `owner`, `admin`, `agent` or a custom one.
+    pub role: String,
+}
+
+/// Add a member (creating the account if needed); needs `team.manage`.
+#[utoipa::path(post, path = "/api/projects/{pid}/members", params(("pid" = i64, Path)), request_body = NewMember,
+    responses((status = 201, body = crate::db::users::User), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[post("/api/projects/{pid}/members")]
+pub async fn add_member(
+    st: web::Data<AppState>,
+    pa: ProjectAccess,
+    body: web::Json<NewMember>,
+) -> AppResult<HttpResponse> {
+    pa.access.require(Permission::ManageTeam)?;
+    if body.role == "owner" {
+        pa.access.require(Permission::ManageProject)?;
+    }
+    let mut conn = st.pool.get().await?;
+    let user = domain::add_member(
+        &mut conn,
+        pa.access.project_id,
+        &body.email,
+        &body.display_name,
+        body.password.as_deref(),
+        &body.role,
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(user))
+}

@@ -1,0 +1,72 @@
+//! The websocket upgrade endpoints: they authenticate and resolve who is connecting, then hand
+//! the socket to `crate::ws`.
+
+use super::extract::project_access;
+use crate::db;
+use crate::domain::visitors;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::ws;
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use std::sync::Arc;
+
+#[derive(Deserialize)]
+pub struct AgentQuery {
+    pub project: i64,
+}
+
+/// A page on another site must not open an agent socket with the agent's cookie.
+fn same_origin(req: &HttpRequest) -> bool {
+    let Some(origin) = req.headers().get("origin").and_then(|o| o.to_str().ok()) else {
+        return true; // not a browser
+    };
+    let host = req.connection_info().host().to_owned();
+    origin
+        .split("://")
+        .nth(1)
+        .is_some_and(|o| o.trim_end_matches('/') == host)
+}
+
+#[get("/ws/agent")]
+pub async fn agent(
+    st: web::Data<AppState>,
+    req: HttpRequest,
+    stream: web::Payload,
+    q: web::Query<AgentQuery>,
+) -> AppResult<HttpResponse> {
+    if !same_origin(&req) {
+        return Err(AppError::forbidden(
+            "cross-origin agent sockets are not allowed",
+        ));
+    }
+    let pa = project_access(req.clone(), q.project).await?;
+    ws::agent::start(&req, stream, pa.access, Arc::clone(&st.reg)).map_err(AppError::internal)
+}
+
+#[derive(Deserialize)]
+pub struct VisitorQuery {
+    pub key: String,
+    pub token: Option<String>,
+}
+
+#[get("/ws/visitor")]
+pub async fn visitor(
+    st: web::Data<AppState>,
+    req: HttpRequest,
+    stream: web::Payload,
+    q: web::Query<VisitorQuery>,
+) -> AppResult<HttpResponse> {
+    let mut conn = st.pool.get().await?;
+    let id = visitors::identify(&mut conn, &q.key, q.token.as_deref()).await?;
+    let open = db::sessions::open_for_contact(&mut conn, id.contact.id).await?;
+    drop(conn);
+    let token = id.new_token.or_else(|| q.token.clone()).unwrap_or_default();
+    let start = ws::visitor::VisitorStart {
+        contact: id.contact,
+        token,
+        session_id: open.as_ref().map(|s| s.id),
+        last_seq: open.as_ref().map_or(0, |s| s.last_seq),
+    };
+    ws::visitor::start(&req, stream, start, Arc::clone(&st.reg)).map_err(AppError::internal)
+}

@@ -1,0 +1,13 @@
+//! Switchboard: a self-hostable real-time customer-service chat server.
+//! See ARCHITECTURE.md for the actor map and data flow.
+
+pub mod actors;
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod protocol;
+pub mod state;
+pub mod ws;

@@ -1,0 +1,287 @@
+//! Websocket protocol v1 (docs/protocol.md): the frames clients send, parsed with stable error
+//! codes, and the frames the server sends. Transport-free, so every actor can build frames.
+
+use crate::domain::views::{MessageView, SessionView};
+use crate::error::{AppError, ErrorCode};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+pub const VERSION: i64 = 1;
+/// Largest text frame the application accepts (a larger one gets `frame_too_large`).
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Largest frame the codec reads at all; past this the socket is closed (1009).
+pub const MAX_CODEC_FRAME_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum VisitorIn {
+    Send {
+        #[serde(default)]
+        v: Option<i64>,
+        client_id: String,
+        text: String,
+    },
+    Typing {
+        #[serde(default)]
+        v: Option<i64>,
+        on: bool,
+    },
+    Resume {
+        #[serde(default)]
+        v: Option<i64>,
+        after_seq: i64,
+        #[serde(default, rename = "ref")]
+        reference: Option<Value>,
+    },
+    Ping {
+        #[serde(default)]
+        v: Option<i64>,
+        #[serde(default, rename = "ref")]
+        reference: Option<Value>,
+    },
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AgentIn {
+    Send {
+        #[serde(default)]
+        v: Option<i64>,
+        session_id: i64,
+        client_id: String,
+        text: String,
+    },
+    Typing {
+        #[serde(default)]
+        v: Option<i64>,
+        session_id: i64,
+        on: bool,
+    },
+    Take {
+        #[serde(default)]
+        v: Option<i64>,
+        session_id: i64,
+        #[serde(default, rename = "ref")]
+        reference: Option<Value>,
+    },
+    Assign {
+        #[serde(default)]
+        v: Option<i64>,
+        session_id: i64,
+        user_id: Option<i64>,
+        #[serde(default, rename = "ref")]
+        reference: Option<Value>,
+    },
+    End {
+        #[serde(default)]
+        v: Option<i64>,
+        session_id: i64,
+        #[serde(default, rename = "ref")]
+        reference: Option<Value>,
+    },
+    Resume {
+        #[serde(default)]
+        v: Option<i64>,
+        session_id: i64,
+        after_seq: i64,
+        #[serde(default, rename = "ref")]
+        reference: Option<Value>,
+    },
+    Ping {
+        #[serde(default)]
+        v: Option<i64>,
+        #[serde(default, rename = "ref")]
+        reference: Option<Value>,
+    },
+}
+
+const VISITOR_TYPES: &[&str] = &["send", "typing", "resume", "ping"];
+const AGENT_TYPES: &[&str] = &["send", "typing", "take", "assign", "end", "resume", "ping"];
+
+/// A refused frame: the error to send back and the reference (client id or ref) to echo.
+#[derive(Debug)]
+pub struct Refusal {
+    pub error: AppError,
+    pub reference: Option<Value>,
+}
+
+pub fn parse_visitor(text: &str) -> Result<VisitorIn, Refusal> {
+    parse(text, VISITOR_TYPES)
+}
+
+pub fn parse_agent(text: &str) -> Result<AgentIn, Refusal> {
+    parse(text, AGENT_TYPES)
+}
+
+fn parse<T: serde::de::DeserializeOwned>(text: &str, known: &[&str]) -> Result<T, Refusal> {
+    let refuse = |code, msg: String, reference| Refusal {
+        error: AppError::new(code, msg),
+        reference,
+    };
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(refuse(
+            ErrorCode::FrameTooLarge,
+            format!("frames are limited to {MAX_FRAME_BYTES} bytes"),
+            None,
+        ));
+    }
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| refuse(ErrorCode::InvalidJson, format!("not valid JSON: {e}"), None))?;
+    let obj = value.as_object().ok_or_else(|| {
+        refuse(
+            ErrorCode::InvalidFrame,
+            "a frame is a JSON object".into(),
+            None,
+        )
+    })?;
+    let reference = obj.get("client_id").or_else(|| obj.get("ref")).cloned();
+    match obj.get("v") {
+        None => {}
+        Some(Value::Number(n)) if n.as_i64() == Some(VERSION) => {}
+        Some(_) => {
+            return Err(refuse(
+                ErrorCode::InvalidFrame,
+                format!("unsupported protocol version (this server speaks v{VERSION})"),
+                reference,
+            ))
+        }
+    }
+    match obj.get("type").and_then(Value::as_str) {
+        None => {
+            return Err(refuse(
+                ErrorCode::InvalidFrame,
+                "a frame needs a string \"type\"".into(),
+                reference,
+            ))
+        }
+        Some(t) if !known.contains(&t) => {
+            return Err(refuse(
+                ErrorCode::UnknownType,
+                format!("unknown frame type {t:?}"),
+                reference,
+            ))
+        }
+        Some(_) => {}
+    }
+    serde_json::from_value(value)
+        .map_err(|e| refuse(ErrorCode::InvalidFrame, e.to_string(), reference))
+}
+
+fn frame(v: Value) -> Arc<str> {
+    Arc::from(v.to_string())
+}
+
+pub fn error(e: &AppError, reference: Option<&Value>) -> Arc<str> {
+    let mut v =
+        json!({"v": VERSION, "type": "error", "code": e.code.as_str(), "message": e.message});
+    if let Some(r) = reference {
+        v["ref"] = r.clone();
+    }
+    frame(v)
+}
+
+pub fn message(m: &MessageView) -> Arc<str> {
+    let mut v = serde_json::to_value(m).unwrap_or(Value::Null);
+    v["v"] = json!(VERSION);
+    v["type"] = json!("message");
+    frame(v)
+}
+
+pub fn session(s: &SessionView) -> Arc<str> {
+    frame(json!({"v": VERSION, "type": "session", "session": s}))
+}
+
+pub fn ack(m: &MessageView) -> Arc<str> {
+    frame(json!({
+        "v": VERSION, "type": "ack", "client_id": m.client_id, "session_id": m.session_id,
+        "seq": m.seq, "message_id": m.message_id, "created_at": m.created_at,
+    }))
+}
+
+pub fn ok(reference: Option<&Value>) -> Arc<str> {
+    frame(json!({"v": VERSION, "type": "ok", "ref": reference}))
+}
+
+pub fn pong(reference: Option<&Value>) -> Arc<str> {
+    frame(json!({"v": VERSION, "type": "pong", "ref": reference}))
+}
+
+pub fn typing(session_id: i64, from: &str, user_id: Option<i64>, on: bool) -> Arc<str> {
+    frame(
+        json!({"v": VERSION, "type": "typing", "session_id": session_id, "from": from, "user_id": user_id, "on": on}),
+    )
+}
+
+pub fn agent_hello(user_id: i64, project_id: i64, scope: &str) -> Arc<str> {
+    frame(
+        json!({"v": VERSION, "type": "hello", "user_id": user_id, "project_id": project_id, "data_scope": scope}),
+    )
+}
+
+pub fn visitor_hello(
+    token: &str,
+    contact_id: i64,
+    session_id: Option<i64>,
+    last_seq: i64,
+) -> Arc<str> {
+    frame(json!({
+        "v": VERSION, "type": "hello", "visitor_token": token, "contact_id": contact_id,
+        "session_id": session_id, "last_seq": last_seq,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_known_frames() {
+        let f = parse_agent(r#"{"v":1,"type":"send","session_id":3,"client_id":"c1","text":"hi"}"#)
+            .unwrap();
+        assert_eq!(
+            f,
+            AgentIn::Send {
+                v: Some(1),
+                session_id: 3,
+                client_id: "c1".into(),
+                text: "hi".into()
+            }
+        );
+        assert!(matches!(
+            parse_visitor(r#"{"type":"ping"}"#),
+            Ok(VisitorIn::Ping { .. })
+        ));
+    }
+
+    #[test]
+    fn refusals_have_stable_codes_and_echo_the_reference() {
+        let code = |r: Result<AgentIn, Refusal>| r.unwrap_err().error.code;
+        assert_eq!(code(parse_agent("{nope")), ErrorCode::InvalidJson);
+        assert_eq!(code(parse_agent("[1]")), ErrorCode::InvalidFrame);
+        assert_eq!(
+            code(parse_agent(r#"{"type":"dance"}"#)),
+            ErrorCode::UnknownType
+        );
+        assert_eq!(
+            code(parse_agent(r#"{"v":2,"type":"ping"}"#)),
+            ErrorCode::InvalidFrame
+        );
+        let r = parse_agent(r#"{"type":"send","client_id":"c9","text":"x"}"#).unwrap_err();
+        assert_eq!(r.error.code, ErrorCode::InvalidFrame);
+        assert_eq!(r.reference, Some(json!("c9")));
+        let big = format!(
+            r#"{{"type":"ping","ref":"{}"}}"#,
+            "x".repeat(MAX_FRAME_BYTES)
+        );
+        assert_eq!(code(parse_agent(&big)), ErrorCode::FrameTooLarge);
+        // A visitor cannot use agent commands.
+        assert_eq!(
+            parse_visitor(r#"{"type":"take","session_id":1}"#)
+                .unwrap_err()
+                .error
+                .code,
+            ErrorCode::UnknownType
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! What every request handler can reach.
+
+use crate::actors::registry::Registry;
+use crate::config::Config;
+use crate::db::Pool;
+use std::sync::Arc;
+
+pub struct AppState {
+    pub pool: Pool,
+    pub reg: Arc<Registry>,
+    pub config: Arc<Config>,
+}

@@ -1,0 +1,298 @@
+//! An agent's websocket: receives the project's session events within its data scope, and
+//! sends messages and commands. Every command goes to the session's actor; the reply (ack,
+//! ok or error) comes back here once committed.
+
+use super::conn::{ConnCore, RESUME_LIMIT};
+use crate::actors::registry::{AgentEntry, ConnHandle, Registry};
+use crate::actors::session::{self, with_retry};
+use crate::actors::Deliver;
+use crate::domain::access::Access;
+use crate::domain::conversation::{Applied, Author, NewPost};
+use crate::domain::views::MessageView;
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::protocol::{self, AgentIn};
+use actix::prelude::*;
+use actix_web::{HttpRequest, HttpResponse};
+use actix_web_actors::ws;
+use serde_json::Value;
+use std::sync::Arc;
+
+pub struct AgentConn {
+    core: ConnCore,
+    access: Access,
+    reg: Arc<Registry>,
+}
+
+/// Upgrades an authenticated request to an agent connection.
+pub fn start(
+    req: &HttpRequest,
+    stream: actix_web::web::Payload,
+    access: Access,
+    reg: Arc<Registry>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let conn = AgentConn {
+        core: ConnCore::new(reg.next_conn_id()),
+        access,
+        reg,
+    };
+    ws::WsResponseBuilder::new(conn, req, stream)
+        .frame_size(protocol::MAX_CODEC_FRAME_BYTES)
+        .start()
+}
+
+impl Actor for AgentConn {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ConnCore::start_heartbeat(ctx, |a: &mut AgentConn| &mut a.core);
+        self.reg.register_agent(AgentEntry {
+            access: self.access.clone(),
+            conn: ConnHandle {
+                id: self.core.id,
+                recipient: ctx.address().recipient(),
+                lagging: Arc::clone(&self.core.lagging),
+            },
+        });
+        let hello = protocol::agent_hello(
+            self.access.user_id,
+            self.access.project_id,
+            self.access.scope.as_str(),
+        );
+        self.core.send(ctx, &hello);
+    }
+
+    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        self.reg
+            .unregister_agent(self.access.project_id, self.core.id);
+        Running::Stop
+    }
+}
+
+impl Handler<Deliver> for AgentConn {
+    type Result = ();
+    fn handle(&mut self, d: Deliver, ctx: &mut Self::Context) {
+        self.core.deliver(ctx, d);
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for AgentConn {
+    fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        let msg = match item {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::debug!(error = %e, "agent socket protocol error");
+                ctx.stop();
+                return;
+            }
+        };
+        self.core.heard();
+        match msg {
+            ws::Message::Text(text) => match protocol::parse_agent(&text) {
+                Ok(frame) => self.command(frame, ctx),
+                Err(r) => self.core.error(ctx, &r.error, r.reference.as_ref()),
+            },
+            ws::Message::Binary(_) => {
+                let e = AppError::new(
+                    ErrorCode::UnsupportedFrame,
+                    "binary frames are not used; send JSON text",
+                );
+                self.core.error(ctx, &e, None);
+            }
+            ws::Message::Ping(p) => ctx.pong(&p),
+            ws::Message::Pong(p) => self.core.pong(&p),
+            ws::Message::Close(reason) => {
+                ctx.close(reason);
+                ctx.stop();
+            }
+            ws::Message::Continuation(_) => {
+                let e = AppError::new(
+                    ErrorCode::UnsupportedFrame,
+                    "fragmented frames are not supported",
+                );
+                self.core.error(ctx, &e, None);
+            }
+            ws::Message::Nop => {}
+        }
+    }
+}
+
+impl AgentConn {
+    fn command(&mut self, frame: AgentIn, ctx: &mut ws::WebsocketContext<Self>) {
+        let access = self.access.clone();
+        match frame {
+            AgentIn::Send {
+                session_id,
+                client_id,
+                text,
+                ..
+            } => {
+                let reference = Value::String(client_id.clone());
+                let post = NewPost {
+                    author: Author::Agent(access),
+                    client_id: Some(client_id),
+                    text,
+                };
+                let addr = self.reg.session(session_id);
+                self.reply(
+                    ctx,
+                    async move { addr.send(session::Post(post)).await },
+                    reference,
+                    true,
+                );
+            }
+            AgentIn::Take {
+                session_id,
+                reference,
+                ..
+            } => {
+                let addr = self.reg.session(session_id);
+                let to = Some(access.user_id);
+                self.reply(
+                    ctx,
+                    async move { addr.send(session::Assign { by: access, to }).await },
+                    ref_or_null(reference),
+                    false,
+                );
+            }
+            AgentIn::Assign {
+                session_id,
+                user_id,
+                reference,
+                ..
+            } => {
+                let addr = self.reg.session(session_id);
+                self.reply(
+                    ctx,
+                    async move {
+                        addr.send(session::Assign {
+                            by: access,
+                            to: user_id,
+                        })
+                        .await
+                    },
+                    ref_or_null(reference),
+                    false,
+                );
+            }
+            AgentIn::End {
+                session_id,
+                reference,
+                ..
+            } => {
+                let addr = self.reg.session(session_id);
+                self.reply(
+                    ctx,
+                    async move { addr.send(session::End { by: access }).await },
+                    ref_or_null(reference),
+                    false,
+                );
+            }
+            AgentIn::Typing { session_id, on, .. } => {
+                self.reg.session(session_id).do_send(session::Typing {
+                    agent: Some(access),
+                    on,
+                });
+            }
+            AgentIn::Resume {
+                session_id,
+                after_seq,
+                reference,
+                ..
+            } => self.resume(ctx, session_id, after_seq, reference),
+            AgentIn::Ping { reference, .. } => {
+                let pong = protocol::pong(reference.as_ref());
+                self.core.send(ctx, &pong);
+            }
+        }
+    }
+
+    /// Waits for the session actor's answer without blocking this connection.
+    fn reply<F>(
+        &mut self,
+        ctx: &mut ws::WebsocketContext<Self>,
+        fut: F,
+        reference: Value,
+        is_send: bool,
+    ) where
+        F: std::future::Future<Output = Result<AppResult<Applied>, MailboxError>> + 'static,
+    {
+        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
+            let res = res.unwrap_or_else(|e| {
+                Err(AppError::new(
+                    ErrorCode::DbUnavailable,
+                    format!("session busy: {e}; retry"),
+                ))
+            });
+            let reference = (!reference.is_null()).then_some(&reference);
+            match res {
+                Ok(applied) if is_send => match &applied.message {
+                    Some(m) => act.core.send(ctx, &protocol::ack(&MessageView::from(m))),
+                    None => act.core.send(ctx, &protocol::ok(reference)),
+                },
+                Ok(_) => act.core.send(ctx, &protocol::ok(reference)),
+                Err(e) => act.core.error(ctx, &e, reference),
+            }
+        }));
+    }
+
+    fn resume(
+        &mut self,
+        ctx: &mut ws::WebsocketContext<Self>,
+        session_id: i64,
+        after_seq: i64,
+        reference: Option<Value>,
+    ) {
+        self.core.cursors.begin(session_id);
+        let (reg, access) = (Arc::clone(&self.reg), self.access.clone());
+        let fut = async move {
+            with_retry(|| {
+                let (reg, access) = (Arc::clone(&reg), access.clone());
+                async move {
+                    let mut conn = reg.pool.get().await?;
+                    let session = crate::db::sessions::find(&mut conn, session_id)
+                        .await
+                        .map_err(|_| AppError::not_found("session"))?;
+                    access.check_session(&session)?;
+                    read_history(&mut conn, session_id, after_seq).await
+                }
+            })
+            .await
+        };
+        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
+            Ok(rows) => {
+                act.core.finish_resume(ctx, session_id, after_seq, &rows);
+                act.core.send(ctx, &protocol::ok(reference.as_ref()));
+            }
+            Err(e) => {
+                // Release held-back live messages, then report.
+                act.core.finish_resume(ctx, session_id, after_seq, &[]);
+                act.core.error(ctx, &e, reference.as_ref());
+            }
+        }));
+    }
+}
+
+fn ref_or_null(r: Option<Value>) -> Value {
+    r.unwrap_or(Value::Null)
+}
+
+/// All stored messages after `after_seq`, read in pages.
+pub(super) async fn read_history(
+    conn: &mut diesel_async::AsyncPgConnection,
+    session_id: i64,
+    after_seq: i64,
+) -> AppResult<Vec<crate::db::messages::MessageRow>> {
+    let mut rows = Vec::new();
+    let mut cursor = after_seq;
+    loop {
+        let page = crate::db::messages::after(conn, session_id, cursor, RESUME_LIMIT).await?;
+        let done = (page.len() as i64) < RESUME_LIMIT;
+        if let Some(last) = page.last() {
+            cursor = last.seq;
+        }
+        rows.extend(page);
+        if done {
+            return Ok(rows);
+        }
+    }
+}

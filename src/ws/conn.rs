@@ -1,0 +1,158 @@
+//! What agent and visitor connections share: the bounded outbound path, heartbeat, and the
+//! flow control that stops a client that does not read from growing the server's memory.
+//!
+//! actix-web-actors buffers frames without bound when the peer stops reading. So the server
+//! pings with the running count of bytes it has queued; a reading client's pong echoes that
+//! count. More than `MAX_UNACKED_BYTES` queued past the last echoed count, or a full mailbox,
+//! marks the connection lagging: it is closed with 4008 and the client resumes.
+
+use super::cursor::{Cursors, Live};
+use crate::actors::Deliver;
+use crate::domain::views::MessageView;
+use crate::error::AppError;
+use crate::protocol;
+use actix::prelude::*;
+use actix_web_actors::ws;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const MAILBOX: usize = 256;
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
+const PING_EVERY_BYTES: u64 = 128 * 1024;
+const MAX_UNACKED_BYTES: u64 = 4 * 1024 * 1024;
+pub const CLOSE_LAGGING: u16 = 4008;
+
+pub struct ConnCore {
+    pub id: u64,
+    pub lagging: Arc<AtomicBool>,
+    pub cursors: Cursors,
+    last_heard: Instant,
+    sent: u64,
+    acked: u64,
+    pinged_at: u64,
+}
+
+impl ConnCore {
+    pub fn new(id: u64) -> Self {
+        ConnCore {
+            id,
+            lagging: Arc::new(AtomicBool::new(false)),
+            cursors: Cursors::default(),
+            last_heard: Instant::now(),
+            sent: 0,
+            acked: 0,
+            pinged_at: 0,
+        }
+    }
+
+    pub fn heard(&mut self) {
+        self.last_heard = Instant::now();
+    }
+
+    pub fn send<A>(&mut self, ctx: &mut ws::WebsocketContext<A>, frame: &str)
+    where
+        A: Actor<Context = ws::WebsocketContext<A>>,
+    {
+        ctx.text(frame.to_owned());
+        self.sent += frame.len() as u64;
+        if self.sent - self.pinged_at >= PING_EVERY_BYTES {
+            self.ping(ctx);
+        }
+        if self.sent - self.acked > MAX_UNACKED_BYTES {
+            self.lagging.store(true, Ordering::Relaxed);
+        }
+    }
+
+    pub fn error<A>(
+        &mut self,
+        ctx: &mut ws::WebsocketContext<A>,
+        e: &AppError,
+        reference: Option<&serde_json::Value>,
+    ) where
+        A: Actor<Context = ws::WebsocketContext<A>>,
+    {
+        self.send(ctx, &protocol::error(e, reference));
+    }
+
+    fn ping<A>(&mut self, ctx: &mut ws::WebsocketContext<A>)
+    where
+        A: Actor<Context = ws::WebsocketContext<A>>,
+    {
+        self.pinged_at = self.sent;
+        ctx.ping(self.sent.to_string().as_bytes());
+    }
+
+    pub fn pong(&mut self, payload: &[u8]) {
+        self.heard();
+        if let Some(n) = std::str::from_utf8(payload)
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+        {
+            if n <= self.sent {
+                self.acked = self.acked.max(n);
+            }
+        }
+    }
+
+    /// Starts the heartbeat; stops the actor when the client is silent or lagging.
+    pub fn start_heartbeat<A>(ctx: &mut ws::WebsocketContext<A>, core: fn(&mut A) -> &mut ConnCore)
+    where
+        A: Actor<Context = ws::WebsocketContext<A>>,
+    {
+        ctx.set_mailbox_capacity(MAILBOX);
+        ctx.run_interval(Duration::from_millis(500), move |act, ctx| {
+            let c = core(act);
+            if c.lagging.load(Ordering::Relaxed) {
+                ctx.close(Some(ws::CloseReason {
+                    code: ws::CloseCode::Other(CLOSE_LAGGING),
+                    description: Some("lagging: reconnect and resume".into()),
+                }));
+                ctx.stop();
+            } else if c.last_heard.elapsed() > CLIENT_TIMEOUT {
+                ctx.stop();
+            }
+        });
+        ctx.run_interval(HEARTBEAT, move |act, ctx| core(act).ping(ctx));
+    }
+
+    /// A fan-out delivery: `message` frames go through the resume cursor.
+    pub fn deliver<A>(&mut self, ctx: &mut ws::WebsocketContext<A>, d: Deliver)
+    where
+        A: Actor<Context = ws::WebsocketContext<A>>,
+    {
+        match d.seq {
+            Some(seq) => {
+                if self.cursors.live(d.session_id, seq, &d.frame) == Live::Send {
+                    self.send(ctx, &d.frame);
+                }
+            }
+            None => self.send(ctx, &d.frame),
+        }
+        if d.left_scope {
+            self.cursors.forget(d.session_id);
+        }
+    }
+
+    pub fn finish_resume<A>(
+        &mut self,
+        ctx: &mut ws::WebsocketContext<A>,
+        session_id: i64,
+        after_seq: i64,
+        history: &[crate::db::messages::MessageRow],
+    ) where
+        A: Actor<Context = ws::WebsocketContext<A>>,
+    {
+        let frames = history
+            .iter()
+            .map(|m| (m.seq, protocol::message(&MessageView::from(m))))
+            .collect();
+        for frame in self.cursors.finish(session_id, after_seq, frames) {
+            self.send(ctx, &frame);
+        }
+    }
+}
+
+/// The most history one resume returns; a client further behind pages over REST.
+pub const RESUME_LIMIT: i64 = 1000;

@@ -1,0 +1,7 @@
+//! The websocket layer: one actor per agent or visitor connection. This is the only module that
+//! uses actix-web-actors (deprecated upstream), so moving to actix-ws touches only this folder.
+
+pub mod agent;
+mod conn;
+mod cursor;
+pub mod visitor;

@@ -1,0 +1,251 @@
+//! A visitor's websocket (the web widget). The visitor writes into its open session; the first
+//! message, or the first after the session ended, opens a new one.
+
+use super::agent::read_history;
+use super::conn::ConnCore;
+use crate::actors::registry::{ConnHandle, Registry};
+use crate::actors::session::{self, with_retry};
+use crate::actors::Deliver;
+use crate::db::contacts::Contact;
+use crate::domain::conversation::{Applied, Author, NewPost};
+use crate::domain::views::MessageView;
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::protocol::{self, VisitorIn};
+use actix::prelude::*;
+use actix_web::{HttpRequest, HttpResponse};
+use actix_web_actors::ws;
+use serde_json::Value;
+use std::sync::Arc;
+
+pub struct VisitorConn {
+    core: ConnCore,
+    reg: Arc<Registry>,
+    contact: Contact,
+    token: String,
+    session_id: Option<i64>,
+    last_seq: i64,
+}
+
+pub struct VisitorStart {
+    pub contact: Contact,
+    pub token: String,
+    pub session_id: Option<i64>,
+    pub last_seq: i64,
+}
+
+pub fn start(
+    req: &HttpRequest,
+    stream: actix_web::web::Payload,
+    v: VisitorStart,
+    reg: Arc<Registry>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let conn = VisitorConn {
+        core: ConnCore::new(reg.next_conn_id()),
+        reg,
+        contact: v.contact,
+        token: v.token,
+        session_id: v.session_id,
+        last_seq: v.last_seq,
+    };
+    ws::WsResponseBuilder::new(conn, req, stream)
+        .frame_size(protocol::MAX_CODEC_FRAME_BYTES)
+        .start()
+}
+
+impl Actor for VisitorConn {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ConnCore::start_heartbeat(ctx, |a: &mut VisitorConn| &mut a.core);
+        self.reg.register_visitor(
+            self.contact.id,
+            ConnHandle {
+                id: self.core.id,
+                recipient: ctx.address().recipient(),
+                lagging: Arc::clone(&self.core.lagging),
+            },
+        );
+        let hello =
+            protocol::visitor_hello(&self.token, self.contact.id, self.session_id, self.last_seq);
+        self.core.send(ctx, &hello);
+    }
+
+    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        self.reg.unregister_visitor(self.contact.id, self.core.id);
+        Running::Stop
+    }
+}
+
+impl Handler<Deliver> for VisitorConn {
+    type Result = ();
+    fn handle(&mut self, d: Deliver, ctx: &mut Self::Context) {
+        self.core.deliver(ctx, d);
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for VisitorConn {
+    fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        let Ok(msg) = item else {
+            ctx.stop();
+            return;
+        };
+        self.core.heard();
+        match msg {
+            ws::Message::Text(text) => match protocol::parse_visitor(&text) {
+                Ok(frame) => self.command(frame, ctx),
+                Err(r) => self.core.error(ctx, &r.error, r.reference.as_ref()),
+            },
+            ws::Message::Binary(_) | ws::Message::Continuation(_) => {
+                let e = AppError::new(
+                    ErrorCode::UnsupportedFrame,
+                    "only JSON text frames are used",
+                );
+                self.core.error(ctx, &e, None);
+            }
+            ws::Message::Ping(p) => ctx.pong(&p),
+            ws::Message::Pong(p) => self.core.pong(&p),
+            ws::Message::Close(reason) => {
+                ctx.close(reason);
+                ctx.stop();
+            }
+            ws::Message::Nop => {}
+        }
+    }
+}
+
+impl VisitorConn {
+    fn command(&mut self, frame: VisitorIn, ctx: &mut ws::WebsocketContext<Self>) {
+        match frame {
+            VisitorIn::Send {
+                client_id, text, ..
+            } => self.send_message(ctx, client_id, text),
+            VisitorIn::Typing { on, .. } => {
+                if let Some(sid) = self.session_id {
+                    self.reg
+                        .session(sid)
+                        .do_send(session::Typing { agent: None, on });
+                }
+            }
+            VisitorIn::Resume {
+                after_seq,
+                reference,
+                ..
+            } => self.resume(ctx, after_seq, reference),
+            VisitorIn::Ping { reference, .. } => {
+                let pong = protocol::pong(reference.as_ref());
+                self.core.send(ctx, &pong);
+            }
+        }
+    }
+
+    fn send_message(
+        &mut self,
+        ctx: &mut ws::WebsocketContext<Self>,
+        client_id: String,
+        text: String,
+    ) {
+        let reference = Value::String(client_id.clone());
+        let post = NewPost {
+            author: Author::Visitor {
+                contact_id: self.contact.id,
+            },
+            client_id: Some(client_id),
+            text,
+        };
+        let (reg, contact, current) =
+            (Arc::clone(&self.reg), self.contact.clone(), self.session_id);
+        let fut = async move {
+            let sid = match current {
+                Some(sid) => sid,
+                None => open_session(&reg, &contact).await?,
+            };
+            match post_to(&reg, sid, post.clone()).await {
+                // The session ended since: this message opens the next one.
+                Err(e) if e.code == ErrorCode::SessionEnded => {
+                    let sid = open_session(&reg, &contact).await?;
+                    post_to(&reg, sid, post).await
+                }
+                other => other,
+            }
+        };
+        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
+            Ok(applied) => {
+                act.session_id = Some(applied.after.id);
+                if let Some(m) = &applied.message {
+                    act.core.send(ctx, &protocol::ack(&MessageView::from(m)));
+                }
+            }
+            Err(e) => act.core.error(ctx, &e, Some(&reference)),
+        }));
+    }
+
+    fn resume(
+        &mut self,
+        ctx: &mut ws::WebsocketContext<Self>,
+        after_seq: i64,
+        reference: Option<Value>,
+    ) {
+        let Some(session_id) = self.session_id else {
+            let ok = protocol::ok(reference.as_ref());
+            self.core.send(ctx, &ok);
+            return;
+        };
+        self.core.cursors.begin(session_id);
+        let reg = Arc::clone(&self.reg);
+        let fut = async move {
+            with_retry(|| {
+                let reg = Arc::clone(&reg);
+                async move {
+                    let mut conn = reg.pool.get().await?;
+                    read_history(&mut conn, session_id, after_seq).await
+                }
+            })
+            .await
+        };
+        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
+            Ok(rows) => {
+                act.core.finish_resume(ctx, session_id, after_seq, &rows);
+                act.core.send(ctx, &protocol::ok(reference.as_ref()));
+            }
+            Err(e) => {
+                act.core.finish_resume(ctx, session_id, after_seq, &[]);
+                act.core.error(ctx, &e, reference.as_ref());
+            }
+        }));
+    }
+}
+
+async fn post_to(reg: &Arc<Registry>, session_id: i64, post: NewPost) -> AppResult<Applied> {
+    reg.session(session_id)
+        .send(session::Post(post))
+        .await
+        .unwrap_or_else(|e| {
+            Err(AppError::new(
+                ErrorCode::DbUnavailable,
+                format!("session busy: {e}; retry"),
+            ))
+        })
+}
+
+/// Opens (or finds) the contact's open session; a new one is announced by its actor.
+async fn open_session(reg: &Arc<Registry>, contact: &Contact) -> AppResult<i64> {
+    let (row, created) = with_retry(|| async {
+        let mut conn = reg.pool.get().await?;
+        Ok(crate::db::sessions::open_or_get(
+            &mut conn,
+            contact.project_id,
+            contact.channel_id,
+            contact.id,
+        )
+        .await?)
+    })
+    .await?;
+    if created {
+        reg.session(row.id).do_send(session::Opened {
+            row: row.clone(),
+            contact_name: contact.name.clone(),
+            note_name: contact.note_name.clone(),
+        });
+    }
+    Ok(row.id)
+}
