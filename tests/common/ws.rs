@@ -1,0 +1,136 @@
+//! A websocket test client: every wait is bounded.
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub struct WsClient {
+    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub hello: Option<Value>,
+}
+
+impl WsClient {
+    pub async fn connect(url: &str, bearer: Option<&str>) -> WsClient {
+        let mut req = url.into_client_request().unwrap();
+        if let Some(t) = bearer {
+            req.headers_mut()
+                .insert("authorization", format!("Bearer {t}").parse().unwrap());
+        }
+        let (stream, _) = tokio::time::timeout(super::WAIT, tokio_tungstenite::connect_async(req))
+            .await
+            .expect("connect timed out")
+            .expect("connect");
+        WsClient {
+            stream,
+            hello: None,
+        }
+    }
+
+    /// Tries to connect; returns the HTTP status of a refused upgrade.
+    pub async fn refused_status(url: &str, bearer: Option<&str>) -> u16 {
+        let mut req = url.into_client_request().unwrap();
+        if let Some(t) = bearer {
+            req.headers_mut()
+                .insert("authorization", format!("Bearer {t}").parse().unwrap());
+        }
+        match tokio_tungstenite::connect_async(req).await {
+            Ok(_) => panic!("upgrade to {url} was accepted"),
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => resp.status().as_u16(),
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+
+    pub async fn send(&mut self, v: Value) {
+        self.send_text(v.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        tokio::time::timeout(super::WAIT, self.stream.send(Message::Text(text)))
+            .await
+            .expect("send timed out")
+            .expect("send");
+    }
+
+    pub async fn send_raw(&mut self, m: Message) {
+        self.stream.send(m).await.expect("send");
+    }
+
+    /// The next JSON frame (pings are answered by tungstenite while reading).
+    pub async fn recv(&mut self) -> Value {
+        self.recv_within(super::WAIT)
+            .await
+            .expect("no frame in time")
+    }
+
+    pub async fn recv_within(&mut self, d: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + d;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.stream.next()).await {
+                Err(_) => return None,
+                Ok(None) => panic!("socket closed"),
+                Ok(Some(Err(e))) => panic!("socket error: {e}"),
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    return Some(serde_json::from_str(&t).expect("JSON frame"))
+                }
+                Ok(Some(Ok(Message::Close(c)))) => panic!("socket closed by server: {c:?}"),
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
+    /// Skips frames until one of `type` arrives.
+    pub async fn recv_type(&mut self, ty: &str) -> Value {
+        loop {
+            let f = self.recv().await;
+            if f["type"] == ty {
+                return f;
+            }
+        }
+    }
+
+    /// Collects frames of `type` until `n` have arrived.
+    pub async fn recv_n(&mut self, ty: &str, n: usize) -> Vec<Value> {
+        let mut out = Vec::new();
+        while out.len() < n {
+            out.push(self.recv_type(ty).await);
+        }
+        out
+    }
+
+    /// Asserts that no frame of `type` arrives within `d`.
+    pub async fn assert_no(&mut self, ty: &str, d: Duration) {
+        let deadline = tokio::time::Instant::now() + d;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            if let Some(f) = self.recv_within(left).await {
+                assert_ne!(f["type"], ty, "unexpected frame {f}");
+            }
+        }
+    }
+
+    /// Waits for the server to close the socket; returns the close code.
+    pub async fn closed_code(&mut self) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.stream.next()).await {
+                Err(_) => panic!("socket not closed in time"),
+                Ok(None) | Ok(Some(Err(_))) => return None,
+                Ok(Some(Ok(Message::Close(c)))) => return c.map(|c| u16::from(c.code)),
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
+    }
+}
