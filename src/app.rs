@@ -55,6 +55,13 @@ pub async fn start(config: Config) -> Result<Started, String> {
             .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("switchboard::http"))
             .configure(http::routes)
     })
+    // Small frames written back to back (a message echo, then its ack) must not wait for the
+    // peer's delayed ACK (Nagle): that added ~40 ms to every ack.
+    .on_connect(|conn, _| {
+        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            let _ = tcp.set_nodelay(true);
+        }
+    })
     .workers(config.workers)
     .shutdown_timeout(5);
     if !config.handle_signals {

@@ -17,7 +17,7 @@ pub struct Deliver {
     pub session_id: i64,
     /// The message sequence number, for `message` frames (drives resume and de-duplication).
     pub seq: Option<i64>,
-    /// The session just left this connection's data scope: forget its cursor.
-    pub left_scope: bool,
+    /// The session left this connection's data scope or ended: drop its resume cursor.
+    pub forget_cursor: bool,
     pub frame: Arc<str>,
 }

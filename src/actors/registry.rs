@@ -153,7 +153,9 @@ impl Registry {
     }
 
     /// To every agent of the project whose data scope includes the session now (`after`) —
-    /// or included it before this change (`before`), so they learn that it left.
+    /// or included it before this change (`before`), so they learn that it left. Connections
+    /// drop their resume cursor for a session that left their scope or ended (an ended session
+    /// takes no more messages), so long-lived connections do not accumulate cursors.
     pub fn to_agents(
         &self,
         after: &SessionRow,
@@ -164,6 +166,7 @@ impl Registry {
         let Some(conns) = self.agents.get(&after.project_id) else {
             return;
         };
+        let ended = after.status == "ended";
         for entry in conns.values() {
             let sees_now = entry.access.can_see_session(after);
             let saw_before = before.is_some_and(|b| entry.access.can_see_session(b));
@@ -171,7 +174,7 @@ impl Registry {
                 entry.conn.deliver(Deliver {
                     session_id: after.id,
                     seq,
-                    left_scope: !sees_now,
+                    forget_cursor: !sees_now || ended,
                     frame: Arc::clone(frame),
                 });
             }
@@ -186,7 +189,7 @@ impl Registry {
             conn.deliver(Deliver {
                 session_id,
                 seq,
-                left_scope: false,
+                forget_cursor: false,
                 frame: Arc::clone(frame),
             });
         }

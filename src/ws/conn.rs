@@ -130,7 +130,7 @@ impl ConnCore {
             }
             None => self.send(ctx, &d.frame),
         }
-        if d.left_scope {
+        if d.forget_cursor {
             self.cursors.forget(d.session_id);
         }
     }
