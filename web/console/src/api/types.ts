@@ -1,0 +1,87 @@
+// JSON shapes of the Switchboard REST API (see GET /api/openapi.json). Only the fields the
+// console reads are listed; the server may send more.
+
+export type SessionStatus = 'unassigned' | 'assigned' | 'ended';
+export type Sender = 'visitor' | 'agent' | 'bot' | 'system';
+export type DataScope = 'own' | 'all';
+
+export interface User {
+  id: number;
+  email: string;
+  display_name: string;
+}
+
+export interface Project {
+  id: number;
+  name: string;
+}
+
+export interface Role {
+  name: string;
+  permissions: string[];
+  data_scope: DataScope;
+}
+
+export interface ProjectMembership {
+  project: Project;
+  role: Role;
+}
+
+/** Answer of POST /api/auth/login and GET /api/me. */
+export interface Me {
+  user: User;
+  projects: ProjectMembership[];
+}
+
+export interface Session {
+  id: number;
+  project_id: number;
+  channel_id: number;
+  contact_id: number;
+  contact_name: string;
+  note_name: string | null;
+  status: SessionStatus;
+  bot_hosted: boolean;
+  assignee_id: number | null;
+  created_at: string;
+  received_at: string | null;
+  awaiting_since: string | null;
+  first_response_at: string | null;
+  first_response_secs: number | null;
+  ended_at: string | null;
+  last_seq: number;
+  last_message_at: string;
+  message_count: number;
+  visitor_message_count: number;
+  agent_message_count: number;
+}
+
+export interface SessionPage {
+  items: Session[];
+  next_cursor: string | null;
+}
+
+export interface Message {
+  session_id: number;
+  seq: number;
+  message_id: number;
+  sender: Sender;
+  sender_user_id: number | null;
+  client_id: string | null;
+  text: string;
+  off_platform: boolean;
+  created_at: string;
+}
+
+export interface MessagePage {
+  items: Message[];
+}
+
+export interface Member {
+  user_id: number;
+  email: string;
+  display_name: string;
+  role_id: number;
+  role_name: string;
+  joined_at: string;
+}

@@ -1,0 +1,415 @@
+// Glue between the REST API, the agent socket and the inbox reducer. Owns the side effects
+// (requests, timers, localStorage) so that components only read state and call intentions
+// like `openChat` or `send`. One controller per signed-in user and project.
+import { ApiError } from '../api/http';
+import type { Api } from '../api/http';
+import type { Session } from '../api/types';
+import { AgentSocket } from '../realtime/agentSocket';
+import type { AgentSocketHandlers, AgentSocketOptions } from '../realtime/agentSocket';
+import type { ServerFrame } from '../realtime/protocol';
+import { contiguousMax, lastSeq } from './chatLog';
+import { initialState, reduce } from './reducer';
+import type { InboxAction, InboxState } from './reducer';
+import { loadSeen, saveSeen } from './seenStorage';
+import { TAB_IDS, tabQuery } from './tabs';
+import type { TabId, Viewer } from './tabs';
+import { TypingThrottle } from './typingThrottle';
+
+export type InboxApi = Pick<Api, 'sessions' | 'session' | 'messages' | 'take' | 'assign' | 'end' | 'me'>;
+
+/** The socket operations the controller needs (an `AgentSocket`). */
+export type SocketPort = Pick<AgentSocket, 'connect' | 'close' | 'send' | 'typing' | 'track' | 'reconnectNow'>;
+
+export interface InboxControllerOptions {
+  api: InboxApi;
+  projectId: number;
+  viewer: Viewer;
+  storage?: Storage | null;
+  createSocket?: (handlers: AgentSocketHandlers) => SocketPort;
+  socketUrl?: string;
+  socketOptions?: Partial<AgentSocketOptions>;
+  newClientId?: () => string;
+  now?: () => Date;
+  /** The session cookie is gone (expired, logged out elsewhere). */
+  onUnauthenticated?: () => void;
+}
+
+export const PAGE_SIZE = 50;
+/** Visitor typing shows for this long after the last `on`, in case the `off` is lost. */
+export const VISITOR_TYPING_TTL_MS = 6000;
+/** The server refuses longer texts (`text_too_long`). */
+export const MAX_TEXT = 8000;
+
+type Listener = () => void;
+
+export class InboxController {
+  private state: InboxState;
+  private readonly listeners = new Set<Listener>();
+  private readonly socket: SocketPort;
+  private readonly api: InboxApi;
+  private readonly projectId: number;
+  private readonly storage: Storage | null;
+  private readonly newClientId: () => string;
+  private readonly now: () => Date;
+  /** Latest replace request per tab; older answers are dropped. */
+  private readonly tabGeneration: Record<TabId, number> = { unassigned: 0, mine: 0, all: 0, ended: 0 };
+  private readonly fetchingSessions = new Map<number, Promise<Session | undefined>>();
+  private readonly repairing = new Set<number>();
+  private readonly typingTimers = new Map<number, ReturnType<typeof setTimeout>>();
+  private readonly typingOut = new Map<number, TypingThrottle>();
+  /** Unsent composer text per chat, kept while switching between chats. */
+  private readonly drafts = new Map<number, string>();
+  private savedSeen: InboxState['seen'];
+  private stopped = false;
+
+  constructor(private readonly opts: InboxControllerOptions) {
+    this.api = opts.api;
+    this.projectId = opts.projectId;
+    this.storage = opts.storage === undefined ? safeLocalStorage() : opts.storage;
+    this.newClientId = opts.newClientId ?? (() => crypto.randomUUID());
+    this.now = opts.now ?? (() => new Date());
+    const seen = loadSeen(this.storage, opts.viewer.userId, opts.projectId);
+    this.savedSeen = seen;
+    this.state = initialState(opts.viewer, seen);
+    const handlers: AgentSocketHandlers = {
+      onFrame: (f) => this.onFrame(f),
+      onStatus: (status) => this.dispatch({ type: 'connection', status }),
+      onReady: (_hello, info) => this.onReady(info.reconnected),
+      onSendRejected: (entry, error) => this.dispatch({ type: 'sendRejected', clientId: entry.client_id, error: sendErrorText(error.code, error.message) }),
+      onRetryScheduled: (attempt) => {
+        // Repeated failures may mean the session cookie is gone (the upgrade answers 401).
+        if (attempt === 3 || attempt % 10 === 0) void this.checkAuth();
+      },
+    };
+    this.socket = opts.createSocket
+      ? opts.createSocket(handlers)
+      : new AgentSocket({ url: opts.socketUrl ?? '', handlers, ...opts.socketOptions });
+  }
+
+  // --- store interface (useSyncExternalStore) ---
+
+  getState = (): InboxState => this.state;
+
+  subscribe = (listener: Listener): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  dispatch(action: InboxAction): void {
+    const next = reduce(this.state, action);
+    if (next === this.state) return;
+    this.state = next;
+    if (next.seen !== this.savedSeen) {
+      this.savedSeen = next.seen;
+      saveSeen(this.storage, next.viewer.userId, this.projectId, next.seen);
+    }
+    for (const l of this.listeners) l();
+  }
+
+  // --- lifecycle ---
+
+  /** Restartable: React's StrictMode runs effects as start, stop, start in development. */
+  start(): void {
+    this.stopped = false;
+    this.socket.connect();
+    // The queue and my chats first: they carry the tab counts.
+    for (const tab of ['unassigned', 'mine', 'all'] as const) void this.loadTab(tab, 'replace');
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.typingOut.values()) t.stop();
+    for (const t of this.typingTimers.values()) clearTimeout(t);
+    this.typingTimers.clear();
+    this.socket.close();
+  }
+
+  /** The browser is back online: don't wait for the backoff. */
+  networkBack(): void {
+    this.socket.reconnectNow();
+  }
+
+  // --- lists ---
+
+  /** Loads a tab's first page unless it has been loaded. */
+  ensureTab(tab: TabId): void {
+    const t = this.state.tabs[tab];
+    if (!t.loaded && !t.loading) void this.loadTab(tab, 'replace');
+  }
+
+  loadMore(tab: TabId): void {
+    const t = this.state.tabs[tab];
+    if (t.loading || !t.nextCursor) return;
+    void this.loadTab(tab, 'append');
+  }
+
+  private async loadTab(tab: TabId, mode: 'replace' | 'append'): Promise<void> {
+    const t = this.state.tabs[tab];
+    const generation = mode === 'replace' ? ++this.tabGeneration[tab] : this.tabGeneration[tab];
+    const sinceTouch = this.state.touchCounter;
+    // A refetch asks for as many rows as the tab already showed (up to the API's 200), so
+    // "load more" pages are not lost on reconnect.
+    const limit = mode === 'replace' ? Math.min(200, Math.max(PAGE_SIZE, t.ids.length)) : PAGE_SIZE;
+    this.dispatch({ type: 'tabLoading', tab });
+    try {
+      const page = await this.api.sessions(this.projectId, { ...tabQuery(tab), limit, cursor: mode === 'append' ? t.nextCursor : null });
+      if (this.stopped || generation !== this.tabGeneration[tab]) return;
+      this.dispatch({ type: 'tabPage', tab, page, mode, sinceTouch });
+    } catch (e) {
+      if (this.stopped || generation !== this.tabGeneration[tab]) return;
+      if (this.authLost(e)) return;
+      this.dispatch({ type: 'tabFailed', tab, error: errorText(e) });
+    }
+  }
+
+  // --- chats ---
+
+  openChat(sessionId: number | null): void {
+    const prev = this.state.openSessionId;
+    if (prev !== null && prev !== sessionId) this.typingOut.get(prev)?.stop();
+    this.dispatch({ type: 'open', sessionId });
+    if (sessionId === null) return;
+    if (!this.state.sessions[sessionId]) void this.fetchSession(sessionId);
+    void this.ensureLog(sessionId);
+  }
+
+  /** Scrolled to the top: the page of messages just before the oldest one shown. */
+  async loadOlder(sessionId: number): Promise<void> {
+    const log = this.state.logs[sessionId];
+    if (!log || !log.loaded || log.loadingOlder || log.messages.length === 0) return;
+    const oldest = log.messages[0].seq;
+    if (oldest <= 1) return;
+    this.dispatch({ type: 'logLoading', sessionId, older: true });
+    try {
+      const page = await this.api.messages(this.projectId, sessionId, { beforeSeq: oldest, limit: PAGE_SIZE });
+      if (this.stopped) return;
+      this.dispatch({ type: 'logPage', sessionId, items: page.items, kind: 'older' });
+    } catch (e) {
+      if (this.authLost(e)) return;
+      this.dispatch({ type: 'logFailed', sessionId, error: errorText(e) });
+    }
+  }
+
+  private async ensureLog(sessionId: number): Promise<void> {
+    const log = this.state.logs[sessionId];
+    if (log && (log.loaded || log.loading)) return;
+    // The log exists from now on, so frames that arrive while the page loads are kept.
+    this.dispatch({ type: 'logLoading', sessionId, older: false });
+    try {
+      let session: Session | undefined = this.state.sessions[sessionId];
+      if (!session) session = await this.fetchSession(sessionId);
+      if (!session) throw new ApiError(404, 'not_found', 'This conversation does not exist or is not yours to see.');
+      const page = await this.api.messages(this.projectId, sessionId, { beforeSeq: session.last_seq + 1, limit: PAGE_SIZE });
+      if (this.stopped) return;
+      this.dispatch({ type: 'logPage', sessionId, items: page.items, kind: 'latest' });
+      this.afterLogChange(sessionId);
+    } catch (e) {
+      if (this.authLost(e)) return;
+      this.dispatch({ type: 'logFailed', sessionId, error: errorText(e) });
+    }
+  }
+
+  /** Keeps the socket's resume point current and fills any gap in the log. */
+  private afterLogChange(sessionId: number): void {
+    const log = this.state.logs[sessionId];
+    if (!log || !log.loaded) return;
+    const contiguous = contiguousMax(log.messages);
+    this.socket.track(sessionId, contiguous);
+    const session = this.state.sessions[sessionId];
+    const target = Math.max(lastSeq(log.messages), session?.last_seq ?? 0);
+    if (target > contiguous) void this.repairGap(sessionId, contiguous);
+  }
+
+  private async repairGap(sessionId: number, afterSeq: number): Promise<void> {
+    if (this.repairing.has(sessionId)) return;
+    this.repairing.add(sessionId);
+    try {
+      const page = await this.api.messages(this.projectId, sessionId, { afterSeq, limit: 500 });
+      if (this.stopped) return;
+      this.dispatch({ type: 'logPage', sessionId, items: page.items, kind: 'after' });
+    } catch (e) {
+      this.authLost(e);
+      return; // the next reconnect's resume covers it
+    } finally {
+      this.repairing.delete(sessionId);
+    }
+    const log = this.state.logs[sessionId];
+    if (log) this.socket.track(sessionId, contiguousMax(log.messages));
+  }
+
+  /** GET one session; concurrent calls for the same id share one request. */
+  private fetchSession(sessionId: number): Promise<Session | undefined> {
+    const inflight = this.fetchingSessions.get(sessionId);
+    if (inflight) return inflight;
+    const p = (async () => {
+      try {
+        const s = await this.api.session(this.projectId, sessionId);
+        if (!this.stopped) this.dispatch({ type: 'sessionFetched', session: s });
+        return this.state.sessions[sessionId];
+      } catch (e) {
+        this.authLost(e);
+        return undefined;
+      } finally {
+        this.fetchingSessions.delete(sessionId);
+      }
+    })();
+    this.fetchingSessions.set(sessionId, p);
+    return p;
+  }
+
+  // --- composing ---
+
+  /** Sends over the socket; shown as pending until the server's ack. */
+  send(sessionId: number, text: string): boolean {
+    if (text.trim() === '' || text.length > MAX_TEXT) return false;
+    const clientId = this.newClientId();
+    this.dispatch({
+      type: 'pendingAdded',
+      pending: { clientId, sessionId, text, createdAt: this.now().toISOString(), state: 'sending', error: null },
+    });
+    this.typingOut.get(sessionId)?.stop();
+    this.drafts.delete(sessionId);
+    this.socket.send({ session_id: sessionId, client_id: clientId, text });
+    return true;
+  }
+
+  /** Sends a refused message again, with the same client_id (the server stores it once). */
+  retry(clientId: string): void {
+    const p = this.state.pending.find((x) => x.clientId === clientId);
+    if (!p || p.state !== 'failed') return;
+    this.dispatch({ type: 'pendingRetried', clientId });
+    this.socket.send({ session_id: p.sessionId, client_id: p.clientId, text: p.text });
+  }
+
+  /** Forgets a message the server refused. */
+  discard(clientId: string): void {
+    this.dispatch({ type: 'pendingDiscarded', clientId });
+  }
+
+  draft(sessionId: number): string {
+    return this.drafts.get(sessionId) ?? '';
+  }
+
+  /** The composer's text changed: keep it as the draft and tell the visitor we type. */
+  composing(sessionId: number, text: string): void {
+    if (text === '') this.drafts.delete(sessionId);
+    else this.drafts.set(sessionId, text);
+    let t = this.typingOut.get(sessionId);
+    if (!t) {
+      t = new TypingThrottle((on) => this.socket.typing(sessionId, on));
+      this.typingOut.set(sessionId, t);
+    }
+    if (text === '') t.stop();
+    else t.input();
+  }
+
+  // --- assignment (REST: the answer is the updated session; a `session` frame follows too) ---
+
+  async take(sessionId: number): Promise<void> {
+    await this.sessionCommand(() => this.api.take(this.projectId, sessionId));
+  }
+
+  async assign(sessionId: number, userId: number | null): Promise<void> {
+    await this.sessionCommand(() => this.api.assign(this.projectId, sessionId, userId));
+  }
+
+  async end(sessionId: number): Promise<void> {
+    await this.sessionCommand(() => this.api.end(this.projectId, sessionId));
+  }
+
+  private async sessionCommand(run: () => Promise<Session>): Promise<void> {
+    try {
+      const s = await run();
+      if (!this.stopped) this.dispatch({ type: 'sessionFetched', session: s });
+    } catch (e) {
+      if (this.authLost(e)) return;
+      throw e;
+    }
+  }
+
+  // --- socket events ---
+
+  private onFrame(frame: ServerFrame): void {
+    this.dispatch({ type: 'frame', frame });
+    switch (frame.type) {
+      case 'message': {
+        if (!this.state.sessions[frame.session_id]) void this.fetchSession(frame.session_id);
+        const log = this.state.logs[frame.session_id];
+        if (log?.loaded && contiguousMax(log.messages) < frame.seq) this.afterLogChange(frame.session_id);
+        break;
+      }
+      case 'typing':
+        if (frame.from === 'visitor') this.armTypingExpiry(frame.session_id, frame.on);
+        break;
+    }
+  }
+
+  private armTypingExpiry(sessionId: number, on: boolean): void {
+    const old = this.typingTimers.get(sessionId);
+    if (old) clearTimeout(old);
+    this.typingTimers.delete(sessionId);
+    if (!on) return;
+    this.typingTimers.set(
+      sessionId,
+      setTimeout(() => {
+        this.typingTimers.delete(sessionId);
+        this.dispatch({ type: 'typingExpired', sessionId });
+      }, VISITOR_TYPING_TTL_MS),
+    );
+  }
+
+  private onReady(reconnected: boolean): void {
+    // Lists may have changed while we were away (or, on the first connect, between the first
+    // REST page and the socket): refetch every tab that has been shown. Messages of open
+    // logs come back through the socket's `resume`.
+    for (const tab of TAB_IDS) {
+      const t = this.state.tabs[tab];
+      if (t.loaded || t.loading) void this.loadTab(tab, 'replace');
+    }
+    if (reconnected && this.state.openSessionId !== null) void this.fetchSession(this.state.openSessionId);
+  }
+
+  // --- auth ---
+
+  private authLost(e: unknown): boolean {
+    if (e instanceof ApiError && e.isUnauthenticated) {
+      this.opts.onUnauthenticated?.();
+      return true;
+    }
+    return false;
+  }
+
+  private async checkAuth(): Promise<void> {
+    try {
+      await this.api.me();
+    } catch (e) {
+      this.authLost(e);
+    }
+  }
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof ApiError) return e.message;
+  return e instanceof Error ? e.message : 'Something went wrong.';
+}
+
+function sendErrorText(code: string, message: string): string {
+  switch (code) {
+    case 'session_ended':
+      return 'Not sent: this conversation has ended.';
+    case 'forbidden':
+      return 'Not sent: this conversation is not yours to answer.';
+    case 'text_too_long':
+      return 'Not sent: the message is too long.';
+    default:
+      return `Not sent: ${message}`;
+  }
+}
+
+function safeLocalStorage(): Storage | null {
+  try {
+    return typeof localStorage === 'undefined' ? null : localStorage;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,130 @@
+// The signed-in screen: top bar, chat list, open chat, details. Owns the controller's
+// lifetime and the URL of the open chat.
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type { Api } from '../api/http';
+import type { Me, Member, ProjectMembership } from '../api/types';
+import { InboxController } from '../inbox/inboxController';
+import { unreadCount } from '../inbox/selectors';
+import { inScope } from '../inbox/tabs';
+import { chatIdFromPath, pathForChat } from '../lib/route';
+import { agentSocketUrl } from '../realtime/agentSocket';
+import { ChatList } from './ChatList';
+import { ChatView } from './ChatView';
+import { ConnectionBanner } from './ConnectionStatus';
+import { DetailsPanel } from './DetailsPanel';
+import { InboxContext, useInboxContext, useInboxState } from './inboxContext';
+import type { InboxContextValue } from './inboxContext';
+import { TopBar } from './TopBar';
+
+interface Props {
+  api: Api;
+  me: Me;
+  membership: ProjectMembership;
+  onSwitchProject: (id: number) => void;
+  onLogout: () => void;
+  onUnauthenticated: () => void;
+}
+
+export function InboxScreen({ api, me, membership, onSwitchProject, onLogout, onUnauthenticated }: Props) {
+  const projectId = membership.project.id;
+  const [controller] = useState(
+    () =>
+      new InboxController({
+        api,
+        projectId,
+        viewer: { userId: me.user.id, dataScope: membership.role.data_scope },
+        socketUrl: agentSocketUrl(projectId),
+        onUnauthenticated,
+      }),
+  );
+  const [members, setMembers] = useState<Member[]>([]);
+
+  useEffect(() => {
+    controller.start();
+    const initial = chatIdFromPath(window.location.pathname);
+    if (initial !== null) controller.openChat(initial);
+    const online = () => controller.networkBack();
+    const popstate = () => controller.openChat(chatIdFromPath(window.location.pathname));
+    window.addEventListener('online', online);
+    window.addEventListener('popstate', popstate);
+    return () => {
+      window.removeEventListener('online', online);
+      window.removeEventListener('popstate', popstate);
+      controller.stop();
+    };
+  }, [controller]);
+
+  useEffect(() => {
+    let live = true;
+    api.members(projectId).then(
+      (m) => live && setMembers(m),
+      () => undefined, // the assign menu then offers only "me" and "unassigned"
+    );
+    return () => {
+      live = false;
+    };
+  }, [api, projectId]);
+
+  const ctx = useMemo<InboxContextValue>(() => ({ controller, projectId, userId: me.user.id, members }), [controller, projectId, me.user.id, members]);
+
+  return (
+    <InboxContext.Provider value={ctx}>
+      <Layout me={me} membership={membership} onSwitchProject={onSwitchProject} onLogout={onLogout} />
+    </InboxContext.Provider>
+  );
+}
+
+function Layout({ me, membership, onSwitchProject, onLogout }: Pick<Props, 'me' | 'membership' | 'onSwitchProject' | 'onLogout'>) {
+  const state = useInboxState();
+  const openId = state.openSessionId;
+  const { controller } = useInboxContext();
+
+  // Bumped when a chat is picked (click or Enter) so its composer takes the focus; browsing
+  // with the arrow keys leaves the focus in the list.
+  const [opened, setOpened] = useState<{ how: 'select' | 'browse'; n: number }>({ how: 'select', n: 0 });
+  const open = useCallback(
+    (id: number | null, how: 'select' | 'browse' = 'select') => {
+      if (window.location.pathname !== pathForChat(id)) window.history.pushState(null, '', pathForChat(id));
+      controller.openChat(id);
+      setOpened((o) => ({ how, n: o.n + 1 }));
+    },
+    [controller],
+  );
+
+  // Total unread in the tab title, so a background browser tab still says something happened.
+  const totalUnread = useMemo(() => {
+    let n = 0;
+    for (const s of Object.values(state.sessions)) {
+      if (s.status !== 'ended' && inScope(s, state.viewer)) n += unreadCount(state, s.id);
+    }
+    return n;
+  }, [state]);
+  useEffect(() => {
+    document.title = totalUnread > 0 ? `(${totalUnread}) Switchboard` : 'Switchboard';
+    return () => {
+      document.title = 'Switchboard';
+    };
+  }, [totalUnread]);
+
+  return (
+    <div className="app">
+      <TopBar me={me} membership={membership} connection={state.connection} onSwitchProject={onSwitchProject} onLogout={onLogout} />
+      <ConnectionBanner status={state.connection} />
+      <div className={`workspace${openId !== null ? ' workspace-has-chat' : ''}`}>
+        <ChatList onOpen={open} />
+        {openId === null ? (
+          <section className="chat chat-empty">
+            <div className="empty-illustration" aria-hidden="true" />
+            <h2>No conversation selected</h2>
+            <p>Pick a conversation from the list. Use ↑ and ↓ to move through it.</p>
+          </section>
+        ) : (
+          <>
+            <ChatView key={openId} sessionId={openId} focusRequest={opened.how === 'select' ? opened.n : null} onClose={() => open(null)} />
+            <DetailsPanel sessionId={openId} />
+          </>
+        )}
+      </div>
+    </div>
+  );
+}

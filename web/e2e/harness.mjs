@@ -1,0 +1,140 @@
+// Shared pieces of the browser tests: the real server (the switchboard binary with its
+// embedded PostgreSQL), a TCP proxy in front of it that can cut every connection, and
+// Debian's Chromium driven by playwright-core. Every wait is bounded.
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const WAIT = 15_000;
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+/** Starts `switchboard serve` on a fresh data dir; resolves with its URL and owner login. */
+export async function startServer() {
+  const bin = process.env.SWITCHBOARD_BIN ?? new URL('../../target/debug/switchboard', import.meta.url).pathname;
+  // Under /tmp so that the `postgres` system user can reach the cluster when we run as root.
+  const dataDir = mkdtempSync(join(tmpdir(), 'sb-e2e-'));
+  chmodSync(dataDir, 0o755);
+  const port = await freePort();
+  const child = spawn(bin, ['serve', '--data-dir', dataDir, '--bind', `127.0.0.1:${port}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+  });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  const deadline = Date.now() + 60_000;
+  while (!/Demo widget key: (\S+)/.test(out)) {
+    if (child.exitCode !== null) throw new Error(`server exited:\n${out}`);
+    if (Date.now() > deadline) throw new Error(`server did not start:\n${out}`);
+    await sleep(100);
+  }
+  const email = /e-mail:\s+(\S+)/.exec(out)[1];
+  const password = /password:\s+(\S+)/.exec(out)[1];
+  const widgetKey = /Demo widget key: (\S+)/.exec(out)[1];
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    email,
+    password,
+    widgetKey,
+    output: () => out,
+    async stop() {
+      child.kill('SIGTERM');
+      await Promise.race([new Promise((r) => child.once('exit', r)), sleep(15_000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A TCP proxy to `targetPort`; `cut()` destroys every open connection (new ones still pass). */
+export async function startProxy(targetPort) {
+  const sockets = new Set();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {});
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  const port = await freePort();
+  await new Promise((r) => server.listen(port, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    cut() {
+      for (const s of sockets) s.destroy();
+    },
+    /** Refuse new connections for a while, as a network outage would. */
+    async outage(ms) {
+      server.close();
+      this.cut();
+      await sleep(ms);
+      await new Promise((r) => server.listen(port, '127.0.0.1', r));
+    },
+    close() {
+      this.cut();
+      server.close();
+    },
+  };
+}
+
+/** A static page server for host pages that embed the widget. */
+export async function startPageServer(pages) {
+  const port = await freePort();
+  const server = http.createServer((req, res) => {
+    const body = pages[req.url.split('?')[0]];
+    if (body === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(body);
+  });
+  await new Promise((r) => server.listen(port, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${port}`, close: () => server.close() };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+export async function login(page, base, email, password) {
+  await page.goto(`${base}/`);
+  await page.getByTestId('login-email').fill(email);
+  await page.getByTestId('login-password').fill(password);
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('connection-status').filter({ hasText: 'Connected' }).waitFor({ timeout: WAIT });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value (bounded). */
+export async function until(what, fn, ms = WAIT) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (last) return last;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
