@@ -1,8 +1,12 @@
 //! Starting the server: migrations, pool, the shared actors (once, before the HTTP server, so
 //! every worker shares them), then the HTTP server.
 
-use crate::actors::{registry::Registry, scheduler::Scheduler, stats::StatsActor};
+use crate::actors::{
+    mailer::MailerActor, registry::Registry, scheduler::Scheduler, stats::StatsActor,
+};
 use crate::config::Config;
+use crate::domain::alerts::MailEnv;
+use crate::email::{Mailer, RetryPolicy};
 use crate::state::AppState;
 use crate::{db, http};
 use actix::prelude::*;
@@ -30,6 +34,11 @@ impl Started {
 
 /// Must be called inside an actix `System`.
 pub async fn start(config: Config) -> Result<Started, String> {
+    // A bad SMTP setting stops the start, before anything else happens.
+    let mailer = match &config.smtp {
+        Some(smtp) => Some(Mailer::new(&smtp.url, &smtp.from)?),
+        None => None,
+    };
     db::run_migrations(&config.database_url).await?;
     let pool = db::build_pool(&config.database_url, config.db_pool)?;
     let stats = StatsActor::new(pool.clone()).start();
@@ -42,8 +51,20 @@ pub async fn start(config: Config) -> Result<Started, String> {
         stats,
         arbiters.iter().map(|a| a.handle()).collect(),
         config.session_idle,
+        MailEnv {
+            public_url: config.public_url.clone(),
+            configured: mailer.is_some(),
+        },
     ));
     Scheduler::new(Arc::clone(&reg)).start();
+    if let Some(mailer) = mailer {
+        MailerActor::new(
+            pool.clone(),
+            mailer,
+            RetryPolicy::with_base(config.smtp_retry_base),
+        )
+        .start();
+    }
     let state = web::Data::new(AppState {
         pool,
         reg,

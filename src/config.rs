@@ -76,6 +76,57 @@ pub struct ServeArgs {
     /// Seconds a session actor stays in memory with no activity.
     #[arg(long, env = "SWITCHBOARD_SESSION_IDLE_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     pub session_idle_secs: u64,
+    /// SMTP server for e-mail alerts, as a URL: `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS), `?tls=opportunistic` (STARTTLS when offered), `smtps://…:465` (TLS from the
+    /// start), `smtp://host:25` (no TLS). Unset: no e-mail is sent.
+    #[arg(long, env = "SWITCHBOARD_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The From address of e-mails, e.g. `Switchboard <alerts@example.com>`. Needed with --smtp-url.
+    #[arg(long, env = "SWITCHBOARD_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+    /// Delay before the first retry of an e-mail that failed temporarily; it doubles per attempt.
+    #[arg(long, env = "SWITCHBOARD_SMTP_RETRY_BASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub smtp_retry_base_secs: u64,
+}
+
+impl ServeArgs {
+    /// Checks what clap cannot: options that only make sense together.
+    pub fn validate(&self) -> Result<(), String> {
+        match (&self.smtp_url, &self.smtp_from) {
+            (Some(_), None) => Err(
+                "--smtp-url (SWITCHBOARD_SMTP_URL) needs --smtp-from (SWITCHBOARD_SMTP_FROM)"
+                    .into(),
+            ),
+            (None, Some(_)) => Err(
+                "--smtp-from (SWITCHBOARD_SMTP_FROM) needs --smtp-url (SWITCHBOARD_SMTP_URL)"
+                    .into(),
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Where e-mail goes. The URL may hold a password: `Debug` leaves it out.
+#[derive(Clone)]
+pub struct SmtpConfig {
+    pub url: String,
+    pub from: String,
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = match self.url.split_once("://") {
+            Some((scheme, rest)) => match rest.rsplit_once('@') {
+                Some((_, host)) => format!("{scheme}://***@{host}"),
+                None => self.url.clone(),
+            },
+            None => "***".into(),
+        };
+        f.debug_struct("SmtpConfig")
+            .field("url", &shown)
+            .field("from", &self.from)
+            .finish()
+    }
 }
 
 /// What the running server needs, resolved from the arguments.
@@ -87,6 +138,11 @@ pub struct Config {
     pub db_pool: usize,
     pub workers: usize,
     pub session_idle: Duration,
+    /// SMTP for e-mail alerts; `None` when the server sends no e-mail. Checked at start
+    /// (`email::Mailer::new`): a bad URL or From address stops the server.
+    pub smtp: Option<SmtpConfig>,
+    /// First retry delay of an e-mail that failed temporarily (doubles per attempt).
+    pub smtp_retry_base: Duration,
     /// Let actix-web stop the server on SIGINT/SIGTERM (off for in-process test servers).
     pub handle_signals: bool,
 }
@@ -108,6 +164,14 @@ impl Config {
             db_pool: args.db_pool as usize,
             workers: args.workers.unwrap_or(cpus).max(1),
             session_idle: Duration::from_secs(args.session_idle_secs),
+            smtp: match (&args.smtp_url, &args.smtp_from) {
+                (Some(url), Some(from)) => Some(SmtpConfig {
+                    url: url.clone(),
+                    from: from.clone(),
+                }),
+                _ => None,
+            },
+            smtp_retry_base: Duration::from_secs(args.smtp_retry_base_secs),
             handle_signals: true,
         }
     }
@@ -121,7 +185,58 @@ impl Config {
             db_pool: 8,
             workers: 2,
             session_idle: Duration::from_secs(300),
+            smtp: None,
+            smtp_retry_base: Duration::from_secs(30),
             handle_signals: false,
         }
+    }
+
+    /// Whether this server sends e-mail (alerts, test mails).
+    pub fn email_configured(&self) -> bool {
+        self.smtp.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> ServeArgs {
+        let mut all = vec!["switchboard", "serve"];
+        all.extend_from_slice(args);
+        match Cli::try_parse_from(all).unwrap().command {
+            Command::Serve(a) => a,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn smtp_needs_url_and_from_together() {
+        assert!(serve(&[]).validate().is_ok());
+        let both = serve(&["--smtp-url", "smtp://h:25", "--smtp-from", "a@b.c"]);
+        assert!(both.validate().is_ok());
+        let config = Config::new(&both, "postgres://x".into());
+        assert!(config.email_configured());
+        assert_eq!(config.smtp_retry_base, Duration::from_secs(30));
+        let e = serve(&["--smtp-url", "smtp://h:25"])
+            .validate()
+            .unwrap_err();
+        assert!(e.contains("--smtp-from"), "{e}");
+        let e = serve(&["--smtp-from", "a@b.c"]).validate().unwrap_err();
+        assert!(e.contains("--smtp-url"), "{e}");
+    }
+
+    #[test]
+    fn the_smtp_password_stays_out_of_debug_output() {
+        let c = SmtpConfig {
+            url: "smtp://user:s3cret@mail.example.com:587?tls=required".into(),
+            from: "a@b.c".into(),
+        };
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("user"),
+            "{shown}"
+        );
+        assert!(shown.contains("mail.example.com:587"), "{shown}");
     }
 }

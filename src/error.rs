@@ -26,6 +26,7 @@ pub enum ErrorCode {
     NotFound,
     Conflict,
     SessionEnded,
+    EmailNotConfigured,
     DbUnavailable,
     Internal,
 }
@@ -46,6 +47,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
             ErrorCode::SessionEnded => "session_ended",
+            ErrorCode::EmailNotConfigured => "email_not_configured",
             ErrorCode::DbUnavailable => "db_unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -63,7 +65,9 @@ impl ErrorCode {
             ErrorCode::Unauthenticated | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::Conflict | ErrorCode::SessionEnded => StatusCode::CONFLICT,
+            ErrorCode::Conflict | ErrorCode::SessionEnded | ErrorCode::EmailNotConfigured => {
+                StatusCode::CONFLICT
+            }
             ErrorCode::DbUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

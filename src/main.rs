@@ -28,6 +28,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => {
+            args.validate()?;
             let (url, embedded) = database(&args.db).await?;
             let config = Config::new(&args, url);
             let public_url = config.public_url.clone();

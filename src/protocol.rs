@@ -188,6 +188,14 @@ pub fn message(m: &MessageView) -> Arc<str> {
     frame(v)
 }
 
+/// What a visitor may know of its session: not the agent-side fields (note name, assignee,
+/// counters).
+pub fn visitor_session(s: &crate::db::sessions::SessionRow) -> Arc<str> {
+    frame(json!({"v": VERSION, "type": "session", "session": {
+        "id": s.id, "status": s.status, "created_at": s.created_at, "ended_at": s.ended_at,
+    }}))
+}
+
 pub fn session(s: &SessionView) -> Arc<str> {
     frame(json!({"v": VERSION, "type": "session", "session": s}))
 }

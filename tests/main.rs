@@ -1,8 +1,10 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // the whole crate is test code
 //! One integration-test binary: real PostgreSQL (a private cluster for the run, one database
 //! per test made from a migrated template), real servers on loopback, real websocket clients.
 
 mod common;
 
+mod alerts;
 mod api;
 mod realtime;
 mod restarts;

@@ -1,6 +1,8 @@
 //! The actor system: a registry of live actors, one actor per live session, the statistics
-//! supervisor and the durable-timer scheduler. Connection actors live in `crate::ws`.
+//! supervisor, the durable-timer scheduler and the e-mail outbox sender. Connection actors
+//! live in `crate::ws`.
 
+pub mod mailer;
 pub mod registry;
 pub mod scheduler;
 pub mod session;

@@ -8,6 +8,7 @@ use super::stats::StatsActor;
 use super::Deliver;
 use crate::db::{sessions::SessionRow, Pool};
 use crate::domain::access::Access;
+use crate::domain::alerts::MailEnv;
 use actix::prelude::*;
 use dashmap::DashMap;
 use std::collections::HashMap;
@@ -50,6 +51,8 @@ pub struct Registry {
     next_arbiter: AtomicUsize,
     next_conn: AtomicU64,
     pub session_idle: Duration,
+    /// Public URL and whether SMTP is set: what a firing alert timer needs.
+    pub mail: MailEnv,
 }
 
 impl Registry {
@@ -58,6 +61,7 @@ impl Registry {
         stats: Addr<StatsActor>,
         arbiters: Vec<ArbiterHandle>,
         session_idle: Duration,
+        mail: MailEnv,
     ) -> Self {
         Registry {
             pool,
@@ -69,6 +73,7 @@ impl Registry {
             next_arbiter: AtomicUsize::new(0),
             next_conn: AtomicU64::new(1),
             session_idle,
+            mail,
         }
     }
 

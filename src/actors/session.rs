@@ -138,8 +138,9 @@ impl SessionActor {
             let frame = protocol::session(&self.view(after));
             self.reg.to_agents(after, Some(before), None, &frame);
             if before.status != after.status {
+                let visitor_frame = protocol::visitor_session(after);
                 self.reg
-                    .to_visitor(after.contact_id, after.id, None, &frame);
+                    .to_visitor(after.contact_id, after.id, None, &visitor_frame);
                 self.reg.stats.do_send(StatusChanged {
                     project_id: after.project_id,
                     from: Some(before.status.clone()),
@@ -249,7 +250,7 @@ impl Handler<Fire> for SessionActor {
                 let reg = Arc::clone(&reg);
                 async move {
                     let mut conn = reg.pool.get().await?;
-                    let applied = conversation::fire_timer(&mut conn, timer_id).await?;
+                    let applied = conversation::fire_timer(&mut conn, timer_id, &reg.mail).await?;
                     let names = match &applied {
                         Some(a) => Some(
                             crate::db::sessions::contact_names(&mut conn, a.after.contact_id)
@@ -284,8 +285,12 @@ impl Handler<Opened> for SessionActor {
         self.names = Some((msg.contact_name, msg.note_name));
         let frame = protocol::session(&self.view(&msg.row));
         self.reg.to_agents(&msg.row, None, None, &frame);
-        self.reg
-            .to_visitor(msg.row.contact_id, msg.row.id, None, &frame);
+        self.reg.to_visitor(
+            msg.row.contact_id,
+            msg.row.id,
+            None,
+            &protocol::visitor_session(&msg.row),
+        );
         self.reg.stats.do_send(StatusChanged {
             project_id: msg.row.project_id,
             from: None,

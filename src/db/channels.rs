@@ -50,6 +50,14 @@ pub async fn by_widget_key(
         .optional()
 }
 
+pub async fn name(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<String> {
+    channels::table
+        .find(id)
+        .select(channels::name)
+        .first(conn)
+        .await
+}
+
 pub async fn list(conn: &mut AsyncPgConnection, project_id: i64) -> QueryResult<Vec<Channel>> {
     channels::table
         .filter(channels::project_id.eq(project_id))

@@ -56,6 +56,22 @@ pub async fn by_client_id(
         .optional()
 }
 
+/// The newest message of a session from one kind of sender (`visitor`, `agent`, …).
+pub async fn last_from(
+    conn: &mut AsyncPgConnection,
+    session_id: i64,
+    sender_kind: &str,
+) -> QueryResult<Option<MessageRow>> {
+    messages::table
+        .filter(messages::session_id.eq(session_id))
+        .filter(messages::sender_kind.eq(sender_kind))
+        .order(messages::seq.desc())
+        .select(MessageRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Messages with `seq > after_seq`, oldest first.
 pub async fn after(
     conn: &mut AsyncPgConnection,

@@ -8,6 +8,7 @@ pub mod schema;
 pub mod channels;
 pub mod contacts;
 pub mod messages;
+pub mod outbox;
 pub mod projects;
 pub mod sessions;
 pub mod timers;

@@ -61,6 +61,19 @@ pub async fn settings(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<serd
         .await
 }
 
+/// The settings, with the project row locked until the transaction ends (read-modify-write).
+pub async fn lock_settings(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> QueryResult<serde_json::Value> {
+    projects::table
+        .find(id)
+        .for_update()
+        .select(projects::settings)
+        .first(conn)
+        .await
+}
+
 /// Merges `patch` into the project's settings object (top-level keys replace).
 pub async fn merge_settings(
     conn: &mut AsyncPgConnection,
@@ -192,6 +205,24 @@ pub async fn list_members(
         ))
         .load(conn)
         .await
+}
+
+/// (user id, e-mail, display name) of the project's members, or of one member.
+pub async fn member_addresses(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    only: Option<i64>,
+) -> QueryResult<Vec<(i64, String, String)>> {
+    let mut q = project_members::table
+        .inner_join(users::table)
+        .filter(project_members::project_id.eq(project_id))
+        .order(users::id.asc())
+        .select((users::id, users::email, users::display_name))
+        .into_boxed();
+    if let Some(user_id) = only {
+        q = q.filter(users::id.eq(user_id));
+    }
+    q.load(conn).await
 }
 
 pub async fn member_ids(conn: &mut AsyncPgConnection, project_id: i64) -> QueryResult<Vec<i64>> {

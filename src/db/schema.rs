@@ -103,6 +103,7 @@ diesel::table! {
         visitor_message_count -> Int4,
         agent_message_count -> Int4,
         updated_at -> Timestamptz,
+        alert_wait_since -> Nullable<Timestamptz>,
     }
 }
 
@@ -168,6 +169,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox (id) {
+        id -> Int8,
+        project_id -> Int8,
+        kind -> Text,
+        session_id -> Nullable<Int8>,
+        timer_id -> Nullable<Int8>,
+        recipient_user_id -> Nullable<Int8>,
+        to_address -> Text,
+        to_name -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        message_id -> Text,
+        state -> Text,
+        attempts -> Int4,
+        last_error -> Nullable<Text>,
+        next_attempt_at -> Timestamptz,
+        claimed_until -> Nullable<Timestamptz>,
+        sent_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(auth_tokens -> users (user_id));
 diesel::joinable!(roles -> projects (project_id));
 diesel::joinable!(project_members -> projects (project_id));
@@ -181,6 +207,7 @@ diesel::joinable!(messages -> sessions (session_id));
 diesel::joinable!(session_tag_links -> sessions (session_id));
 diesel::joinable!(session_tag_links -> session_tags (tag_id));
 diesel::joinable!(timers -> sessions (session_id));
+diesel::joinable!(outbox -> projects (project_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -196,4 +223,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     session_tag_links,
     timers,
     jobs,
+    outbox,
 );

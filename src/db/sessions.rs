@@ -28,6 +28,8 @@ pub struct SessionRow {
     pub visitor_message_count: i32,
     pub agent_message_count: i32,
     pub updated_at: DateTime<Utc>,
+    /// Start of the current wait for a human reply, bot-hosted time included (e-mail alerts).
+    pub alert_wait_since: Option<DateTime<Utc>>,
 }
 
 /// What a message changes on its session, decided by the domain and written in one UPDATE.
@@ -48,6 +50,7 @@ pub struct SessionChanges {
     pub visitor_message_count: Option<i32>,
     pub agent_message_count: Option<i32>,
     pub updated_at: DateTime<Utc>,
+    pub alert_wait_since: Option<Option<DateTime<Utc>>>,
 }
 
 impl SessionChanges {
@@ -67,6 +70,7 @@ impl SessionChanges {
             visitor_message_count: None,
             agent_message_count: None,
             updated_at: now,
+            alert_wait_since: None,
         }
     }
 }

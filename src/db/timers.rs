@@ -59,6 +59,28 @@ pub async fn cancel_for_session(
     .await
 }
 
+/// Moves every pending timer of `kind` in a project to `payload[key]` (a timestamp) plus
+/// `secs`: a project setting that sets the delay changed.
+pub async fn reschedule_from_payload(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    kind: &str,
+    key: &str,
+    secs: i64,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE timers SET due_at = (payload->>$3)::timestamptz + make_interval(secs => $4),
+                claimed_until = NULL
+         WHERE project_id = $1 AND kind = $2 AND fired_at IS NULL AND payload ? $3",
+    )
+    .bind::<Int8, _>(project_id)
+    .bind::<Text, _>(kind)
+    .bind::<Text, _>(key)
+    .bind::<diesel::sql_types::Double, _>(secs as f64)
+    .execute(conn)
+    .await
+}
+
 /// Claims up to `limit` due timers for `lease_secs`; a claim whose holder died lapses.
 pub async fn claim_due(
     conn: &mut AsyncPgConnection,

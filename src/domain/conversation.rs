@@ -5,6 +5,7 @@
 
 use crate::db::{self, messages::MessageRow, sessions::SessionChanges, sessions::SessionRow};
 use crate::domain::access::Access;
+use crate::domain::alerts::{self, MailEnv};
 use crate::error::{AppError, AppResult, ErrorCode};
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -137,7 +138,13 @@ pub async fn post(
         .await?;
         let changes = message_changes(&before, &post.author, seq, now);
         let after = db::sessions::update(conn, session_id, &changes).await?;
-        schedule_auto_end(conn, &after, now).await?;
+        let settings = db::projects::settings(conn, after.project_id).await?;
+        schedule_auto_end(conn, &after, now, &settings).await?;
+        match (before.alert_wait_since, after.alert_wait_since) {
+            (None, Some(_)) => alerts::wait_started(conn, &after, &settings).await?,
+            (Some(_), None) => alerts::wait_ended(conn, session_id).await?,
+            _ => {}
+        }
         Ok(Applied {
             before,
             after,
@@ -164,6 +171,10 @@ fn message_changes(
     match author {
         Author::Visitor { .. } => {
             c.visitor_message_count = Some(s.visitor_message_count + 1);
+            // The wait for a human that e-mail alerts count runs while a bot hosts, too.
+            if s.alert_wait_since.is_none() {
+                c.alert_wait_since = Some(Some(now));
+            }
             // A hosted session is answered by the bot: no human wait starts until it hands off.
             if !s.bot_hosted && s.awaiting_since.is_none() {
                 c.awaiting_since = Some(Some(now));
@@ -175,6 +186,7 @@ fn message_changes(
         Author::Agent(access) => {
             c.agent_message_count = Some(s.agent_message_count + 1);
             c.awaiting_since = Some(None);
+            c.alert_wait_since = Some(None);
             if s.first_response_at.is_none() && s.first_wait_at.is_some() {
                 c.first_response_at = Some(Some(now));
             }
@@ -196,9 +208,9 @@ async fn schedule_auto_end(
     conn: &mut AsyncPgConnection,
     s: &SessionRow,
     now: DateTime<Utc>,
+    settings: &serde_json::Value,
 ) -> AppResult<()> {
-    let settings = db::projects::settings(conn, s.project_id).await?;
-    if let Some(secs) = auto_end_secs(&settings) {
+    if let Some(secs) = auto_end_secs(settings) {
         db::timers::upsert_for_session(
             conn,
             s.project_id,
@@ -331,8 +343,12 @@ async fn end_locked(
     c.status = Some("ended".into());
     c.ended_at = Some(Some(now));
     c.awaiting_since = Some(None);
+    c.alert_wait_since = Some(None);
     let after = db::sessions::update(conn, before.id, &c).await?;
     db::timers::cancel_for_session(conn, before.id, TIMER_AUTO_END).await?;
+    if before.alert_wait_since.is_some() {
+        alerts::wait_ended(conn, before.id).await?;
+    }
     Ok(Applied {
         before,
         after,
@@ -342,8 +358,14 @@ async fn end_locked(
 }
 
 /// Applies a due timer once: `None` if it already fired (another server, or a retry) or has
-/// nothing to do. The timer row is marked fired in the same transaction as its effect.
-pub async fn fire_timer(conn: &mut AsyncPgConnection, timer_id: i64) -> AppResult<Option<Applied>> {
+/// nothing to do. The timer row is marked fired in the same transaction as its effect (for
+/// `no_reply_alert`: the outbox rows of the e-mails, which change nothing to fan out).
+pub async fn fire_timer(
+    conn: &mut AsyncPgConnection,
+    timer_id: i64,
+    env: &MailEnv,
+) -> AppResult<Option<Applied>> {
+    let env = env.clone();
     conn.transaction(async move |conn| {
         let Some(timer) = db::timers::lock_pending(conn, timer_id).await? else {
             return Ok(None);
@@ -355,6 +377,10 @@ pub async fn fire_timer(conn: &mut AsyncPgConnection, timer_id: i64) -> AppResul
         let session = db::sessions::lock(conn, session_id).await?;
         match timer.kind.as_str() {
             TIMER_AUTO_END => fire_auto_end(conn, session).await,
+            alerts::TIMER_NO_REPLY_ALERT => {
+                alerts::fire(conn, &timer, &session, &env).await?;
+                Ok(None)
+            }
             other => {
                 tracing::warn!(
                     kind = other,
@@ -398,5 +424,84 @@ fn not_found_session(e: diesel::result::Error) -> AppError {
     match e {
         diesel::result::Error::NotFound => AppError::not_found("session"),
         other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::access::DataScope;
+
+    fn session(bot_hosted: bool) -> SessionRow {
+        let t = Utc::now();
+        SessionRow {
+            id: 1,
+            project_id: 1,
+            channel_id: 1,
+            contact_id: 1,
+            status: "unassigned".into(),
+            bot_hosted,
+            assignee_id: None,
+            created_at: t,
+            received_at: None,
+            awaiting_since: None,
+            first_wait_at: None,
+            first_response_at: None,
+            ended_at: None,
+            last_seq: 0,
+            last_message_at: t,
+            message_count: 0,
+            visitor_message_count: 0,
+            agent_message_count: 0,
+            updated_at: t,
+            alert_wait_since: None,
+        }
+    }
+
+    fn agent() -> Author {
+        Author::Agent(Access {
+            user_id: 7,
+            project_id: 1,
+            role: "agent".into(),
+            permissions: vec![],
+            scope: DataScope::All,
+        })
+    }
+
+    #[test]
+    fn the_alert_wait_starts_once_and_only_a_human_reply_ends_it() {
+        let visitor = Author::Visitor { contact_id: 1 };
+        let t0 = Utc::now();
+        let mut s = session(false);
+        let c = message_changes(&s, &visitor, 1, t0);
+        assert_eq!(c.alert_wait_since, Some(Some(t0)));
+        assert_eq!(c.awaiting_since, Some(Some(t0)));
+        s.alert_wait_since = Some(t0);
+        let later = t0 + Duration::seconds(5);
+        assert_eq!(
+            message_changes(&s, &visitor, 2, later).alert_wait_since,
+            None
+        );
+        assert_eq!(
+            message_changes(&s, &Author::Bot, 2, later).alert_wait_since,
+            None
+        );
+        assert_eq!(
+            message_changes(&s, &Author::System, 2, later).alert_wait_since,
+            None
+        );
+        assert_eq!(
+            message_changes(&s, &agent(), 2, later).alert_wait_since,
+            Some(None)
+        );
+    }
+
+    #[test]
+    fn a_hosted_session_starts_an_alert_wait_but_no_first_response_wait() {
+        let t0 = Utc::now();
+        let c = message_changes(&session(true), &Author::Visitor { contact_id: 1 }, 1, t0);
+        assert_eq!(c.alert_wait_since, Some(Some(t0)));
+        assert_eq!(c.awaiting_since, None);
+        assert_eq!(c.first_wait_at, None);
     }
 }

@@ -1,6 +1,7 @@
 //! Business rules, free of HTTP and websocket concerns.
 
 pub mod access;
+pub mod alerts;
 pub mod auth;
 pub mod bootstrap;
 pub mod conversation;

@@ -1,7 +1,9 @@
 //! The HTTP surface: one route table, thin handlers that call the domain or an actor.
 
+mod assets;
 mod auth_routes;
 mod contacts;
+mod email;
 pub mod extract;
 mod health;
 mod openapi;
@@ -10,7 +12,7 @@ mod sessions;
 mod ws_routes;
 
 use crate::error::{AppError, ErrorCode};
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 
 pub use openapi::ApiDoc;
 
@@ -32,6 +34,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(projects::list_roles)
         .service(projects::list_members)
         .service(projects::add_member)
+        .service(email::get_settings)
+        .service(email::patch_settings)
+        .service(email::send_test)
+        .service(email::list_outbox)
+        .service(email::get_outbox)
         .service(sessions::list)
         .service(sessions::get)
         .service(sessions::messages)
@@ -43,11 +50,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(contacts::get)
         .service(ws_routes::agent)
         .service(ws_routes::visitor)
-        .default_service(web::to(not_found));
-}
-
-async fn not_found() -> HttpResponse {
-    actix_web::ResponseError::error_response(&AppError::new(ErrorCode::NotFound, "no such route"))
+        .service(assets::widget)
+        .service(assets::hashed)
+        .service(assets::demo)
+        .default_service(web::to(assets::fallback));
 }
 
 /// Malformed JSON bodies get our error shape and a stable code, not actix's plain text.

@@ -79,6 +79,11 @@ impl Actor for VisitorConn {
 impl Handler<Deliver> for VisitorConn {
     type Result = ();
     fn handle(&mut self, d: Deliver, ctx: &mut Self::Context) {
+        // Another tab of this visitor may have opened a newer session: follow it, so typing and
+        // resume go to the session the visitor is in now.
+        if self.session_id.is_none_or(|current| d.session_id > current) {
+            self.session_id = Some(d.session_id);
+        }
         self.core.deliver(ctx, d);
     }
 }

@@ -1,5 +1,6 @@
 #![allow(dead_code)]
 
+pub mod smtp;
 pub mod ws;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -96,9 +97,13 @@ pub async fn fresh_database() -> String {
     url_for(&name)
 }
 
+/// Changes a test server's configuration (SMTP settings, …) before it starts.
+pub type Configure = std::sync::Arc<dyn Fn(&mut Config) + Send + Sync>;
+
 /// A running server on its own database, with a first owner and a demo project.
 pub struct TestApp {
     pub server: Option<RunningServer>,
+    configure: Configure,
     pub db_url: String,
     pub owner_email: String,
     pub owner_password: String,
@@ -119,10 +124,20 @@ impl TestApp {
         Self::start_on(db_url).await
     }
 
+    /// A server whose configuration `configure` changes (also on restarts).
+    pub async fn start_with(configure: impl Fn(&mut Config) + Send + Sync + 'static) -> TestApp {
+        let db_url = fresh_database().await;
+        Self::start_on_with(db_url, std::sync::Arc::new(configure)).await
+    }
+
     /// A server on an existing database (bootstrapping it when empty).
     pub async fn start_on(db_url: String) -> TestApp {
+        Self::start_on_with(db_url, std::sync::Arc::new(|_: &mut Config| {})).await
+    }
+
+    async fn start_on_with(db_url: String, configure: Configure) -> TestApp {
         init_tracing();
-        let server = start_server(&db_url).await;
+        let server = start_server_with(&db_url, &configure).await;
         let mut conn = AsyncPgConnection::establish(&db_url).await.unwrap();
         let first = bootstrap::ensure_first_owner(&mut conn)
             .await
@@ -130,6 +145,7 @@ impl TestApp {
             .expect("empty database");
         TestApp {
             server: Some(server),
+            configure,
             db_url,
             owner_email: first.email,
             owner_password: first.password,
@@ -156,7 +172,7 @@ impl TestApp {
         if let Some(s) = self.server.take() {
             s.stop(false).await;
         }
-        self.server = Some(start_server(&self.db_url).await);
+        self.server = Some(start_server_with(&self.db_url, &self.configure).await);
     }
 
     pub async fn stop_server(&mut self) {
@@ -166,7 +182,7 @@ impl TestApp {
     }
 
     pub async fn start_server_again(&mut self) {
-        self.server = Some(start_server(&self.db_url).await);
+        self.server = Some(start_server_with(&self.db_url, &self.configure).await);
     }
 
     /// Logs in and returns a client carrying the session cookie, plus a bearer token.
@@ -272,8 +288,17 @@ impl TestApp {
 }
 
 pub async fn start_server(db_url: &str) -> RunningServer {
+    start_server_with(
+        db_url,
+        &(std::sync::Arc::new(|_: &mut Config| {}) as Configure),
+    )
+    .await
+}
+
+pub async fn start_server_with(db_url: &str, configure: &Configure) -> RunningServer {
     let mut config = Config::for_database(db_url.to_owned());
     config.db_pool = 6;
+    configure(&mut config);
     tokio::task::spawn_blocking(move || RunningServer::spawn(config))
         .await
         .unwrap()

@@ -1,0 +1,2 @@
+DROP TABLE outbox;
+ALTER TABLE sessions DROP COLUMN alert_wait_since;
