@@ -2,7 +2,7 @@
 //! sends messages and commands. Every command goes to the session's actor; the reply (ack,
 //! ok or error) comes back here once committed.
 
-use super::conn::{ConnCore, RESUME_LIMIT};
+use super::conn::{read_history, spawn_resume, ConnCore};
 use crate::actors::registry::{AgentEntry, ConnHandle, Registry};
 use crate::actors::session::{self, with_retry};
 use crate::actors::Deliver;
@@ -242,9 +242,8 @@ impl AgentConn {
         after_seq: i64,
         reference: Option<Value>,
     ) {
-        self.core.cursors.begin(session_id);
         let (reg, access) = (Arc::clone(&self.reg), self.access.clone());
-        let fut = async move {
+        let history = async move {
             with_retry(|| {
                 let (reg, access) = (Arc::clone(&reg), access.clone());
                 async move {
@@ -258,41 +257,11 @@ impl AgentConn {
             })
             .await
         };
-        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
-            Ok(rows) => {
-                act.core.finish_resume(ctx, session_id, after_seq, &rows);
-                act.core.send(ctx, &protocol::ok(reference.as_ref()));
-            }
-            Err(e) => {
-                // Release held-back live messages, then report.
-                act.core.finish_resume(ctx, session_id, after_seq, &[]);
-                act.core.error(ctx, &e, reference.as_ref());
-            }
-        }));
+        let core: fn(&mut AgentConn) -> &mut ConnCore = |a| &mut a.core;
+        spawn_resume(self, ctx, core, session_id, after_seq, reference, history);
     }
 }
 
 fn ref_or_null(r: Option<Value>) -> Value {
     r.unwrap_or(Value::Null)
-}
-
-/// All stored messages after `after_seq`, read in pages.
-pub(super) async fn read_history(
-    conn: &mut diesel_async::AsyncPgConnection,
-    session_id: i64,
-    after_seq: i64,
-) -> AppResult<Vec<crate::db::messages::MessageRow>> {
-    let mut rows = Vec::new();
-    let mut cursor = after_seq;
-    loop {
-        let page = crate::db::messages::after(conn, session_id, cursor, RESUME_LIMIT).await?;
-        let done = (page.len() as i64) < RESUME_LIMIT;
-        if let Some(last) = page.last() {
-            cursor = last.seq;
-        }
-        rows.extend(page);
-        if done {
-            return Ok(rows);
-        }
-    }
 }

@@ -154,5 +154,58 @@ impl ConnCore {
     }
 }
 
-/// The most history one resume returns; a client further behind pages over REST.
-pub const RESUME_LIMIT: i64 = 1000;
+/// Messages are read in pages of this size during a resume.
+const RESUME_PAGE: i64 = 1000;
+
+/// Runs a resume for `session_id`: live messages of that session are held back while
+/// `history` reads what was stored after `after_seq`; then the missing messages go out in
+/// order, the held-back ones after them, and `ok` (or the error, after releasing what was held).
+pub fn spawn_resume<A, F>(
+    act: &mut A,
+    ctx: &mut ws::WebsocketContext<A>,
+    core: fn(&mut A) -> &mut ConnCore,
+    session_id: i64,
+    after_seq: i64,
+    reference: Option<serde_json::Value>,
+    history: F,
+) where
+    A: Actor<Context = ws::WebsocketContext<A>>,
+    F: std::future::Future<Output = crate::error::AppResult<Vec<crate::db::messages::MessageRow>>>
+        + 'static,
+{
+    core(act).cursors.begin(session_id);
+    ctx.spawn(history.into_actor(act).map(move |res, act, ctx| {
+        let c = core(act);
+        match res {
+            Ok(rows) => {
+                c.finish_resume(ctx, session_id, after_seq, &rows);
+                c.send(ctx, &protocol::ok(reference.as_ref()));
+            }
+            Err(e) => {
+                c.finish_resume(ctx, session_id, after_seq, &[]);
+                c.error(ctx, &e, reference.as_ref());
+            }
+        }
+    }));
+}
+
+/// All stored messages after `after_seq`, read in pages.
+pub async fn read_history(
+    conn: &mut diesel_async::AsyncPgConnection,
+    session_id: i64,
+    after_seq: i64,
+) -> crate::error::AppResult<Vec<crate::db::messages::MessageRow>> {
+    let mut rows = Vec::new();
+    let mut cursor = after_seq;
+    loop {
+        let page = crate::db::messages::after(conn, session_id, cursor, RESUME_PAGE).await?;
+        let done = (page.len() as i64) < RESUME_PAGE;
+        if let Some(last) = page.last() {
+            cursor = last.seq;
+        }
+        rows.extend(page);
+        if done {
+            return Ok(rows);
+        }
+    }
+}

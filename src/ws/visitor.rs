@@ -1,8 +1,7 @@
 //! A visitor's websocket (the web widget). The visitor writes into its open session; the first
 //! message, or the first after the session ended, opens a new one.
 
-use super::agent::read_history;
-use super::conn::ConnCore;
+use super::conn::{read_history, spawn_resume, ConnCore};
 use crate::actors::registry::{ConnHandle, Registry};
 use crate::actors::session::{self, with_retry};
 use crate::actors::Deliver;
@@ -195,9 +194,8 @@ impl VisitorConn {
             self.core.send(ctx, &ok);
             return;
         };
-        self.core.cursors.begin(session_id);
         let reg = Arc::clone(&self.reg);
-        let fut = async move {
+        let history = async move {
             with_retry(|| {
                 let reg = Arc::clone(&reg);
                 async move {
@@ -207,16 +205,8 @@ impl VisitorConn {
             })
             .await
         };
-        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
-            Ok(rows) => {
-                act.core.finish_resume(ctx, session_id, after_seq, &rows);
-                act.core.send(ctx, &protocol::ok(reference.as_ref()));
-            }
-            Err(e) => {
-                act.core.finish_resume(ctx, session_id, after_seq, &[]);
-                act.core.error(ctx, &e, reference.as_ref());
-            }
-        }));
+        let core: fn(&mut VisitorConn) -> &mut ConnCore = |v| &mut v.core;
+        spawn_resume(self, ctx, core, session_id, after_seq, reference, history);
     }
 }
 
