@@ -440,3 +440,56 @@ async fn a_client_that_stops_reading_is_disconnected_not_buffered() {
     }
     assert_eq!(idle.closed_code().await, Some(4008));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resend_after_the_session_ended_is_acknowledged_not_stored_again() {
+    let app = TestApp::start().await;
+    let owner = app.owner().await;
+    let mut visitor = app.visitor().await;
+    let token = visitor.hello.as_ref().unwrap()["visitor_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let first = say(&mut visitor, "lost-ack", "did this arrive?").await;
+    let sid = first["session_id"].as_i64().unwrap();
+    visitor.close().await;
+    let r = owner
+        .http
+        .post(format!(
+            "{}/api/projects/{}/sessions/{sid}/end",
+            app.url(),
+            app.project_id
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // The visitor never saw the ack and sends the same message again after reconnecting.
+    let mut visitor = app.visitor_with(Some(&token)).await;
+    assert_eq!(visitor.hello.as_ref().unwrap()["session_id"], Value::Null);
+    let again = say(&mut visitor, "lost-ack", "did this arrive?").await;
+    assert_eq!(
+        (again["session_id"].clone(), again["message_id"].clone()),
+        (first["session_id"].clone(), first["message_id"].clone())
+    );
+    // No second row and no new (empty) session.
+    let list: Value = owner
+        .http
+        .get(format!(
+            "{}/api/projects/{}/sessions",
+            app.url(),
+            app.project_id
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(app.message_count(sid).await, 1);
+    // A new message does open the next session.
+    let next = say(&mut visitor, "fresh", "one more thing").await;
+    assert_ne!(next["session_id"], first["session_id"]);
+}

@@ -72,6 +72,32 @@ pub async fn last_from(
         .optional()
 }
 
+/// How many of a contact's latest sessions a visitor's client id is checked against.
+const RECENT_SESSIONS: i64 = 5;
+
+/// The message with this client id in one of the contact's latest sessions.
+pub async fn by_client_id_for_contact(
+    conn: &mut AsyncPgConnection,
+    contact_id: i64,
+    client_id: &str,
+) -> QueryResult<Option<MessageRow>> {
+    use super::schema::sessions;
+    let recent = sessions::table
+        .filter(sessions::contact_id.eq(contact_id))
+        .order(sessions::id.desc())
+        .limit(RECENT_SESSIONS)
+        .select(sessions::id)
+        .load::<i64>(conn)
+        .await?;
+    messages::table
+        .filter(messages::session_id.eq_any(recent))
+        .filter(messages::client_id.eq(client_id))
+        .select(MessageRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Messages with `seq > after_seq`, oldest first.
 pub async fn after(
     conn: &mut AsyncPgConnection,

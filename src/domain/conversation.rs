@@ -101,7 +101,15 @@ pub async fn post(
             .map_err(not_found_session)?;
         check_author(&post.author, &before)?;
         if let Some(cid) = &post.client_id {
-            if let Some(original) = db::messages::by_client_id(conn, session_id, cid).await? {
+            // A visitor's resend can land in a newer session than the original (the ack was
+            // lost and the session ended meanwhile): look across the contact's recent sessions.
+            let original = match &post.author {
+                Author::Visitor { contact_id } => {
+                    db::messages::by_client_id_for_contact(conn, *contact_id, cid).await?
+                }
+                _ => db::messages::by_client_id(conn, session_id, cid).await?,
+            };
+            if let Some(original) = original {
                 return Ok(Applied {
                     after: before.clone(),
                     before,

@@ -6,6 +6,7 @@ use crate::actors::registry::{ConnHandle, Registry};
 use crate::actors::session::{self, with_retry};
 use crate::actors::Deliver;
 use crate::db::contacts::Contact;
+use crate::db::messages::MessageRow;
 use crate::domain::conversation::{Applied, Author, NewPost};
 use crate::domain::views::MessageView;
 use crate::error::{AppError, AppResult, ErrorCode};
@@ -159,28 +160,43 @@ impl VisitorConn {
         let (reg, contact, current) =
             (Arc::clone(&self.reg), self.contact.clone(), self.session_id);
         let fut = async move {
+            if current.is_none() {
+                // A resend after a reconnect, whose original was stored in a session that has
+                // since ended: acknowledge it instead of opening an empty session.
+                if let Some(original) = already_stored(&reg, &post).await? {
+                    return Ok((None, original));
+                }
+            }
             let sid = match current {
                 Some(sid) => sid,
                 None => open_session(&reg, &contact).await?,
             };
-            match post_to(&reg, sid, post.clone()).await {
+            let applied = match post_to(&reg, sid, post.clone()).await {
                 // The session ended since: this message opens the next one.
                 Err(e) if e.code == ErrorCode::SessionEnded => {
                     let sid = open_session(&reg, &contact).await?;
                     post_to(&reg, sid, post).await
                 }
                 other => other,
-            }
+            }?;
+            let message = applied
+                .message
+                .ok_or_else(|| AppError::internal("a post without its message"))?;
+            Ok((Some(applied.after.id), message))
         };
-        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
-            Ok(applied) => {
-                act.session_id = Some(applied.after.id);
-                if let Some(m) = &applied.message {
-                    act.core.send(ctx, &protocol::ack(&MessageView::from(m)));
-                }
-            }
-            Err(e) => act.core.error(ctx, &e, Some(&reference)),
-        }));
+        ctx.spawn(
+            fut.into_actor(self)
+                .map(move |res: AppResult<_>, act, ctx| match res {
+                    Ok((session_id, message)) => {
+                        if session_id.is_some() {
+                            act.session_id = session_id;
+                        }
+                        act.core
+                            .send(ctx, &protocol::ack(&MessageView::from(&message)));
+                    }
+                    Err(e) => act.core.error(ctx, &e, Some(&reference)),
+                }),
+        );
     }
 
     fn resume(
@@ -208,6 +224,17 @@ impl VisitorConn {
         let core: fn(&mut VisitorConn) -> &mut ConnCore = |v| &mut v.core;
         spawn_resume(self, ctx, core, session_id, after_seq, reference, history);
     }
+}
+
+async fn already_stored(reg: &Arc<Registry>, post: &NewPost) -> AppResult<Option<MessageRow>> {
+    let (Author::Visitor { contact_id }, Some(cid)) = (&post.author, &post.client_id) else {
+        return Ok(None);
+    };
+    with_retry(|| async {
+        let mut conn = reg.pool.get().await?;
+        Ok(crate::db::messages::by_client_id_for_contact(&mut conn, *contact_id, cid).await?)
+    })
+    .await
 }
 
 async fn post_to(reg: &Arc<Registry>, session_id: i64, post: NewPost) -> AppResult<Applied> {
