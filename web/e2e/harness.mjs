@@ -22,16 +22,19 @@ export async function freePort() {
   });
 }
 
-/** Starts `switchboard serve` on a fresh data dir; resolves with its URL and owner login. */
-export async function startServer() {
+/**
+ * Starts `switchboard serve` on a fresh data dir; resolves with its URL and owner login.
+ * `env` adds environment variables (e.g. SWITCHBOARD_SMTP_URL), `args` extra `serve` arguments.
+ */
+export async function startServer({ env = {}, args = [] } = {}) {
   const bin = process.env.SWITCHBOARD_BIN ?? new URL('../../target/debug/switchboard', import.meta.url).pathname;
   // Under /tmp so that the `postgres` system user can reach the cluster when we run as root.
   const dataDir = mkdtempSync(join(tmpdir(), 'sb-e2e-'));
   chmodSync(dataDir, 0o755);
   const port = await freePort();
-  const child = spawn(bin, ['serve', '--data-dir', dataDir, '--bind', `127.0.0.1:${port}`], {
+  const child = spawn(bin, ['serve', '--data-dir', dataDir, '--bind', `127.0.0.1:${port}`, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn', ...env },
   });
   let out = '';
   child.stdout.on('data', (d) => { out += d; });

@@ -1,6 +1,6 @@
 // Thin REST client. Same origin, cookie auth (the server sets the HttpOnly `sb_session` cookie
 // on login), JSON both ways, errors turned into `ApiError` with the server's stable code.
-import type { Me, Member, MessagePage, Session, SessionPage } from './types';
+import type { Me, Member, MessagePage, NotificationPatch, NotificationSettings, OutboxPage, OutboxRow, OutboxState, Session, SessionPage } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -107,5 +107,31 @@ export class Api {
 
   members(projectId: number): Promise<Member[]> {
     return this.request<Member[]>('GET', `/api/projects/${projectId}/members`);
+  }
+
+  notificationSettings(projectId: number): Promise<NotificationSettings> {
+    return this.request<NotificationSettings>('GET', `/api/projects/${projectId}/settings/notifications`);
+  }
+
+  /** Needs `project.manage`; all or nothing (`validation` changes nothing). */
+  updateNotificationSettings(projectId: number, patch: NotificationPatch): Promise<NotificationSettings> {
+    return this.request<NotificationSettings>('PATCH', `/api/projects/${projectId}/settings/notifications`, patch);
+  }
+
+  /** Queues a test e-mail to the caller (202 with its outbox row; 409 `email_not_configured`). */
+  sendTestEmail(projectId: number): Promise<OutboxRow> {
+    return this.request<OutboxRow>('POST', `/api/projects/${projectId}/email/test`);
+  }
+
+  outboxRow(projectId: number, id: number): Promise<OutboxRow> {
+    return this.request<OutboxRow>('GET', `/api/projects/${projectId}/email/outbox/${id}`);
+  }
+
+  /** The project's e-mails, newest first. */
+  outbox(projectId: number, q: { state?: OutboxState; limit?: number } = {}): Promise<OutboxPage> {
+    const params = new URLSearchParams();
+    if (q.state) params.set('state', q.state);
+    if (q.limit !== undefined) params.set('limit', String(q.limit));
+    return this.request<OutboxPage>('GET', `/api/projects/${projectId}/email/outbox?${params}`);
   }
 }

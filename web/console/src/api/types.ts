@@ -85,3 +85,43 @@ export interface Member {
   role_name: string;
   joined_at: string;
 }
+
+/** GET/PATCH /api/projects/{pid}/settings/notifications: e-mail alerts for waiting visitors. */
+export interface NotificationSettings {
+  email_enabled: boolean;
+  /** 1 to 604800; the console shows minutes. */
+  wait_secs: number;
+  include_bot_hosted: boolean;
+  /** Read only: the server has SMTP settings. */
+  email_configured: boolean;
+}
+
+/** A PATCH names only the fields it changes. */
+export interface NotificationPatch {
+  email_enabled?: boolean;
+  wait_secs?: number;
+  include_bot_hosted?: boolean;
+}
+
+export type OutboxState = 'pending' | 'sent' | 'failed';
+
+/** One e-mail of the project's outbox. */
+export interface OutboxRow {
+  id: number;
+  /** `no_reply_alert` or `test`. */
+  kind: string;
+  session_id: number | null;
+  recipient_user_id: number | null;
+  to: string;
+  subject: string;
+  state: OutboxState;
+  attempts: number;
+  last_error: string | null;
+  next_attempt_at: string | null;
+  sent_at: string | null;
+  created_at: string;
+}
+
+export interface OutboxPage {
+  items: OutboxRow[];
+}

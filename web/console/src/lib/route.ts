@@ -1,5 +1,12 @@
-// The console's only URL state: which chat is open (`/chats/42`), so a reload or a shared
-// link lands on the same conversation. The server answers every non-API path with index.html.
+// The console's URL state: which chat is open (`/chats/42`), or which settings page
+// (`/settings/notifications`), so a reload or a shared link lands on the same screen. The
+// server answers every non-API path with index.html.
+
+export type SettingsSection = 'notifications';
+
+export type Route = { kind: 'inbox'; chatId: number | null } | { kind: 'settings'; section: SettingsSection };
+
+export const SETTINGS_SECTIONS: readonly SettingsSection[] = ['notifications'];
 
 export function chatIdFromPath(pathname: string): number | null {
   const m = /^\/chats\/(\d+)\/?$/.exec(pathname);
@@ -8,4 +15,18 @@ export function chatIdFromPath(pathname: string): number | null {
 
 export function pathForChat(sessionId: number | null): string {
   return sessionId === null ? '/' : `/chats/${sessionId}`;
+}
+
+/** Any path that is not a settings page is the inbox (with a chat open if the path names one). */
+export function routeFromPath(pathname: string): Route {
+  const m = /^\/settings(?:\/([a-z-]+))?\/?$/.exec(pathname);
+  if (m) {
+    const section = (m[1] ?? 'notifications') as SettingsSection;
+    if (SETTINGS_SECTIONS.includes(section)) return { kind: 'settings', section };
+  }
+  return { kind: 'inbox', chatId: chatIdFromPath(pathname) };
+}
+
+export function pathForRoute(route: Route): string {
+  return route.kind === 'settings' ? `/settings/${route.section}` : pathForChat(route.chatId);
 }

@@ -2,6 +2,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Api } from '../api/http';
 import type { Me } from '../api/types';
+import { routeFromPath } from '../lib/route';
 import { InboxScreen } from './InboxScreen';
 import { LoginPage } from './LoginPage';
 
@@ -59,7 +60,8 @@ export function App() {
     (id: number) => {
       if (auth.kind !== 'signedIn') return;
       localStorage.setItem(`${PROJECT_KEY}.u${auth.me.user.id}`, String(id));
-      window.history.replaceState(null, '', '/');
+      // A settings page stays open for the other project; an open chat belongs to this one.
+      if (routeFromPath(window.location.pathname).kind !== 'settings') window.history.replaceState(null, '', '/');
       setProjectId(id);
     },
     [auth],

@@ -13,7 +13,7 @@ export function ConnectionPill({ status }: { status: ConnectionStatus }) {
   return (
     <span className={`conn-pill conn-${status}`} data-testid="connection-status" role="status" aria-live="polite">
       <span className="conn-dot" aria-hidden="true" />
-      {LABEL[status]}
+      <span className="conn-label">{LABEL[status]}</span>
     </span>
   );
 }

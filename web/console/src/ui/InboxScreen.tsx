@@ -1,20 +1,22 @@
-// The signed-in screen: top bar, chat list, open chat, details. Owns the controller's
-// lifetime and the URL of the open chat.
-import { useCallback, useEffect, useMemo, useState } from 'react';
+// The signed-in screen: top bar, then the inbox (chat list, open chat, details) or a
+// settings page. Owns the controller's lifetime and the URL (open chat or settings page).
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Api } from '../api/http';
 import type { Me, Member, ProjectMembership } from '../api/types';
 import { InboxController } from '../inbox/inboxController';
 import { unreadCount } from '../inbox/selectors';
 import { inScope } from '../inbox/tabs';
-import { chatIdFromPath, pathForChat } from '../lib/route';
+import { pathForChat, pathForRoute, routeFromPath } from '../lib/route';
 import { agentSocketUrl } from '../realtime/agentSocket';
 import { ChatList } from './ChatList';
 import { ChatView } from './ChatView';
 import { ConnectionBanner } from './ConnectionStatus';
 import { DetailsPanel } from './DetailsPanel';
 import { InboxContext, useInboxContext, useInboxState } from './inboxContext';
+import { SettingsPage } from './SettingsPage';
 import type { InboxContextValue } from './inboxContext';
 import { TopBar } from './TopBar';
+import type { View } from './TopBar';
 
 interface Props {
   api: Api;
@@ -38,13 +40,19 @@ export function InboxScreen({ api, me, membership, onSwitchProject, onLogout, on
       }),
   );
   const [members, setMembers] = useState<Member[]>([]);
+  const [view, setView] = useState<View>(() => routeFromPath(window.location.pathname).kind);
 
   useEffect(() => {
     controller.start();
-    const initial = chatIdFromPath(window.location.pathname);
-    if (initial !== null) controller.openChat(initial);
+    const initial = routeFromPath(window.location.pathname);
+    if (initial.kind === 'inbox' && initial.chatId !== null) controller.openChat(initial.chatId);
     const online = () => controller.networkBack();
-    const popstate = () => controller.openChat(chatIdFromPath(window.location.pathname));
+    const popstate = () => {
+      const route = routeFromPath(window.location.pathname);
+      setView(route.kind);
+      // No chat counts as open (and read) while a settings page is shown.
+      controller.openChat(route.kind === 'inbox' ? route.chatId : null);
+    };
     window.addEventListener('online', online);
     window.addEventListener('popstate', popstate);
     return () => {
@@ -69,12 +77,26 @@ export function InboxScreen({ api, me, membership, onSwitchProject, onLogout, on
 
   return (
     <InboxContext.Provider value={ctx}>
-      <Layout me={me} membership={membership} onSwitchProject={onSwitchProject} onLogout={onLogout} />
+      <Layout
+        api={api}
+        me={me}
+        membership={membership}
+        view={view}
+        onView={setView}
+        onSwitchProject={onSwitchProject}
+        onLogout={onLogout}
+        onUnauthenticated={onUnauthenticated}
+      />
     </InboxContext.Provider>
   );
 }
 
-function Layout({ me, membership, onSwitchProject, onLogout }: Pick<Props, 'me' | 'membership' | 'onSwitchProject' | 'onLogout'>) {
+interface LayoutProps extends Props {
+  view: View;
+  onView: (view: View) => void;
+}
+
+function Layout({ api, me, membership, view, onView, onSwitchProject, onLogout, onUnauthenticated }: LayoutProps) {
   const state = useInboxState();
   const openId = state.openSessionId;
   const { controller } = useInboxContext();
@@ -89,6 +111,24 @@ function Layout({ me, membership, onSwitchProject, onLogout }: Pick<Props, 'me' 
       setOpened((o) => ({ how, n: o.n + 1 }));
     },
     [controller],
+  );
+
+  // The chat that was open when Settings was picked comes back with the inbox.
+  const returnTo = useRef<number | null>(null);
+  const navigate = useCallback(
+    (to: View) => {
+      if (to === view) return;
+      if (to === 'settings') {
+        returnTo.current = controller.getState().openSessionId;
+        window.history.pushState(null, '', pathForRoute({ kind: 'settings', section: 'notifications' }));
+        controller.openChat(null);
+      } else {
+        window.history.pushState(null, '', pathForChat(returnTo.current));
+        controller.openChat(returnTo.current);
+      }
+      onView(to);
+    },
+    [controller, view, onView],
   );
 
   // Total unread in the tab title, so a background browser tab still says something happened.
@@ -108,23 +148,36 @@ function Layout({ me, membership, onSwitchProject, onLogout }: Pick<Props, 'me' 
 
   return (
     <div className="app">
-      <TopBar me={me} membership={membership} connection={state.connection} onSwitchProject={onSwitchProject} onLogout={onLogout} />
+      <TopBar
+        me={me}
+        membership={membership}
+        connection={state.connection}
+        view={view}
+        unread={totalUnread}
+        onNavigate={navigate}
+        onSwitchProject={onSwitchProject}
+        onLogout={onLogout}
+      />
       <ConnectionBanner status={state.connection} />
-      <div className={`workspace${openId !== null ? ' workspace-has-chat' : ''}`}>
-        <ChatList onOpen={open} />
-        {openId === null ? (
-          <section className="chat chat-empty">
-            <div className="empty-illustration" aria-hidden="true" />
-            <h2>No conversation selected</h2>
-            <p>Pick a conversation from the list. Use ↑ and ↓ to move through it.</p>
-          </section>
-        ) : (
-          <>
-            <ChatView key={openId} sessionId={openId} focusRequest={opened.how === 'select' ? opened.n : null} onClose={() => open(null)} />
-            <DetailsPanel sessionId={openId} />
-          </>
-        )}
-      </div>
+      {view === 'settings' ? (
+        <SettingsPage api={api} me={me} membership={membership} onUnauthenticated={onUnauthenticated} />
+      ) : (
+        <div className={`workspace${openId !== null ? ' workspace-has-chat' : ''}`}>
+          <ChatList onOpen={open} />
+          {openId === null ? (
+            <section className="chat chat-empty">
+              <div className="empty-illustration" aria-hidden="true" />
+              <h2>No conversation selected</h2>
+              <p>Pick a conversation from the list. Use ↑ and ↓ to move through it.</p>
+            </section>
+          ) : (
+            <>
+              <ChatView key={openId} sessionId={openId} focusRequest={opened.how === 'select' ? opened.n : null} onClose={() => open(null)} />
+              <DetailsPanel sessionId={openId} />
+            </>
+          )}
+        </div>
+      )}
     </div>
   );
 }

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { chatIdFromPath, pathForChat, pathForRoute, routeFromPath } from './route';
+
+describe('route', () => {
+  it('reads the open chat and the settings page from the path', () => {
+    expect(routeFromPath('/')).toEqual({ kind: 'inbox', chatId: null });
+    expect(routeFromPath('/chats/42')).toEqual({ kind: 'inbox', chatId: 42 });
+    expect(routeFromPath('/settings/notifications')).toEqual({ kind: 'settings', section: 'notifications' });
+    expect(routeFromPath('/settings/notifications/')).toEqual({ kind: 'settings', section: 'notifications' });
+    expect(routeFromPath('/settings')).toEqual({ kind: 'settings', section: 'notifications' });
+    // Unknown pages are the inbox.
+    expect(routeFromPath('/settings/unknown')).toEqual({ kind: 'inbox', chatId: null });
+    expect(routeFromPath('/nope')).toEqual({ kind: 'inbox', chatId: null });
+    expect(chatIdFromPath('/settings/notifications')).toBeNull();
+  });
+
+  it('writes paths that read back the same', () => {
+    for (const path of ['/', '/chats/7', '/settings/notifications']) expect(pathForRoute(routeFromPath(path))).toBe(path);
+    expect(pathForChat(null)).toBe('/');
+    expect(pathForChat(3)).toBe('/chats/3');
+  });
+});
