@@ -22,12 +22,21 @@ pub struct Started {
 }
 
 impl Started {
-    /// Runs until the server stops, then stops the session arbiters.
+    /// Runs until the server stops, then stops the session and background arbiters and waits
+    /// for them, so nothing touches the database after `run` returns (the embedded cluster is
+    /// stopped next).
     pub async fn run(self) -> std::io::Result<()> {
         let res = self.server.await;
-        for a in self.arbiters {
+        for a in &self.arbiters {
             a.stop();
         }
+        let arbiters = self.arbiters;
+        let _ = tokio::task::spawn_blocking(move || {
+            for a in arbiters {
+                let _ = a.join();
+            }
+        })
+        .await;
         res
     }
 }
@@ -41,7 +50,11 @@ pub async fn start(config: Config) -> Result<Started, String> {
     };
     db::run_migrations(&config.database_url).await?;
     let pool = db::build_pool(&config.database_url, config.db_pool)?;
-    let stats = StatsActor::new(pool.clone()).start();
+    // Statistics, timers and mail run on their own arbiter, stopped with the server.
+    let background = Arbiter::new();
+    let stats_pool = pool.clone();
+    let stats =
+        StatsActor::start_in_arbiter(&background.handle(), move |_| StatsActor::new(stats_pool));
     let n = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
@@ -56,14 +69,13 @@ pub async fn start(config: Config) -> Result<Started, String> {
             configured: mailer.is_some(),
         },
     ));
-    Scheduler::new(Arc::clone(&reg)).start();
+    let scheduler_reg = Arc::clone(&reg);
+    Scheduler::start_in_arbiter(&background.handle(), move |_| Scheduler::new(scheduler_reg));
     if let Some(mailer) = mailer {
-        MailerActor::new(
-            pool.clone(),
-            mailer,
-            RetryPolicy::with_base(config.smtp_retry_base),
-        )
-        .start();
+        let (mail_pool, retry) = (pool.clone(), RetryPolicy::with_base(config.smtp_retry_base));
+        MailerActor::start_in_arbiter(&background.handle(), move |_| {
+            MailerActor::new(mail_pool, mailer, retry)
+        });
     }
     let state = web::Data::new(AppState {
         pool,
@@ -99,7 +111,7 @@ pub async fn start(config: Config) -> Result<Started, String> {
     Ok(Started {
         addr,
         server: server.run(),
-        arbiters,
+        arbiters: arbiters.into_iter().chain([background]).collect(),
     })
 }
 
