@@ -200,6 +200,16 @@ pub fn session(s: &SessionView) -> Arc<str> {
     frame(json!({"v": VERSION, "type": "session", "session": s}))
 }
 
+/// A contact's customer info changed (agents who see the contact).
+pub fn contact(c: &crate::db::contacts::Contact) -> Arc<str> {
+    frame(json!({"v": VERSION, "type": "contact", "contact": c}))
+}
+
+/// A session's tags were replaced (agents who see the session).
+pub fn session_tags(session_id: i64, tags: &[crate::db::session_tags::SessionTag]) -> Arc<str> {
+    frame(json!({"v": VERSION, "type": "session_tags", "session_id": session_id, "tags": tags}))
+}
+
 pub fn ack(m: &MessageView) -> Arc<str> {
     frame(json!({
         "v": VERSION, "type": "ack", "client_id": m.client_id, "session_id": m.session_id,

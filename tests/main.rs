@@ -6,5 +6,8 @@ mod common;
 
 mod alerts;
 mod api;
+mod contacts;
+mod permissions;
 mod realtime;
+mod reports;
 mod restarts;

@@ -3,10 +3,14 @@
 //! - `run`      — drive a running Switchboard server (loopback only)
 //! - `baseline` — drive a minimal in-process tokio-tungstenite broadcast server
 //! - `compare`  — both, back to back, with a ratio table
+//! - `seed`     — fill one project with a large data set (server-side SQL)
+//! - `bench-queries` — p50/p95 of the list, filter and report endpoints over HTTP
 
 mod baseline;
+mod bench;
 mod frames;
 mod load;
+mod seed;
 mod setup;
 mod stats;
 mod sys;
@@ -53,6 +57,47 @@ enum Cmd {
         server: ServerArgs,
         #[command(flatten)]
         load: LoadArgs,
+    },
+    /// Fill one new project with contacts, sessions, messages and agents (server-side SQL).
+    Seed {
+        /// PostgreSQL URL of the server's database (the one `switchboard serve` prints).
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        #[arg(long, default_value_t = 1_000_000)]
+        sessions: i64,
+        #[arg(long, default_value_t = 10_000_000)]
+        messages: i64,
+        #[arg(long, default_value_t = 1_000_000)]
+        contacts: i64,
+        #[arg(long, default_value_t = 50)]
+        agents: i64,
+        /// Rows per INSERT statement (messages: a quarter of this many sessions).
+        #[arg(long, default_value_t = 100_000)]
+        batch: i64,
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// p50/p95 of the read endpoints a large project stresses, one request at a time.
+    BenchQueries {
+        /// Base URL of the Switchboard server (loopback only).
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, env = "LOADTEST_EMAIL")]
+        email: String,
+        #[arg(long, env = "LOADTEST_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// The project to query (the id `seed` prints).
+        #[arg(long)]
+        project: i64,
+        /// Requests per endpoint.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        /// Query parameter of the contacts filter: `q`, or `note_name` where the server has it.
+        #[arg(long, default_value = "q")]
+        contacts_param: String,
+        /// Write the figures as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
     },
 }
 
@@ -274,6 +319,53 @@ async fn main_async(cli: Cli) -> Result<()> {
                                    run, which includes the load generator itself",
                     },
                 )?;
+            }
+        }
+        Cmd::Seed {
+            database_url,
+            sessions,
+            messages,
+            contacts,
+            agents,
+            batch,
+            quiet,
+        } => {
+            seed::run(seed::SeedConfig {
+                database_url,
+                sessions,
+                messages,
+                contacts,
+                agents,
+                batch,
+                quiet,
+            })
+            .await?;
+        }
+        Cmd::BenchQueries {
+            url,
+            email,
+            password,
+            project,
+            requests,
+            contacts_param,
+            json,
+        } => {
+            if requests == 0 {
+                bail!("--requests must be at least 1");
+            }
+            let base = setup::check_loopback(&url)?;
+            let rows = bench::run(bench::BenchConfig {
+                base,
+                email,
+                password,
+                project,
+                requests,
+                contacts_param,
+            })
+            .await?;
+            print!("{}", bench::render(&rows, requests));
+            if let Some(p) = &json {
+                write_json(p, &rows)?;
             }
         }
     }

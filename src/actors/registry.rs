@@ -39,7 +39,15 @@ impl ConnHandle {
 pub struct AgentEntry {
     pub access: Access,
     pub conn: ConnHandle,
+    /// Tells the connection to close because its access changed (see `revoke_agents`).
+    pub revoke: Recipient<Revoke>,
 }
+
+/// The member's role, data scope or membership changed: the connection closes (code 4003) and
+/// the client reconnects with its new access (or learns that it has none).
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "()")]
+pub struct Revoke;
 
 pub struct Registry {
     pub pool: Pool,
@@ -47,6 +55,10 @@ pub struct Registry {
     sessions: DashMap<i64, Addr<SessionActor>>,
     agents: DashMap<i64, HashMap<u64, AgentEntry>>,
     visitors: DashMap<i64, HashMap<u64, ConnHandle>>,
+    /// (project, user) → how many times that member's access was revoked. An agent socket reads
+    /// it before its access is loaded and registers only if it is unchanged, so a connection
+    /// being opened while the member's role changes cannot slip in with the old access.
+    access_epochs: DashMap<(i64, i64), u64>,
     arbiters: Vec<ArbiterHandle>,
     next_arbiter: AtomicUsize,
     next_conn: AtomicU64,
@@ -69,6 +81,7 @@ impl Registry {
             sessions: DashMap::new(),
             agents: DashMap::new(),
             visitors: DashMap::new(),
+            access_epochs: DashMap::new(),
             arbiters,
             next_arbiter: AtomicUsize::new(0),
             next_conn: AtomicU64::new(1),
@@ -128,6 +141,26 @@ impl Registry {
             .insert(entry.conn.id, entry);
     }
 
+    /// Read before loading a member's access for a new agent connection.
+    pub fn access_epoch(&self, project_id: i64, user_id: i64) -> u64 {
+        self.access_epochs
+            .get(&(project_id, user_id))
+            .map_or(0, |e| *e)
+    }
+
+    /// Registers an agent connection whose access was loaded after reading `epoch`; refuses
+    /// (false) when the member's access was revoked since: the connection must close.
+    pub fn register_agent_checked(&self, entry: AgentEntry, epoch: u64) -> bool {
+        let mut conns = self.agents.entry(entry.access.project_id).or_default();
+        // Checked under the project's entry lock; `revoke_agents` bumps the epoch before it
+        // takes that lock, so either it sees this entry or this check sees its bump.
+        if self.access_epoch(entry.access.project_id, entry.access.user_id) != epoch {
+            return false;
+        }
+        conns.insert(entry.conn.id, entry);
+        true
+    }
+
     pub fn unregister_agent(&self, project_id: i64, conn_id: u64) {
         if let Some(mut conns) = self.agents.get_mut(&project_id) {
             conns.remove(&conn_id);
@@ -184,6 +217,62 @@ impl Registry {
                 });
             }
         }
+    }
+
+    /// A frame about a contact (not about one session), to every agent of the project who
+    /// sees the contact (`Access::sees_contact`: scope `all` always; scope `own` when one of the
+    /// contact's sessions, given as (status, assignee), is in its scope).
+    pub fn to_agents_seeing_contact(
+        &self,
+        project_id: i64,
+        sessions: &[(String, Option<i64>)],
+        frame: &Arc<str>,
+    ) {
+        let Some(conns) = self.agents.get(&project_id) else {
+            return;
+        };
+        for entry in conns.values() {
+            if entry.access.sees_contact(sessions) {
+                entry.conn.deliver(Deliver {
+                    session_id: 0,
+                    seq: None,
+                    forget_cursor: false,
+                    frame: Arc::clone(frame),
+                });
+            }
+        }
+    }
+
+    /// After a member's role, data scope or membership changed: removes that member's agent
+    /// connections from fan-out at once (so none receives another event under the old access)
+    /// and tells each to close; a connection whose mailbox is full is flagged lagging instead
+    /// (its heartbeat closes it). Returns how many connections were dropped.
+    pub fn revoke_agents(&self, project_id: i64, user_ids: &[i64]) -> usize {
+        for user_id in user_ids {
+            *self
+                .access_epochs
+                .entry((project_id, *user_id))
+                .or_insert(0) += 1;
+        }
+        let removed: Vec<AgentEntry> = match self.agents.get_mut(&project_id) {
+            Some(mut conns) => {
+                let ids: Vec<u64> = conns
+                    .values()
+                    .filter(|e| user_ids.contains(&e.access.user_id))
+                    .map(|e| e.conn.id)
+                    .collect();
+                ids.iter().filter_map(|id| conns.remove(id)).collect()
+            }
+            None => return 0,
+        };
+        self.agents
+            .remove_if(&project_id, |_, conns| conns.is_empty());
+        for entry in &removed {
+            if let Err(SendError::Full(_)) = entry.revoke.try_send(Revoke) {
+                entry.conn.lagging.store(true, Ordering::Relaxed);
+            }
+        }
+        removed.len()
     }
 
     pub fn to_visitor(&self, contact_id: i64, session_id: i64, seq: Option<i64>, frame: &Arc<str>) {

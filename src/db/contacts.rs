@@ -127,3 +127,68 @@ pub fn escape_like(text: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_")
 }
+
+/// Filters of the Contacts list. Substring filters are case-insensitive (`ILIKE`, served by
+/// the trigram indexes on name and note name).
+#[derive(Debug, Default)]
+pub struct ContactFilter<'a> {
+    /// Matches name or note name.
+    pub query: Option<&'a str>,
+    /// Matches note name only.
+    pub note_name: Option<&'a str>,
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// Newest first, paged by id.
+pub async fn search(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    f: &ContactFilter<'_>,
+) -> QueryResult<Vec<Contact>> {
+    let mut q = contacts::table
+        .filter(contacts::project_id.eq(project_id))
+        .select(Contact::as_select())
+        .order(contacts::id.desc())
+        .limit(f.limit)
+        .into_boxed();
+    if let Some(text) = f.query.filter(|t| !t.is_empty()) {
+        let pattern = format!("%{}%", escape_like(text));
+        q = q.filter(
+            contacts::name
+                .ilike(pattern.clone())
+                .or(contacts::note_name.ilike(pattern)),
+        );
+    }
+    if let Some(text) = f.note_name.filter(|t| !t.is_empty()) {
+        q = q.filter(contacts::note_name.ilike(format!("%{}%", escape_like(text))));
+    }
+    if let Some(before) = f.before_id {
+        q = q.filter(contacts::id.lt(before));
+    }
+    q.load(conn).await
+}
+
+/// The contact, locked until the transaction ends (read-modify-write of its fields).
+pub async fn lock(conn: &mut AsyncPgConnection, project_id: i64, id: i64) -> QueryResult<Contact> {
+    contacts::table
+        .filter(contacts::project_id.eq(project_id))
+        .filter(contacts::id.eq(id))
+        .for_update()
+        .select(Contact::as_select())
+        .first(conn)
+        .await
+}
+
+/// (status, assignee) of every session of the contact: what data-scope checks need.
+pub async fn session_states(
+    conn: &mut AsyncPgConnection,
+    contact_id: i64,
+) -> QueryResult<Vec<(String, Option<i64>)>> {
+    use super::schema::sessions;
+    sessions::table
+        .filter(sessions::contact_id.eq(contact_id))
+        .select((sessions::status, sessions::assignee_id))
+        .load(conn)
+        .await
+}

@@ -6,10 +6,13 @@ pub mod embedded;
 pub mod schema;
 
 pub mod channels;
+pub mod contact_changes;
 pub mod contacts;
 pub mod messages;
 pub mod outbox;
 pub mod projects;
+pub mod reports;
+pub mod session_tags;
 pub mod sessions;
 pub mod timers;
 pub mod users;

@@ -241,3 +241,138 @@ pub async fn any_project(conn: &mut AsyncPgConnection) -> QueryResult<Option<Pro
         .await
         .optional()
 }
+
+pub async fn find_role(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    id: i64,
+) -> QueryResult<Option<Role>> {
+    roles::table
+        .filter(roles::project_id.eq(project_id))
+        .filter(roles::id.eq(id))
+        .select(Role::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = roles)]
+pub struct RoleChanges {
+    pub name: Option<String>,
+    pub permissions: Option<Vec<String>>,
+    pub data_scope: Option<String>,
+}
+
+pub async fn update_role(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    changes: &RoleChanges,
+) -> QueryResult<Role> {
+    diesel::update(roles::table.find(id))
+        .set(changes)
+        .returning(Role::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn delete_role(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<usize> {
+    diesel::delete(roles::table.find(id)).execute(conn).await
+}
+
+/// Members holding a role (user ids).
+pub async fn members_with_role(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    role_id: i64,
+) -> QueryResult<Vec<i64>> {
+    project_members::table
+        .filter(project_members::project_id.eq(project_id))
+        .filter(project_members::role_id.eq(role_id))
+        .select(project_members::user_id)
+        .load(conn)
+        .await
+}
+
+/// Locks the project's member rows (in a stable order) and returns (user id, role id) of each:
+/// last-owner checks read this under the lock so two demotions cannot both pass.
+pub async fn lock_members(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+) -> QueryResult<Vec<(i64, i64)>> {
+    project_members::table
+        .filter(project_members::project_id.eq(project_id))
+        .order(project_members::user_id.asc())
+        .for_update()
+        .select((project_members::user_id, project_members::role_id))
+        .load(conn)
+        .await
+}
+
+pub async fn set_member_role(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    user_id: i64,
+    role_id: i64,
+) -> QueryResult<usize> {
+    diesel::update(
+        project_members::table
+            .filter(project_members::project_id.eq(project_id))
+            .filter(project_members::user_id.eq(user_id)),
+    )
+    .set(project_members::role_id.eq(role_id))
+    .execute(conn)
+    .await
+}
+
+pub async fn remove_member(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    user_id: i64,
+) -> QueryResult<usize> {
+    diesel::delete(
+        project_members::table
+            .filter(project_members::project_id.eq(project_id))
+            .filter(project_members::user_id.eq(user_id)),
+    )
+    .execute(conn)
+    .await
+}
+
+pub async fn preferences(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    user_id: i64,
+) -> QueryResult<serde_json::Value> {
+    project_members::table
+        .filter(project_members::project_id.eq(project_id))
+        .filter(project_members::user_id.eq(user_id))
+        .select(project_members::preferences)
+        .first(conn)
+        .await
+}
+
+/// Merges `patch` into the member's preferences object (top-level keys replace).
+pub async fn merge_preferences(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    user_id: i64,
+    patch: &serde_json::Value,
+) -> QueryResult<serde_json::Value> {
+    diesel::sql_query(
+        "UPDATE project_members SET preferences = preferences || $3 \
+         WHERE project_id = $1 AND user_id = $2 RETURNING preferences",
+    )
+    .bind::<diesel::sql_types::Int8, _>(project_id)
+    .bind::<diesel::sql_types::Int8, _>(user_id)
+    .bind::<diesel::sql_types::Jsonb, _>(patch)
+    .get_result::<PreferencesRow>(conn)
+    .await
+    .map(|r| r.preferences)
+}
+
+#[derive(QueryableByName)]
+struct PreferencesRow {
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    preferences: serde_json::Value,
+}

@@ -83,6 +83,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    contact_changes (id) {
+        id -> Int8,
+        contact_id -> Int8,
+        user_id -> Nullable<Int8>,
+        field -> Text,
+        old -> Jsonb,
+        new -> Jsonb,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Int8,
         project_id -> Int8,
@@ -201,6 +213,7 @@ diesel::joinable!(project_members -> users (user_id));
 diesel::joinable!(project_members -> roles (role_id));
 diesel::joinable!(channels -> projects (project_id));
 diesel::joinable!(contacts -> channels (channel_id));
+diesel::joinable!(contact_changes -> contacts (contact_id));
 diesel::joinable!(sessions -> contacts (contact_id));
 diesel::joinable!(sessions -> channels (channel_id));
 diesel::joinable!(messages -> sessions (session_id));
@@ -217,6 +230,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     project_members,
     channels,
     contacts,
+    contact_changes,
     sessions,
     messages,
     session_tags,

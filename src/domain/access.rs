@@ -130,8 +130,46 @@ impl Access {
         }
     }
 
+    /// The sessions a member's reports (session management, CSV export) cover: `Some(user)`
+    /// for own scope — only sessions assigned to them; the unassigned queue they may take
+    /// from is not their record — and `None` (everything in the project) for scope all.
+    pub fn report_scope(&self) -> Option<i64> {
+        match self.scope {
+            DataScope::Own => Some(self.user_id),
+            DataScope::All => None,
+        }
+    }
+
     pub fn can_see_session(&self, s: &SessionRow) -> bool {
         s.project_id == self.project_id && self.can_see(&s.status, s.assignee_id)
+    }
+
+    /// Whether the member sees a contact: scope `all` sees every contact of the project;
+    /// scope `own` only contacts with a session in its scope. `sessions` holds (status,
+    /// assignee) of each of the contact's sessions. Decides who gets live `contact` frames.
+    pub fn sees_contact(&self, sessions: &[(String, Option<i64>)]) -> bool {
+        self.scope == DataScope::All || self.sees_a_session_of(sessions)
+    }
+
+    fn sees_a_session_of(&self, sessions: &[(String, Option<i64>)]) -> bool {
+        sessions
+            .iter()
+            .any(|(status, assignee)| self.can_see(status, *assignee))
+    }
+
+    /// Who may edit a contact's customer info: `contacts.manage`, or any member for a contact
+    /// with a session in the member's data scope (agents edit from the chat's info column).
+    /// A member who may not is told the contact does not exist when it cannot see it at all.
+    pub fn check_edit_contact(&self, sessions: &[(String, Option<i64>)]) -> AppResult<()> {
+        if self.has(Permission::ManageContacts) || self.sees_a_session_of(sessions) {
+            Ok(())
+        } else if self.scope == DataScope::All {
+            Err(AppError::forbidden(
+                "editing a contact without a session needs the permission contacts.manage",
+            ))
+        } else {
+            Err(AppError::not_found("contact"))
+        }
     }
 
     /// Like `can_see_session`, as an error that does not reveal whether the session exists.
@@ -180,6 +218,29 @@ mod tests {
         assert!(!a.can_see("ended", Some(8)));
         assert!(a.can_see("ended", Some(7)));
         assert!(access(DataScope::All).can_see("assigned", Some(8)));
+    }
+
+    #[test]
+    fn contact_edit_and_visibility_follow_sessions_in_scope() {
+        let own = access(DataScope::Own);
+        let mine = vec![("assigned".to_string(), Some(7))];
+        let others = vec![("assigned".to_string(), Some(8))];
+        let queued = vec![("unassigned".to_string(), None)];
+        assert!(own.check_edit_contact(&mine).is_ok());
+        assert!(own.check_edit_contact(&queued).is_ok());
+        assert_eq!(
+            own.check_edit_contact(&others).unwrap_err().code,
+            crate::error::ErrorCode::NotFound
+        );
+        assert!(own.sees_contact(&mine) && !own.sees_contact(&others) && !own.sees_contact(&[]));
+        let all = access(DataScope::All);
+        assert!(all.check_edit_contact(&others).is_ok());
+        assert!(all.check_edit_contact(&[]).is_err());
+        assert!(all.sees_contact(&[]));
+        let mut manager = access(DataScope::Own);
+        manager.permissions = vec![Permission::ManageContacts];
+        assert!(manager.check_edit_contact(&others).is_ok());
+        assert!(manager.check_edit_contact(&[]).is_ok());
     }
 
     #[test]

@@ -6,9 +6,13 @@ mod contacts;
 mod email;
 pub mod extract;
 mod health;
+mod me;
 mod openapi;
 mod projects;
+mod reports;
+mod session_tags;
 mod sessions;
+mod team;
 mod ws_routes;
 
 use crate::error::{AppError, ErrorCode};
@@ -46,8 +50,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(sessions::assign)
         .service(sessions::take)
         .service(sessions::end)
+        .service(reports::records)
+        .service(reports::summary)
+        .service(reports::csv)
         .service(contacts::list)
         .service(contacts::get)
+        .service(contacts::update)
+        .service(contacts::changes)
+        .service(session_tags::list)
+        .service(session_tags::create)
+        .service(session_tags::update)
+        .service(session_tags::delete)
+        .service(session_tags::set_for_session)
+        .service(me::get_preferences)
+        .service(me::patch_preferences)
+        .service(team::set_member_role)
+        .service(team::remove_member)
+        .service(team::create_role)
+        .service(team::update_role)
+        .service(team::delete_role)
         .service(ws_routes::agent)
         .service(ws_routes::visitor)
         .service(assets::widget)

@@ -1,13 +1,14 @@
 //! The websocket upgrade endpoints: they authenticate and resolve who is connecting, then hand
 //! the socket to `crate::ws`.
 
-use super::extract::project_access;
+use super::extract::AuthUser;
 use crate::db;
+use crate::domain::access;
 use crate::domain::visitors;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::ws;
-use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -40,8 +41,15 @@ pub async fn agent(
             "cross-origin agent sockets are not allowed",
         ));
     }
-    let pa = project_access(req.clone(), q.project).await?;
-    ws::agent::start(&req, stream, pa.access, Arc::clone(&st.reg)).map_err(AppError::internal)
+    let auth = AuthUser::extract(&req).await?;
+    // Read before the access is loaded: a revocation committed after the load bumps it, and
+    // the connection then refuses to register (`Registry::register_agent_checked`).
+    let epoch = st.reg.access_epoch(q.project, auth.user.id);
+    let access = {
+        let mut conn = st.pool.get().await?;
+        access::load(&mut conn, q.project, auth.user.id).await?
+    };
+    ws::agent::start(&req, stream, access, epoch, Arc::clone(&st.reg)).map_err(AppError::internal)
 }
 
 #[derive(Deserialize)]

@@ -3,7 +3,7 @@
 //! ok or error) comes back here once committed.
 
 use super::conn::{read_history, spawn_resume, ConnCore};
-use crate::actors::registry::{AgentEntry, ConnHandle, Registry};
+use crate::actors::registry::{AgentEntry, ConnHandle, Registry, Revoke};
 use crate::actors::session::{self, with_retry};
 use crate::actors::Deliver;
 use crate::domain::access::Access;
@@ -20,6 +20,8 @@ use std::sync::Arc;
 pub struct AgentConn {
     core: ConnCore,
     access: Access,
+    /// `Registry::access_epoch` read before `access` was loaded.
+    epoch: u64,
     reg: Arc<Registry>,
 }
 
@@ -28,11 +30,13 @@ pub fn start(
     req: &HttpRequest,
     stream: actix_web::web::Payload,
     access: Access,
+    epoch: u64,
     reg: Arc<Registry>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let conn = AgentConn {
         core: ConnCore::new(reg.next_conn_id()),
         access,
+        epoch,
         reg,
     };
     ws::WsResponseBuilder::new(conn, req, stream)
@@ -45,14 +49,23 @@ impl Actor for AgentConn {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ConnCore::start_heartbeat(ctx, |a: &mut AgentConn| &mut a.core);
-        self.reg.register_agent(AgentEntry {
-            access: self.access.clone(),
-            conn: ConnHandle {
-                id: self.core.id,
-                recipient: ctx.address().recipient(),
-                lagging: Arc::clone(&self.core.lagging),
+        let registered = self.reg.register_agent_checked(
+            AgentEntry {
+                access: self.access.clone(),
+                conn: ConnHandle {
+                    id: self.core.id,
+                    recipient: ctx.address().recipient(),
+                    lagging: Arc::clone(&self.core.lagging),
+                },
+                revoke: ctx.address().recipient(),
             },
-        });
+            self.epoch,
+        );
+        if !registered {
+            // The member's access changed while this socket was being opened.
+            Handler::<Revoke>::handle(self, Revoke, ctx);
+            return;
+        }
         let hello = protocol::agent_hello(
             self.access.user_id,
             self.access.project_id,
@@ -72,6 +85,20 @@ impl Handler<Deliver> for AgentConn {
     type Result = ();
     fn handle(&mut self, d: Deliver, ctx: &mut Self::Context) {
         self.core.deliver(ctx, d);
+    }
+}
+
+/// Close code when the member's access changed: reconnect to get the new data scope.
+pub const CLOSE_ACCESS_CHANGED: u16 = 4003;
+
+impl Handler<Revoke> for AgentConn {
+    type Result = ();
+    fn handle(&mut self, _: Revoke, ctx: &mut Self::Context) {
+        ctx.close(Some(ws::CloseReason {
+            code: ws::CloseCode::Other(CLOSE_ACCESS_CHANGED),
+            description: Some("access changed; reconnect".into()),
+        }));
+        ctx.stop();
     }
 }
 

@@ -1,0 +1,320 @@
+//! Team permissions: changing a member's role, removing a member, and custom roles.
+//!
+//! Rules: everything needs `team.manage`; granting or revoking the owner role, and giving any
+//! role `project.manage`, also needs `project.manage` (an admin cannot make itself owner); the
+//! last owner can be neither removed nor demoted; the builtin owner role cannot be edited or
+//! deleted; a role that members hold cannot be deleted (`conflict`). Each change returns the
+//! user ids whose access changed: after the commit their live agent connections are revoked
+//! (`Registry::revoke_agents`) and reconnect with the new access.
+
+use crate::actors::registry::Registry;
+use crate::db::{self, projects::Role, projects::RoleChanges};
+use crate::domain::access::{Access, DataScope, Permission};
+use crate::error::{AppError, AppResult, ErrorCode};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+pub const ROLE_NAME_MAX: usize = 50;
+
+fn is_owner_role(r: &Role) -> bool {
+    r.builtin && r.name == "owner"
+}
+
+pub fn validate_role_name(name: &str) -> AppResult<String> {
+    let name = name.trim();
+    let n = name.chars().count();
+    if n == 0 || n > ROLE_NAME_MAX {
+        return Err(AppError::validation(format!(
+            "name must have 1 to {ROLE_NAME_MAX} characters"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// Permission names, each one of `Permission::ALL`, without duplicates, in canonical order.
+pub fn validate_permissions(names: &[String]) -> AppResult<Vec<Permission>> {
+    let mut out = Vec::new();
+    for n in names {
+        let p = Permission::parse(n).ok_or_else(|| {
+            AppError::validation(format!(
+                "unknown permission {n:?}; known: {}",
+                Permission::ALL.map(Permission::as_str).join(", ")
+            ))
+        })?;
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    Ok(Permission::ALL
+        .into_iter()
+        .filter(|p| out.contains(p))
+        .collect())
+}
+
+pub fn parse_scope(s: &str) -> AppResult<DataScope> {
+    match s {
+        "own" => Ok(DataScope::Own),
+        "all" => Ok(DataScope::All),
+        _ => Err(AppError::validation(
+            "data_scope must be \"own\" or \"all\"",
+        )),
+    }
+}
+
+fn names(perms: &[Permission]) -> Vec<String> {
+    perms.iter().map(|p| p.as_str().to_owned()).collect()
+}
+
+fn name_taken(e: diesel::result::Error) -> AppError {
+    let e = AppError::from(e);
+    if e.code == ErrorCode::Conflict {
+        AppError::new(ErrorCode::Conflict, "a role with this name exists")
+    } else {
+        e
+    }
+}
+
+/// Owners among (user id, role id) member rows.
+fn owner_count(members: &[(i64, i64)], owner_role: Option<i64>) -> usize {
+    members
+        .iter()
+        .filter(|(_, r)| Some(*r) == owner_role)
+        .count()
+}
+
+async fn owner_role_id(conn: &mut AsyncPgConnection, project_id: i64) -> AppResult<Option<i64>> {
+    Ok(db::projects::list_roles(conn, project_id)
+        .await?
+        .into_iter()
+        .find(is_owner_role)
+        .map(|r| r.id))
+}
+
+/// Gives a member another role of the project. Returns the member's user id.
+pub async fn set_member_role(
+    conn: &mut AsyncPgConnection,
+    access: &Access,
+    user_id: i64,
+    role_id: i64,
+) -> AppResult<i64> {
+    access.require(Permission::ManageTeam)?;
+    let access = access.clone();
+    conn.transaction(async move |conn| {
+        let members = db::projects::lock_members(conn, access.project_id).await?;
+        let current = members
+            .iter()
+            .find(|(u, _)| *u == user_id)
+            .map(|(_, r)| *r)
+            .ok_or_else(|| AppError::not_found("member"))?;
+        let role = db::projects::find_role(conn, access.project_id, role_id)
+            .await?
+            .ok_or_else(|| AppError::validation("role_id is not a role of this project"))?;
+        let owner = owner_role_id(conn, access.project_id).await?;
+        let was_owner = Some(current) == owner;
+        let becomes_owner = is_owner_role(&role);
+        if was_owner || becomes_owner || role.permissions.iter().any(|p| p == "project.manage") {
+            access.require(Permission::ManageProject)?;
+        }
+        if was_owner && !becomes_owner && owner_count(&members, owner) <= 1 {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "the project's last owner cannot be demoted",
+            ));
+        }
+        db::projects::set_member_role(conn, access.project_id, user_id, role.id).await?;
+        Ok(user_id)
+    })
+    .await
+}
+
+/// Removes a member from the project. Returns the member's user id.
+pub async fn remove_member(
+    conn: &mut AsyncPgConnection,
+    access: &Access,
+    user_id: i64,
+) -> AppResult<i64> {
+    access.require(Permission::ManageTeam)?;
+    let access = access.clone();
+    conn.transaction(async move |conn| {
+        let members = db::projects::lock_members(conn, access.project_id).await?;
+        let current = members
+            .iter()
+            .find(|(u, _)| *u == user_id)
+            .map(|(_, r)| *r)
+            .ok_or_else(|| AppError::not_found("member"))?;
+        let owner = owner_role_id(conn, access.project_id).await?;
+        if Some(current) == owner {
+            access.require(Permission::ManageProject)?;
+            if owner_count(&members, owner) <= 1 {
+                return Err(AppError::new(
+                    ErrorCode::Conflict,
+                    "the project's last owner cannot be removed",
+                ));
+            }
+        }
+        db::projects::remove_member(conn, access.project_id, user_id).await?;
+        Ok(user_id)
+    })
+    .await
+}
+
+pub async fn create_role(
+    conn: &mut AsyncPgConnection,
+    access: &Access,
+    name: &str,
+    permissions: &[String],
+    data_scope: &str,
+) -> AppResult<Role> {
+    access.require(Permission::ManageTeam)?;
+    let name = validate_role_name(name)?;
+    let perms = validate_permissions(permissions)?;
+    let scope = parse_scope(data_scope)?;
+    if perms.contains(&Permission::ManageProject) {
+        access.require(Permission::ManageProject)?;
+    }
+    db::projects::insert_role(
+        conn,
+        access.project_id,
+        &name,
+        false,
+        &names(&perms),
+        scope.as_str(),
+    )
+    .await
+    .map_err(name_taken)
+}
+
+/// What `PATCH …/roles/{rid}` may change; absent fields stay.
+#[derive(Debug, Default)]
+pub struct RoleEdit<'a> {
+    pub name: Option<&'a str>,
+    pub permissions: Option<&'a [String]>,
+    pub data_scope: Option<&'a str>,
+}
+
+/// Edits a role. Returns it and the user ids of its members (their access changed).
+pub async fn update_role(
+    conn: &mut AsyncPgConnection,
+    access: &Access,
+    role_id: i64,
+    edit: RoleEdit<'_>,
+) -> AppResult<(Role, Vec<i64>)> {
+    access.require(Permission::ManageTeam)?;
+    let changes = RoleChanges {
+        name: edit.name.map(validate_role_name).transpose()?,
+        permissions: edit
+            .permissions
+            .map(|p| validate_permissions(p).map(|v| names(&v)))
+            .transpose()?,
+        data_scope: edit
+            .data_scope
+            .map(|s| parse_scope(s).map(|s| s.as_str().to_owned()))
+            .transpose()?,
+    };
+    if changes.name.is_none() && changes.permissions.is_none() && changes.data_scope.is_none() {
+        return Err(AppError::validation("give name, permissions or data_scope"));
+    }
+    let access = access.clone();
+    conn.transaction(async move |conn| {
+        let role = db::projects::find_role(conn, access.project_id, role_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("role"))?;
+        if is_owner_role(&role) {
+            return Err(AppError::forbidden("the owner role cannot be changed"));
+        }
+        if role.builtin && changes.name.as_ref().is_some_and(|n| *n != role.name) {
+            return Err(AppError::forbidden("builtin roles cannot be renamed"));
+        }
+        let grants_project = |perms: &[String]| perms.iter().any(|p| p == "project.manage");
+        let before = grants_project(&role.permissions);
+        let after = changes
+            .permissions
+            .as_deref()
+            .map_or(before, grants_project);
+        if before != after {
+            access.require(Permission::ManageProject)?;
+        }
+        let role = db::projects::update_role(conn, role.id, &changes)
+            .await
+            .map_err(name_taken)?;
+        let members = db::projects::members_with_role(conn, access.project_id, role.id).await?;
+        Ok((role, members))
+    })
+    .await
+}
+
+pub async fn delete_role(
+    conn: &mut AsyncPgConnection,
+    access: &Access,
+    role_id: i64,
+) -> AppResult<()> {
+    access.require(Permission::ManageTeam)?;
+    let access = access.clone();
+    conn.transaction(async move |conn| {
+        let role = db::projects::find_role(conn, access.project_id, role_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("role"))?;
+        if is_owner_role(&role) {
+            return Err(AppError::forbidden("the owner role cannot be deleted"));
+        }
+        // Members referencing the role block the delete (foreign key); check first for a clear
+        // message, and rely on the key for a member added concurrently.
+        if !db::projects::members_with_role(conn, access.project_id, role.id)
+            .await?
+            .is_empty()
+        {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "the role is in use: give its members another role first",
+            ));
+        }
+        db::projects::delete_role(conn, role.id)
+            .await
+            .map_err(|e| match AppError::from(e) {
+                e if e.code == ErrorCode::Validation => AppError::new(
+                    ErrorCode::Conflict,
+                    "the role is in use: give its members another role first",
+                ),
+                e => e,
+            })?;
+        Ok(())
+    })
+    .await
+}
+
+/// After the commit: the members' live agent connections close and reconnect with the new
+/// access, so an own-scope agent never gets another agent's session events under old rights.
+pub fn revoke(reg: &Registry, project_id: i64, user_ids: &[i64]) {
+    let n = reg.revoke_agents(project_id, user_ids);
+    if n > 0 {
+        tracing::debug!(project_id, connections = n, "agent connections revoked");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permissions_are_validated_and_canonical() {
+        let v = validate_permissions(&[
+            "session_tags.manage".into(),
+            "team.manage".into(),
+            "team.manage".into(),
+        ])
+        .unwrap();
+        assert_eq!(
+            v,
+            vec![Permission::ManageTeam, Permission::ManageSessionTags]
+        );
+        let e = validate_permissions(&["root".into()]).unwrap_err();
+        assert!(e.message.contains("root"));
+        assert!(parse_scope("mine").is_err());
+        assert!(validate_role_name("  ").is_err());
+    }
+
+    #[test]
+    fn owners_are_counted_by_role() {
+        assert_eq!(owner_count(&[(1, 10), (2, 11), (3, 10)], Some(10)), 2);
+        assert_eq!(owner_count(&[(1, 10)], None), 0);
+    }
+}
