@@ -114,6 +114,20 @@ impl AppError {
             cause: Some(cause.to_string()),
         }
     }
+    /// Converts a database error, saying what a unique-key conflict means for this write.
+    pub fn conflict_means(message: &'static str) -> impl FnOnce(diesel::result::Error) -> AppError {
+        move |e| {
+            let e = AppError::from(e);
+            if e.code == ErrorCode::Conflict {
+                AppError {
+                    message: message.into(),
+                    ..e
+                }
+            } else {
+                e
+            }
+        }
+    }
     /// True when retrying the same operation later may succeed.
     pub fn is_transient(&self) -> bool {
         self.code == ErrorCode::DbUnavailable

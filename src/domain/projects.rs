@@ -94,16 +94,7 @@ pub async fn create_user(
         },
     )
     .await
-    .map_err(|e| match e {
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        ) => AppError::new(
-            crate::error::ErrorCode::Conflict,
-            "a user with this e-mail exists",
-        ),
-        other => other.into(),
-    })
+    .map_err(AppError::conflict_means("a user with this e-mail exists"))
 }
 
 /// Adds a member with a role name; creates the account when the e-mail is new (then a
@@ -135,16 +126,7 @@ pub async fn add_member(
         };
         db::projects::add_member(conn, project_id, user.id, role.id)
             .await
-            .map_err(|e| match e {
-                diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                ) => AppError::new(
-                    crate::error::ErrorCode::Conflict,
-                    "already a member of this project",
-                ),
-                other => other.into(),
-            })?;
+            .map_err(AppError::conflict_means("already a member of this project"))?;
         Ok(user)
     })
     .await

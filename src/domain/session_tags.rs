@@ -4,7 +4,7 @@
 use crate::actors::registry::Registry;
 use crate::db::{self, session_tags::SessionTag, session_tags::TagChanges, sessions::SessionRow};
 use crate::domain::access::{Access, Permission};
-use crate::error::{AppError, AppResult, ErrorCode};
+use crate::error::{AppError, AppResult};
 use crate::protocol;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
@@ -35,15 +35,6 @@ pub fn validate_color(color: &str) -> AppResult<String> {
     }
 }
 
-fn name_taken(e: diesel::result::Error) -> AppError {
-    let e = AppError::from(e);
-    if e.code == ErrorCode::Conflict {
-        AppError::new(ErrorCode::Conflict, "a tag with this name exists")
-    } else {
-        e
-    }
-}
-
 pub async fn create(
     conn: &mut AsyncPgConnection,
     access: &Access,
@@ -55,7 +46,7 @@ pub async fn create(
     let color = validate_color(color.unwrap_or(DEFAULT_COLOR))?;
     db::session_tags::insert(conn, access.project_id, &name, &color)
         .await
-        .map_err(name_taken)
+        .map_err(AppError::conflict_means("a tag with this name exists"))
 }
 
 pub async fn update(
@@ -77,7 +68,7 @@ pub async fn update(
         .await
         .map_err(|e| match e {
             diesel::result::Error::NotFound => AppError::not_found("tag"),
-            e => name_taken(e),
+            e => AppError::conflict_means("a tag with this name exists")(e),
         })
 }
 

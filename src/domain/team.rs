@@ -64,15 +64,6 @@ fn names(perms: &[Permission]) -> Vec<String> {
     perms.iter().map(|p| p.as_str().to_owned()).collect()
 }
 
-fn name_taken(e: diesel::result::Error) -> AppError {
-    let e = AppError::from(e);
-    if e.code == ErrorCode::Conflict {
-        AppError::new(ErrorCode::Conflict, "a role with this name exists")
-    } else {
-        e
-    }
-}
-
 /// Owners among (user id, role id) member rows.
 fn owner_count(members: &[(i64, i64)], owner_role: Option<i64>) -> usize {
     members
@@ -180,7 +171,7 @@ pub async fn create_role(
         scope.as_str(),
     )
     .await
-    .map_err(name_taken)
+    .map_err(AppError::conflict_means("a role with this name exists"))
 }
 
 /// What `PATCH …/roles/{rid}` may change; absent fields stay.
@@ -235,7 +226,7 @@ pub async fn update_role(
         }
         let role = db::projects::update_role(conn, role.id, &changes)
             .await
-            .map_err(name_taken)?;
+            .map_err(AppError::conflict_means("a role with this name exists"))?;
         let members = db::projects::members_with_role(conn, access.project_id, role.id).await?;
         Ok((role, members))
     })
