@@ -91,6 +91,7 @@ const TABLE: &[Row] = &[
     row("POST",   "/api/projects/{pid}/sessions/{new_sid}/assign", Some(r#"{"user_id":null}"#), READ),
     row("POST",   "/api/projects/{pid}/sessions/{new_sid}/end", None, READ),
     row("PUT",    "/api/projects/{pid}/sessions/{sid}/tags", Some(r#"{"tag_ids":[{tid}]}"#), READ),
+    row("GET",    "/api/projects/{pid}/sessions/{sid}/tags", None, READ),
     row("GET",    "/api/projects/{pid}/reports/sessions", None, READ),
     row("GET",    "/api/projects/{pid}/reports/sessions/summary", None, READ),
     row("GET",    "/api/projects/{pid}/reports/sessions.csv", None, READ),
@@ -121,6 +122,7 @@ const OWN_SCOPE: &[(&str, &str, Option<&str>, u16)] = &[
     ("POST",  "/api/projects/{pid}/sessions/{sid}/assign", Some(r#"{"user_id":null}"#), 404),
     ("POST",  "/api/projects/{pid}/sessions/{sid}/end", None, 404),
     ("PUT",   "/api/projects/{pid}/sessions/{sid}/tags", Some(r#"{"tag_ids":[]}"#), 404),
+    ("GET",   "/api/projects/{pid}/sessions/{sid}/tags", None, 404),
     ("PATCH", "/api/projects/{pid}/contacts/{cid}", Some(r#"{"note_name":"x"}"#), 404),
 ];
 

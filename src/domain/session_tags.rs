@@ -82,6 +82,19 @@ pub async fn delete(conn: &mut AsyncPgConnection, access: &Access, id: i64) -> A
 
 /// Replaces a session's tags. The session row is locked so concurrent edits apply in order;
 /// every id must be a tag of the project.
+/// The tags of a session the caller can see.
+pub async fn of_session(
+    conn: &mut AsyncPgConnection,
+    access: &Access,
+    session_id: i64,
+) -> AppResult<Vec<SessionTag>> {
+    let session = db::sessions::find(conn, session_id)
+        .await
+        .map_err(|_| AppError::not_found("session"))?;
+    access.check_session(&session)?;
+    Ok(db::session_tags::for_session(conn, session_id).await?)
+}
+
 pub async fn set_for_session(
     conn: &mut AsyncPgConnection,
     access: &Access,

@@ -62,6 +62,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(session_tags::update)
         .service(session_tags::delete)
         .service(session_tags::set_for_session)
+        .service(session_tags::of_session)
         .service(me::get_preferences)
         .service(me::patch_preferences)
         .service(team::set_member_role)

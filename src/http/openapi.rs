@@ -46,6 +46,7 @@ use utoipa::OpenApi;
         super::session_tags::update,
         super::session_tags::delete,
         super::session_tags::set_for_session,
+        super::session_tags::of_session,
         super::me::get_preferences,
         super::me::patch_preferences,
         super::team::set_member_role,

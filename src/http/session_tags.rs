@@ -118,3 +118,19 @@ pub async fn set_for_session(
     domain::publish(&st.reg, &session, &tags);
     Ok(web::Json(tags))
 }
+
+/// A session's tags; any member who can see the session.
+#[utoipa::path(get, path = "/api/projects/{pid}/sessions/{sid}/tags", params(("pid" = i64, Path), ("sid" = i64, Path)),
+    responses((status = 200, body = [SessionTag]), (status = 404, body = ErrorBody)))]
+#[get("/api/projects/{pid}/sessions/{sid}/tags")]
+pub async fn of_session(
+    st: web::Data<AppState>,
+    pa: ProjectAccess,
+    req: HttpRequest,
+) -> AppResult<web::Json<Vec<SessionTag>>> {
+    let sid = path_id(&req, "sid")?;
+    let mut conn = st.pool.get().await?;
+    Ok(web::Json(
+        domain::of_session(&mut conn, &pa.access, sid).await?,
+    ))
+}
