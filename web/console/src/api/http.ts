@@ -30,7 +30,8 @@ export interface SessionQuery {
 export class Api {
   constructor(private readonly fetchFn: Fetch = (...args) => fetch(...args)) {}
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** Shared with the other api/ modules (api/contacts.ts). */
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {
       res = await this.fetchFn(path, {

@@ -61,6 +61,7 @@ export class InboxController {
   private readonly drafts = new Map<number, string>();
   private savedSeen: InboxState['seen'];
   private stopped = false;
+  private readonly frameListeners = new Set<(frame: ServerFrame) => void>();
 
   constructor(private readonly opts: InboxControllerOptions) {
     this.api = opts.api;
@@ -329,8 +330,15 @@ export class InboxController {
 
   // --- socket events ---
 
+  /** Every socket frame, after the inbox applied it (pages like session management follow them). */
+  subscribeFrames = (listener: (frame: ServerFrame) => void): (() => void) => {
+    this.frameListeners.add(listener);
+    return () => this.frameListeners.delete(listener);
+  };
+
   private onFrame(frame: ServerFrame): void {
     this.dispatch({ type: 'frame', frame });
+    for (const l of this.frameListeners) l(frame);
     switch (frame.type) {
       case 'message': {
         if (!this.state.sessions[frame.session_id]) void this.fetchSession(frame.session_id);

@@ -3,6 +3,8 @@
 // just actions, so the order in which they arrive never matters (dedupe by seq, counters
 // only move forward).
 import type { DataScope, Message, Session, SessionPage } from '../api/types';
+import { initialCustomer, reduceCustomer, sessionsWithContact } from '../contacts/customerState';
+import type { CustomerAction, CustomerState } from '../contacts/customerState';
 import type { ConnectionStatus } from '../realtime/agentSocket';
 import type { ServerFrame } from '../realtime/protocol';
 import { emptyLog, hasSeq, mergeMessages } from './chatLog';
@@ -47,6 +49,8 @@ export interface InboxState {
   seen: Readonly<Record<number, number>>;
   openSessionId: number | null;
   connection: ConnectionStatus;
+  /** Contacts, session tags, chat-list preferences (contacts/customerState.ts). */
+  customer: CustomerState;
 }
 
 export type InboxAction =
@@ -67,7 +71,8 @@ export type InboxAction =
   | { type: 'sendRejected'; clientId: string; error: string }
   | { type: 'pendingRetried'; clientId: string }
   | { type: 'pendingDiscarded'; clientId: string }
-  | { type: 'typingExpired'; sessionId: number };
+  | { type: 'typingExpired'; sessionId: number }
+  | { type: 'customer'; action: CustomerAction };
 
 const emptyTab: TabList = { ids: [], nextCursor: null, loaded: false, loading: false, error: null };
 
@@ -84,6 +89,7 @@ export function initialState(viewer: Viewer, seen: Record<number, number> = {}):
     seen,
     openSessionId: null,
     connection: 'connecting',
+    customer: initialCustomer(),
   };
 }
 
@@ -144,7 +150,17 @@ function apply(state: InboxState, action: InboxAction): InboxState {
       return { ...state, pending: state.pending.filter((p) => p.clientId !== action.clientId) };
     case 'typingExpired':
       return withoutTyping(state, action.sessionId);
+    case 'customer':
+      return applyCustomer(state, action.action);
   }
+}
+
+/** Customer info; a newer contact also renames its sessions (chat list, header). */
+function applyCustomer(state: InboxState, action: CustomerAction): InboxState {
+  const customer = reduceCustomer(state.customer, action);
+  if (customer === state.customer) return state;
+  const sessions = action.type === 'contact' ? sessionsWithContact(state.sessions, customer.contacts[action.contact.id]) : state.sessions;
+  return { ...state, customer, sessions };
 }
 
 function applyFrame(state: InboxState, frame: ServerFrame): InboxState {
@@ -179,6 +195,10 @@ function applyFrame(state: InboxState, frame: ServerFrame): InboxState {
       if (!frame.on) return withoutTyping(state, frame.session_id);
       if (state.visitorTyping[frame.session_id]) return state;
       return { ...state, visitorTyping: { ...state.visitorTyping, [frame.session_id]: true } };
+    case 'contact':
+      return applyCustomer(state, { type: 'contact', contact: frame.contact });
+    case 'session_tags':
+      return applyCustomer(state, { type: 'sessionTags', sessionId: frame.session_id, tags: frame.tags });
     case 'ok':
     case 'error':
     case 'pong':

@@ -12,10 +12,12 @@ describe('route', () => {
     expect(routeFromPath('/settings/unknown')).toEqual({ kind: 'inbox', chatId: null });
     expect(routeFromPath('/nope')).toEqual({ kind: 'inbox', chatId: null });
     expect(chatIdFromPath('/settings/notifications')).toBeNull();
+    expect(routeFromPath('/sessions')).toEqual({ kind: 'sessions' });
+    expect(routeFromPath('/settings/team')).toEqual({ kind: 'settings', section: 'team' });
   });
 
   it('writes paths that read back the same', () => {
-    for (const path of ['/', '/chats/7', '/settings/notifications']) expect(pathForRoute(routeFromPath(path))).toBe(path);
+    for (const path of ['/', '/chats/7', '/settings/notifications', '/settings/team', '/sessions']) expect(pathForRoute(routeFromPath(path))).toBe(path);
     expect(pathForChat(null)).toBe('/');
     expect(pathForChat(3)).toBe('/chats/3');
   });

@@ -2,11 +2,11 @@
 // (`/settings/notifications`), so a reload or a shared link lands on the same screen. The
 // server answers every non-API path with index.html.
 
-export type SettingsSection = 'notifications';
+export type SettingsSection = 'notifications' | 'team';
 
-export type Route = { kind: 'inbox'; chatId: number | null } | { kind: 'settings'; section: SettingsSection };
+export type Route = { kind: 'inbox'; chatId: number | null } | { kind: 'settings'; section: SettingsSection } | { kind: 'sessions' } | { kind: 'contacts' };
 
-export const SETTINGS_SECTIONS: readonly SettingsSection[] = ['notifications'];
+export const SETTINGS_SECTIONS: readonly SettingsSection[] = ['notifications', 'team'];
 
 export function chatIdFromPath(pathname: string): number | null {
   const m = /^\/chats\/(\d+)\/?$/.exec(pathname);
@@ -19,6 +19,8 @@ export function pathForChat(sessionId: number | null): string {
 
 /** Any path that is not a settings page is the inbox (with a chat open if the path names one). */
 export function routeFromPath(pathname: string): Route {
+  if (/^\/contacts\/?$/.test(pathname)) return { kind: 'contacts' };
+  if (/^\/sessions\/?$/.test(pathname)) return { kind: 'sessions' };
   const m = /^\/settings(?:\/([a-z-]+))?\/?$/.exec(pathname);
   if (m) {
     const section = (m[1] ?? 'notifications') as SettingsSection;
@@ -28,5 +30,7 @@ export function routeFromPath(pathname: string): Route {
 }
 
 export function pathForRoute(route: Route): string {
+  if (route.kind === 'contacts') return '/contacts';
+  if (route.kind === 'sessions') return '/sessions';
   return route.kind === 'settings' ? `/settings/${route.section}` : pathForChat(route.chatId);
 }

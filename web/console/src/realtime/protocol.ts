@@ -1,6 +1,7 @@
 // Agent websocket protocol v1 (docs/protocol.md): the frames the console reads and the
 // commands it sends. Parsing is defensive: an unknown or malformed frame is ignored rather
 // than crashing the console, since the server may add frame types later.
+import type { Contact, SessionTag } from '../api/contacts';
 import type { DataScope, Message, Session } from '../api/types';
 
 export const PROTOCOL_VERSION = 1;
@@ -50,7 +51,29 @@ export interface PongFrame {
   ref?: string | number | null;
 }
 
-export type ServerFrame = HelloFrame | SessionFrame | MessageFrame | TypingFrame | AckFrame | OkFrame | ErrorFrame | PongFrame;
+/** A contact's customer info was edited (note name, phone, e-mail, labels). */
+export interface ContactFrame {
+  type: 'contact';
+  contact: Contact;
+}
+/** A session's tags were replaced: the whole new list. */
+export interface SessionTagsFrame {
+  type: 'session_tags';
+  session_id: number;
+  tags: SessionTag[];
+}
+
+export type ServerFrame =
+  | HelloFrame
+  | SessionFrame
+  | MessageFrame
+  | TypingFrame
+  | AckFrame
+  | OkFrame
+  | ErrorFrame
+  | PongFrame
+  | ContactFrame
+  | SessionTagsFrame;
 
 export type AgentCommand =
   | { type: 'send'; session_id: number; client_id: string; text: string }
@@ -61,7 +84,7 @@ export type AgentCommand =
   | { type: 'resume'; session_id: number; after_seq: number; ref?: string }
   | { type: 'ping'; ref?: string };
 
-const KNOWN_TYPES = new Set(['hello', 'session', 'message', 'typing', 'ack', 'ok', 'error', 'pong']);
+const KNOWN_TYPES = new Set(['hello', 'session', 'message', 'typing', 'ack', 'ok', 'error', 'pong', 'contact', 'session_tags']);
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -86,6 +109,12 @@ export function parseServerFrame(data: string): ServerFrame | null {
       break;
     case 'typing':
       if (typeof v.session_id !== 'number' || typeof v.on !== 'boolean') return null;
+      break;
+    case 'contact':
+      if (!isObject(v.contact) || typeof v.contact.id !== 'number' || !Array.isArray(v.contact.labels)) return null;
+      break;
+    case 'session_tags':
+      if (typeof v.session_id !== 'number' || !Array.isArray(v.tags)) return null;
       break;
   }
   return v as unknown as ServerFrame;

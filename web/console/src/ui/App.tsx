@@ -60,8 +60,8 @@ export function App() {
     (id: number) => {
       if (auth.kind !== 'signedIn') return;
       localStorage.setItem(`${PROJECT_KEY}.u${auth.me.user.id}`, String(id));
-      // A settings page stays open for the other project; an open chat belongs to this one.
-      if (routeFromPath(window.location.pathname).kind !== 'settings') window.history.replaceState(null, '', '/');
+      // A settings or sessions page stays open for the other project; an open chat belongs to this one.
+      if (routeFromPath(window.location.pathname).kind === 'inbox') window.history.replaceState(null, '', '/');
       setProjectId(id);
     },
     [auth],

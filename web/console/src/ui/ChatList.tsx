@@ -1,13 +1,16 @@
 // Left column: the four tabs and the rows of the selected one.
 import { memo, useEffect, useRef, useState } from 'react';
 import type { KeyboardEvent } from 'react';
+import type { Preferences } from '../api/contacts';
 import type { Session } from '../api/types';
-import { displayName, tabSessions, unreadCount } from '../inbox/selectors';
+import { rowTitle } from '../contacts/rowTitle';
+import { tabSessions, unreadCount } from '../inbox/selectors';
 import { TAB_IDS } from '../inbox/tabs';
 import type { TabId } from '../inbox/tabs';
 import { useNow } from '../lib/clock';
 import { avatarTone, initials } from '../lib/initials';
 import { activityLabel, fullTime, waitingLabel } from '../lib/time';
+import { ChatListSettings, ChatListSettingsLabels } from './ChatListSettings';
 import { memberName, useInboxContext, useInboxState } from './inboxContext';
 
 const TAB_LABEL: Record<TabId, string> = { unassigned: 'Unassigned', mine: 'Mine', all: 'All', ended: 'Ended' };
@@ -67,6 +70,7 @@ export function ChatList({ onOpen }: { onOpen: OpenChat }) {
 
   return (
     <nav className="sidebar" aria-label="Conversations">
+      <ChatListSettings />
       <div className="tabs" role="tablist" aria-label="Conversation lists" onKeyDown={onTabKey}>
         {TAB_IDS.map((t) => {
           const count = countOf(t);
@@ -98,6 +102,8 @@ export function ChatList({ onOpen }: { onOpen: OpenChat }) {
               // Roving focus: the open row (or the first) is the list's one Tab stop.
               focusable={state.openSessionId === s.id || (i === 0 && !rows.some((r) => r.id === state.openSessionId))}
               typing={!!state.visitorTyping[s.id]}
+              prefs={state.customer.prefs}
+              labels={state.customer.prefs.show_visitor_labels ? (state.customer.contacts[s.contact_id]?.labels ?? null) : null}
               onOpen={onOpen}
             />
           </li>
@@ -130,13 +136,15 @@ interface RowProps {
   active: boolean;
   focusable: boolean;
   typing: boolean;
+  prefs: Preferences;
+  /** The contact's labels, when the agent shows them. */
+  labels: readonly string[] | null;
   onOpen: OpenChat;
 }
 
-const ChatRow = memo(function ChatRow({ session: s, unread, active, focusable, typing, onOpen }: RowProps) {
+const ChatRow = memo(function ChatRow({ session: s, unread, active, focusable, typing, prefs, labels, onOpen }: RowProps) {
   const { members, userId } = useInboxContext();
-  const name = displayName(s);
-  const original = s.note_name?.trim() ? s.contact_name : null;
+  const { primary: name, secondary: original } = rowTitle(s, prefs);
   const waiting = s.status !== 'ended' && s.awaiting_since !== null;
   let subtitle: string;
   if (typing) subtitle = 'typing…';
@@ -169,6 +177,7 @@ const ChatRow = memo(function ChatRow({ session: s, unread, active, focusable, t
         </span>
         <span className="chat-item-line">
           <span className={`chat-item-sub${typing ? ' chat-item-typing' : ''}`}>{subtitle}</span>
+          {labels && <ChatListSettingsLabels labels={labels} />}
           <span className="chat-item-badges">
             {waiting && s.awaiting_since && <WaitChip since={s.awaiting_since} />}
             {unread > 0 && (

@@ -3,6 +3,9 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Api } from '../api/http';
 import type { Me, Member, ProjectMembership } from '../api/types';
+import { ContactsApi } from '../api/contacts';
+import { CustomerInfoContext } from '../contacts/customerInfoContext';
+import { CustomerInfoController } from '../contacts/customerInfoController';
 import { InboxController } from '../inbox/inboxController';
 import { unreadCount } from '../inbox/selectors';
 import { inScope } from '../inbox/tabs';
@@ -10,10 +13,12 @@ import { pathForChat, pathForRoute, routeFromPath } from '../lib/route';
 import { agentSocketUrl } from '../realtime/agentSocket';
 import { ChatList } from './ChatList';
 import { ChatView } from './ChatView';
+import { ContactsPage } from './ContactsPage';
 import { ConnectionBanner } from './ConnectionStatus';
 import { DetailsPanel } from './DetailsPanel';
 import { InboxContext, useInboxContext, useInboxState } from './inboxContext';
 import { SettingsPage } from './SettingsPage';
+import { SessionManagementPage } from './SessionManagementPage';
 import type { InboxContextValue } from './inboxContext';
 import { TopBar } from './TopBar';
 import type { View } from './TopBar';
@@ -39,6 +44,12 @@ export function InboxScreen({ api, me, membership, onSwitchProject, onLogout, on
         onUnauthenticated,
       }),
   );
+  // Customer info (contacts, session tags, chat-list preferences) lives in the inbox store.
+  const [customerInfo] = useState(() => new CustomerInfoController({ api: new ContactsApi(api), projectId, store: controller, onUnauthenticated }));
+  useEffect(() => {
+    customerInfo.start();
+    return () => customerInfo.stop();
+  }, [customerInfo]);
   const [members, setMembers] = useState<Member[]>([]);
   const [view, setView] = useState<View>(() => routeFromPath(window.location.pathname).kind);
 
@@ -77,6 +88,7 @@ export function InboxScreen({ api, me, membership, onSwitchProject, onLogout, on
 
   return (
     <InboxContext.Provider value={ctx}>
+      <CustomerInfoContext.Provider value={customerInfo}>
       <Layout
         api={api}
         me={me}
@@ -87,6 +99,7 @@ export function InboxScreen({ api, me, membership, onSwitchProject, onLogout, on
         onLogout={onLogout}
         onUnauthenticated={onUnauthenticated}
       />
+      </CustomerInfoContext.Provider>
     </InboxContext.Provider>
   );
 }
@@ -100,6 +113,7 @@ function Layout({ api, me, membership, view, onView, onSwitchProject, onLogout, 
   const state = useInboxState();
   const openId = state.openSessionId;
   const { controller } = useInboxContext();
+  const contactsApi = useMemo(() => new ContactsApi(api), [api]);
 
   // Bumped when a chat is picked (click or Enter) so its composer takes the focus; browsing
   // with the arrow keys leaves the focus in the list.
@@ -118,9 +132,9 @@ function Layout({ api, me, membership, view, onView, onSwitchProject, onLogout, 
   const navigate = useCallback(
     (to: View) => {
       if (to === view) return;
-      if (to === 'settings') {
-        returnTo.current = controller.getState().openSessionId;
-        window.history.pushState(null, '', pathForRoute({ kind: 'settings', section: 'notifications' }));
+      if (to !== 'inbox') {
+        if (view === 'inbox') returnTo.current = controller.getState().openSessionId;
+        window.history.pushState(null, '', pathForRoute(to === 'sessions' || to === 'contacts' ? { kind: to } : { kind: 'settings', section: 'notifications' }));
         controller.openChat(null);
       } else {
         window.history.pushState(null, '', pathForChat(returnTo.current));
@@ -129,6 +143,15 @@ function Layout({ api, me, membership, view, onView, onSwitchProject, onLogout, 
       onView(to);
     },
     [controller, view, onView],
+  );
+
+  // Session management opens a row's chat in the inbox.
+  const openFromSessions = useCallback(
+    (id: number) => {
+      onView('inbox');
+      open(id);
+    },
+    [onView, open],
   );
 
   // Total unread in the tab title, so a background browser tab still says something happened.
@@ -161,6 +184,10 @@ function Layout({ api, me, membership, view, onView, onSwitchProject, onLogout, 
       <ConnectionBanner status={state.connection} />
       {view === 'settings' ? (
         <SettingsPage api={api} me={me} membership={membership} onUnauthenticated={onUnauthenticated} />
+      ) : view === 'contacts' ? (
+        <ContactsPage api={contactsApi} projectId={membership.project.id} onUnauthenticated={onUnauthenticated} />
+      ) : view === 'sessions' ? (
+        <SessionManagementPage api={api} onOpenChat={openFromSessions} onUnauthenticated={onUnauthenticated} />
       ) : (
         <div className={`workspace${openId !== null ? ' workspace-has-chat' : ''}`}>
           <ChatList onOpen={open} />

@@ -1,10 +1,16 @@
-// The settings area: a section list on the left, the chosen page on the right. One page so
-// far, "Online chat › New message notification".
+// The settings area: a section list on the left, the chosen page on the right:
+// "Online chat › New message notification" and "Team".
+import { useEffect, useState } from 'react';
+import type { MouseEvent } from 'react';
 import type { Api } from '../api/http';
 import type { Me, ProjectMembership } from '../api/types';
+import { pathForRoute, routeFromPath } from '../lib/route';
+import type { SettingsSection } from '../lib/route';
 import { NotificationSettingsPanel } from './NotificationSettingsPanel';
+import { TeamSettingsPanel } from './TeamSettingsPanel';
 
 export const MANAGE_PROJECT = 'project.manage';
+export const MANAGE_TEAM = 'team.manage';
 
 interface Props {
   api: Api;
@@ -13,27 +19,70 @@ interface Props {
   onUnauthenticated: () => void;
 }
 
+function sectionFromPath(): SettingsSection {
+  const r = routeFromPath(window.location.pathname);
+  return r.kind === 'settings' ? r.section : 'notifications';
+}
+
 export function SettingsPage({ api, me, membership, onUnauthenticated }: Props) {
   const canManage = membership.role.permissions.includes(MANAGE_PROJECT);
+  const [section, setSection] = useState<SettingsSection>(sectionFromPath);
+  useEffect(() => {
+    const popstate = () => setSection(sectionFromPath());
+    window.addEventListener('popstate', popstate);
+    return () => window.removeEventListener('popstate', popstate);
+  }, []);
+  const go = (e: MouseEvent<HTMLAnchorElement>, to: SettingsSection) => {
+    if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    if (to === section) return;
+    window.history.pushState(null, '', pathForRoute({ kind: 'settings', section: to }));
+    setSection(to);
+  };
+  const item = (to: SettingsSection, label: string) => (
+    <a
+      className={`settings-nav-item${section === to ? ' settings-nav-item-active' : ''}`}
+      aria-current={section === to ? 'page' : undefined}
+      href={pathForRoute({ kind: 'settings', section: to })}
+      data-testid={`settings-nav-${to}`}
+      onClick={(e) => go(e, to)}
+    >
+      {label}
+    </a>
+  );
   return (
     <div className="settings" data-testid="settings-page">
       <nav className="settings-nav" aria-label="Settings">
         <h2 className="settings-nav-title">Settings</h2>
         <div className="settings-nav-group">
           <h3 className="settings-nav-heading">Online chat</h3>
-          <a className="settings-nav-item settings-nav-item-active" aria-current="page" href="/settings/notifications">
-            New message notification
-          </a>
+          {item('notifications', 'New message notification')}
+        </div>
+        <div className="settings-nav-group">
+          <h3 className="settings-nav-heading">Organization</h3>
+          {item('team', 'Team')}
         </div>
       </nav>
       <main className="settings-main">
-        <NotificationSettingsPanel
-          api={api}
-          projectId={membership.project.id}
-          userEmail={me.user.email}
-          canManage={canManage}
-          onUnauthenticated={onUnauthenticated}
-        />
+        {section === 'team' ? (
+          <TeamSettingsPanel
+            key="team"
+            api={api}
+            projectId={membership.project.id}
+            userId={me.user.id}
+            permissions={membership.role.permissions}
+            onUnauthenticated={onUnauthenticated}
+          />
+        ) : (
+          <NotificationSettingsPanel
+            key="notifications"
+            api={api}
+            projectId={membership.project.id}
+            userEmail={me.user.email}
+            canManage={canManage}
+            onUnauthenticated={onUnauthenticated}
+          />
+        )}
       </main>
     </div>
   );

@@ -4,7 +4,7 @@ import { initials } from '../lib/initials';
 import type { ConnectionStatus } from '../realtime/agentSocket';
 import { ConnectionPill } from './ConnectionStatus';
 
-export type View = 'inbox' | 'settings';
+export type View = 'inbox' | 'settings' | 'sessions' | 'contacts';
 
 interface Props {
   me: Me;
@@ -20,6 +20,8 @@ interface Props {
 
 const NAV: { view: View; label: string; href: string }[] = [
   { view: 'inbox', label: 'Inbox', href: '/' },
+  { view: 'sessions', label: 'Sessions', href: '/sessions' },
+  { view: 'contacts', label: 'Contacts', href: '/contacts' },
   { view: 'settings', label: 'Settings', href: '/settings/notifications' },
 ];
 

@@ -88,7 +88,8 @@ describe('inbox screen', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0].getAttribute('data-session-id')).toBe('3');
     expect(rows[0].getAttribute('data-unread')).toBe('2');
-    expect(rows[0].querySelector('[data-testid="chat-item-name"]')?.textContent).toBe('Ada (ACME) visitor-3');
+    // Default preferences (note_name_first off): the visitor's own name, the note name beside it.
+    expect(rows[0].querySelector('[data-testid="chat-item-name"]')?.textContent).toBe('visitor-3 Ada (ACME)');
     expect(rows[0].querySelector('[data-testid="chat-item-wait"]')?.textContent).toBe('waiting 2m');
     expect(q('connection-status')?.textContent).toContain('Connected');
     await act(async () => {
