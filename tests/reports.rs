@@ -36,6 +36,21 @@ async fn reply(app: &TestApp, agent: &Agent, sid: i64, client_id: &str) {
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
 }
 
+async fn assign(app: &TestApp, agent: &Agent, sid: i64, to: Option<i64>) {
+    let r = agent
+        .http
+        .post(format!(
+            "{}/api/projects/{}/sessions/{sid}/assign",
+            app.url(),
+            app.project_id
+        ))
+        .json(&json!({ "user_id": to }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
 async fn end(app: &TestApp, agent: &Agent, sid: i64) {
     let r = agent
         .http
@@ -308,6 +323,42 @@ async fn summary_counts_are_live() {
     assert_eq!(ids(&ended), vec![s1]);
     assert!(ended["items"][0]["ended_at"].as_str().is_some());
     assert_eq!(ids(&records(&app, &owner, "status=ongoing").await).len(), 1);
+
+    // The unfiltered numbers come from trigger-kept counters, filtered ones from a scan of the
+    // sessions: after assign, unassign, end and a new session, both paths agree.
+    let (_v3, s3) = open_session(&app, "third").await;
+    assign(&app, &owner, s3, Some(owner.user_id)).await;
+    assign(&app, &owner, s3, None).await;
+    let channel = app.channel_id().await;
+    for status in [
+        "",
+        "status=ongoing",
+        "status=ended",
+        "status=unassigned",
+        "status=assigned",
+    ] {
+        let sep = if status.is_empty() { "" } else { "&" };
+        assert_eq!(
+            summary(&app, &owner, status).await,
+            summary(&app, &owner, &format!("{status}{sep}channel={channel}")).await,
+            "{status}"
+        );
+    }
+    assert_eq!(summary(&app, &owner, "").await, (2, 1, 3));
+
+    // Folding the +1/-1 rows changes no number and leaves one row per status.
+    let mut conn = app.db().await;
+    let left = switchboard::db::session_counts::compact(&mut conn)
+        .await
+        .unwrap();
+    let rows = switchboard::db::session_counts::for_project(&mut conn, app.project_id)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), left);
+    // Assigned folds to zero and is dropped: unassigned 2, ended 1.
+    assert_eq!(left, 2, "{rows:?}");
+    assert_eq!(summary(&app, &owner, "").await, (2, 1, 3));
+    assert_eq!(summary(&app, &owner, "status=unassigned").await, (2, 0, 2));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -442,6 +493,19 @@ async fn first_response_time_follows_the_definition() {
     let page = records(&app, &owner, "status=unassigned").await;
     assert_eq!(ids(&page), vec![s2]);
     assert!(page["items"][0]["first_response_secs"].is_null());
+
+    // The first reply to a session already assigned changes nothing but the first response:
+    // a `session` frame still carries it to the agents, so Session management shows it live.
+    assign(&app, &owner, s2, Some(owner.user_id)).await;
+    let mut ws = app.agent_ws(&owner, app.project_id).await;
+    reply(&app, &owner, s2, "r-s2").await;
+    let f = ws.recv_type("session").await;
+    assert_eq!(f["session"]["id"], s2);
+    assert_eq!(f["session"]["status"], "assigned");
+    assert!(
+        f["session"]["first_response_secs"].as_f64().is_some(),
+        "{f}"
+    );
 
     // Bot-hosted: there is no API to host or hand off yet, so the test flips the column the
     // way a bot hand-off will. Sessions of this database start hosted.

@@ -133,7 +133,9 @@ impl SessionActor {
         let list_changed = before.status != after.status
             || before.assignee_id != after.assignee_id
             || before.bot_hosted != after.bot_hosted
-            || before.message_count == 0 && after.message_count > 0;
+            || before.message_count == 0 && after.message_count > 0
+            // Session management shows first response times live.
+            || before.first_response_at != after.first_response_at;
         if list_changed {
             let frame = protocol::session(&self.view(after));
             self.reg.to_agents(after, Some(before), None, &frame);

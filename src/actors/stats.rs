@@ -6,6 +6,11 @@ use crate::db::{self, Pool};
 use actix::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::time::Duration;
+
+/// How often the +1/-1 rows of `session_count_deltas` are folded: a minute of session changes
+/// is what a dashboard count sums at most.
+const COMPACT_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Default, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct ProjectStats {
@@ -73,6 +78,23 @@ impl Actor for StatsActor {
     type Context = Context<Self>;
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.notify(Reload);
+        ctx.run_interval(COMPACT_EVERY, |act, ctx| {
+            let pool = act.pool.clone();
+            ctx.spawn(
+                async move {
+                    let res = match pool.get().await {
+                        Ok(mut conn) => db::session_counts::compact(&mut conn)
+                            .await
+                            .map_err(|e| e.to_string()),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    if let Err(e) = res {
+                        tracing::warn!(error = %e, "cannot fold session counts");
+                    }
+                }
+                .into_actor(act),
+            );
+        });
     }
 }
 
@@ -82,7 +104,7 @@ impl Handler<Reload> for StatsActor {
         let pool = self.pool.clone();
         let fut = async move {
             let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-            db::sessions::counts_by_status(&mut conn)
+            db::session_counts::all(&mut conn)
                 .await
                 .map_err(|e| e.to_string())
         };

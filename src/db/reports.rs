@@ -215,6 +215,9 @@ pub async fn counts(
     project_id: i64,
     f: &ReportFilter,
 ) -> QueryResult<(i64, i64)> {
+    if f.narrows_only_by_status() {
+        return counts_from_counters(conn, project_id, f.status).await;
+    }
     let q = sessions::table
         .select((
             sql::<BigInt>("count(*) FILTER (WHERE sessions.status <> 'ended')"),
@@ -222,4 +225,41 @@ pub async fn counts(
         ))
         .into_boxed();
     filtered!(q, project_id, f).first(conn).await
+}
+
+impl ReportFilter {
+    /// No filter but (maybe) the status: the trigger-kept counters answer it.
+    fn narrows_only_by_status(&self) -> bool {
+        self.received_from.is_none()
+            && self.received_to.is_none()
+            && self.receptionist.is_none()
+            && self.scope_assignee.is_none()
+            && self.channel_id.is_none()
+            && self.tag_id.is_none()
+    }
+}
+
+/// (ongoing, ended) from the trigger-kept counts, committed with the sessions themselves.
+async fn counts_from_counters(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    status: Option<ReportStatus>,
+) -> QueryResult<(i64, i64)> {
+    let rows = super::session_counts::for_project(conn, project_id).await?;
+    let wanted = |st: &str| match status {
+        None => true,
+        Some(ReportStatus::Ongoing) => st != "ended",
+        Some(ReportStatus::Ended) => st == "ended",
+        Some(ReportStatus::Unassigned) => st == "unassigned",
+        Some(ReportStatus::Assigned) => st == "assigned",
+    };
+    let (mut ongoing, mut ended) = (0, 0);
+    for (st, n) in rows.into_iter().filter(|(st, _)| wanted(st)) {
+        if st == "ended" {
+            ended += n;
+        } else {
+            ongoing += n;
+        }
+    }
+    Ok((ongoing, ended))
 }

@@ -206,20 +206,6 @@ pub async fn list(
 }
 
 /// (project_id, status, count) for every project, for the statistics supervisor's start.
-pub async fn counts_by_status(
-    conn: &mut AsyncPgConnection,
-) -> QueryResult<Vec<(i64, String, i64)>> {
-    sessions::table
-        .group_by((sessions::project_id, sessions::status))
-        .select((
-            sessions::project_id,
-            sessions::status,
-            diesel::dsl::count_star(),
-        ))
-        .load(conn)
-        .await
-}
-
 pub async fn contact_names(
     conn: &mut AsyncPgConnection,
     contact_id: i64,

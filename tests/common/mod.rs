@@ -274,6 +274,19 @@ impl TestApp {
         c
     }
 
+    /// The demo project's web channel.
+    pub async fn channel_id(&self) -> i64 {
+        use diesel::{ExpressionMethods, QueryDsl};
+        use switchboard::db::schema::channels;
+        let mut conn = self.db().await;
+        channels::table
+            .filter(channels::widget_key.eq(&self.widget_key))
+            .select(channels::id)
+            .first(&mut conn)
+            .await
+            .unwrap()
+    }
+
     pub async fn message_count(&self, session_id: i64) -> i64 {
         use diesel::{ExpressionMethods, QueryDsl};
         use switchboard::db::schema::messages;
