@@ -38,6 +38,20 @@ async fn open_session(app: &TestApp, text: &str) -> (WsClient, i64, i64) {
     (v, sid, contact_id)
 }
 
+/// Contact ids of the member's Contacts list, newest first.
+async fn contact_ids(app: &TestApp, a: &Agent) -> Vec<i64> {
+    let pid = app.project_id;
+    let path = format!("/api/projects/{pid}/contacts?limit=200");
+    let (s, page) = call(app, a, Method::GET, &path, None).await;
+    assert_eq!(s, 200);
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect()
+}
+
 async fn role_id(app: &TestApp, a: &Agent, pid: i64, name: &str) -> i64 {
     let (_, roles) = call(
         app,
@@ -237,6 +251,27 @@ async fn contact_edits_are_validated_audited_and_pushed_to_agents_in_scope() {
     )
     .await;
     assert_eq!(s, 404);
+
+    // Contacts list and page follow the data scope: own scope (no contacts.manage) sees the
+    // contacts of its sessions and of the unassigned queue, scope all and admins see everyone.
+    let (_v2, _queued_sid, queued_cid) = open_session(&app, "anyone there?").await;
+    assert_eq!(contact_ids(&app, &bob).await, vec![queued_cid, cid]);
+    assert_eq!(contact_ids(&app, &amy).await, vec![queued_cid]);
+    let everyone = contact_ids(&app, &admin).await;
+    assert!([queued_cid, lone_id, cid]
+        .iter()
+        .all(|c| everyone.contains(c)));
+    assert_eq!(contact_ids(&app, &owner).await, everyone);
+    for p in [path.clone(), format!("{path}/changes"), lone_path.clone()] {
+        let (s, e) = call(&app, &amy, Method::GET, &p, None).await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (404, Some("not_found")),
+            "{p}"
+        );
+    }
+    let (s, _) = call(&app, &bob, Method::GET, &path, None).await;
+    assert_eq!(s, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -66,34 +66,6 @@ pub async fn find(conn: &mut AsyncPgConnection, project_id: i64, id: i64) -> Que
         .await
 }
 
-/// Newest first, paged by id; `query` matches name or note name, case-insensitively.
-pub async fn list(
-    conn: &mut AsyncPgConnection,
-    project_id: i64,
-    query: Option<&str>,
-    before_id: Option<i64>,
-    limit: i64,
-) -> QueryResult<Vec<Contact>> {
-    let mut q = contacts::table
-        .filter(contacts::project_id.eq(project_id))
-        .select(Contact::as_select())
-        .order(contacts::id.desc())
-        .limit(limit)
-        .into_boxed();
-    if let Some(text) = query.filter(|t| !t.is_empty()) {
-        let pattern = format!("%{}%", escape_like(text));
-        q = q.filter(
-            contacts::name
-                .ilike(pattern.clone())
-                .or(contacts::note_name.ilike(pattern)),
-        );
-    }
-    if let Some(before) = before_id {
-        q = q.filter(contacts::id.lt(before));
-    }
-    q.load(conn).await
-}
-
 #[derive(AsChangeset, Default)]
 #[diesel(table_name = contacts)]
 pub struct ContactChanges {
@@ -138,6 +110,9 @@ pub struct ContactFilter<'a> {
     pub note_name: Option<&'a str>,
     pub before_id: Option<i64>,
     pub limit: i64,
+    /// Only contacts with a session assigned to this member or waiting unassigned (data
+    /// scope "own" without `contacts.manage`, see `Access::contact_scope`).
+    pub seen_by: Option<i64>,
 }
 
 /// Newest first, paged by id.
@@ -165,6 +140,21 @@ pub async fn search(
     }
     if let Some(before) = f.before_id {
         q = q.filter(contacts::id.lt(before));
+    }
+    if let Some(user_id) = f.seen_by {
+        use super::schema::sessions;
+        q = q.filter(
+            contacts::id.eq_any(
+                sessions::table
+                    .filter(sessions::project_id.eq(project_id))
+                    .filter(
+                        sessions::assignee_id
+                            .eq(user_id)
+                            .or(sessions::status.eq("unassigned")),
+                    )
+                    .select(sessions::contact_id),
+            ),
+        );
     }
     q.load(conn).await
 }

@@ -144,11 +144,31 @@ impl Access {
         s.project_id == self.project_id && self.can_see(&s.status, s.assignee_id)
     }
 
-    /// Whether the member sees a contact: scope `all` sees every contact of the project;
-    /// scope `own` only contacts with a session in its scope. `sessions` holds (status,
-    /// assignee) of each of the contact's sessions. Decides who gets live `contact` frames.
+    /// Whether the member sees a contact: scope `all` and `contacts.manage` see every contact
+    /// of the project; otherwise only contacts with a session in the member's scope.
+    /// `sessions` holds (status, assignee) of each of the contact's sessions. Decides the
+    /// Contacts list and page and who gets live `contact` frames.
     pub fn sees_contact(&self, sessions: &[(String, Option<i64>)]) -> bool {
-        self.scope == DataScope::All || self.sees_a_session_of(sessions)
+        self.contact_scope().is_none() || self.sees_a_session_of(sessions)
+    }
+
+    /// `sees_contact` as a list filter: `Some(user)` when only contacts with a session assigned
+    /// to the member or waiting unassigned are visible, `None` for every contact.
+    pub fn contact_scope(&self) -> Option<i64> {
+        if self.scope == DataScope::All || self.has(Permission::ManageContacts) {
+            None
+        } else {
+            Some(self.user_id)
+        }
+    }
+
+    /// Like `sees_contact`, as an error that does not reveal whether the contact exists.
+    pub fn check_contact(&self, sessions: &[(String, Option<i64>)]) -> AppResult<()> {
+        if self.sees_contact(sessions) {
+            Ok(())
+        } else {
+            Err(AppError::not_found("contact"))
+        }
     }
 
     fn sees_a_session_of(&self, sessions: &[(String, Option<i64>)]) -> bool {
@@ -241,6 +261,9 @@ mod tests {
         manager.permissions = vec![Permission::ManageContacts];
         assert!(manager.check_edit_contact(&others).is_ok());
         assert!(manager.check_edit_contact(&[]).is_ok());
+        assert!(manager.sees_contact(&others) && manager.contact_scope().is_none());
+        assert_eq!(own.contact_scope(), Some(7));
+        assert!(own.check_contact(&others).is_err() && own.check_contact(&queued).is_ok());
     }
 
     #[test]

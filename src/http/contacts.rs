@@ -26,6 +26,8 @@ pub struct ContactPage {
     pub next_before: Option<i64>,
 }
 
+/// Newest first. A member with data scope "own" and without `contacts.manage` sees the contacts
+/// with a session assigned to it or waiting unassigned, like its chat list.
 #[utoipa::path(get, path = "/api/projects/{pid}/contacts", params(("pid" = i64, Path), ContactQuery),
     responses((status = 200, body = ContactPage)))]
 #[get("/api/projects/{pid}/contacts")]
@@ -44,6 +46,7 @@ pub async fn list(
         note_name: q.note_name.as_deref(),
         before_id: q.before,
         limit,
+        seen_by: pa.access.contact_scope(),
     };
     let items = db::contacts::search(&mut conn, pa.access.project_id, &filter).await?;
     let next_before = (items.len() as i64 == limit)
@@ -65,6 +68,8 @@ pub async fn get(
     let c = db::contacts::find(&mut conn, pa.access.project_id, cid)
         .await
         .map_err(|_| AppError::not_found("contact"))?;
+    pa.access
+        .check_contact(&db::contacts::session_states(&mut conn, cid).await?)?;
     Ok(web::Json(c))
 }
 
@@ -123,6 +128,8 @@ pub async fn changes(
     db::contacts::find(&mut conn, pa.access.project_id, cid)
         .await
         .map_err(|_| AppError::not_found("contact"))?;
+    pa.access
+        .check_contact(&db::contacts::session_states(&mut conn, cid).await?)?;
     let items = db::contact_changes::list(&mut conn, cid, q.before, limit).await?;
     let next_before = (items.len() as i64 == limit)
         .then(|| items.last().map(|c| c.id))
