@@ -32,6 +32,8 @@ export interface InboxControllerOptions {
   now?: () => Date;
   /** The session cookie is gone (expired, logged out elsewhere). */
   onUnauthenticated?: () => void;
+  /** The member's role, permissions or membership changed (socket closed with 4003). */
+  onAccessChanged?: () => void;
 }
 
 export const PAGE_SIZE = 50;
@@ -76,6 +78,7 @@ export class InboxController {
       onFrame: (f) => this.onFrame(f),
       onStatus: (status) => this.dispatch({ type: 'connection', status }),
       onReady: (_hello, info) => this.onReady(info.reconnected),
+      onAccessChanged: () => this.opts.onAccessChanged?.(),
       onSendRejected: (entry, error) => this.dispatch({ type: 'sendRejected', clientId: entry.client_id, error: sendErrorText(error.code, error.message) }),
       onRetryScheduled: (attempt) => {
         // Repeated failures may mean the session cookie is gone (the upgrade answers 401).

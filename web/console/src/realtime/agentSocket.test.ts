@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeWebSocket, makeMessage, messageFrame } from '../testing/fakes';
-import { AgentSocket, CLOSE_LAGGING, agentSocketUrl } from './agentSocket';
+import { AgentSocket, CLOSE_ACCESS_CHANGED, CLOSE_LAGGING, agentSocketUrl } from './agentSocket';
 import type { AgentSocketHandlers, ConnectionStatus } from './agentSocket';
 import { backoffDelay } from './backoff';
 import type { ServerFrame } from './protocol';
@@ -98,6 +98,23 @@ describe('AgentSocket connection', () => {
     vi.advanceTimersByTime(500);
     FakeWebSocket.last.accept();
     expect(ready).toEqual([false, true]);
+    expect(socket.connectionStatus).toBe('open');
+  });
+
+  it('reports a 4003 close (access changed) and reconnects', () => {
+    const accessChanged: number[] = [];
+    const { socket, ready } = setup({ onAccessChanged: () => accessChanged.push(1) });
+    socket.connect();
+    FakeWebSocket.last.accept();
+    FakeWebSocket.last.drop(1006);
+    vi.advanceTimersByTime(500);
+    FakeWebSocket.last.accept();
+    expect(accessChanged).toEqual([]);
+    FakeWebSocket.last.drop(CLOSE_ACCESS_CHANGED);
+    expect(accessChanged).toEqual([1]);
+    vi.advanceTimersByTime(500);
+    FakeWebSocket.last.accept();
+    expect(ready).toEqual([false, true, true]);
     expect(socket.connectionStatus).toBe('open');
   });
 

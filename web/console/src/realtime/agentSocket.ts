@@ -25,6 +25,11 @@ export interface WebSocketLike {
 const OPEN = 1;
 /** Close code the server uses for a consumer that fell behind; reconnect and resume. */
 export const CLOSE_LAGGING = 4008;
+/**
+ * Close code for "your role, permissions or membership changed": reconnect (the new `hello`
+ * carries the new data scope) and let the app reload what the member may do.
+ */
+export const CLOSE_ACCESS_CHANGED = 4003;
 
 export interface OutboxEntry {
   session_id: number;
@@ -41,6 +46,8 @@ export interface AgentSocketHandlers {
   onSendRejected(entry: OutboxEntry, error: ErrorFrame): void;
   /** A reconnect attempt is scheduled (attempt counts failures since the last `hello`). */
   onRetryScheduled?(attempt: number, delayMs: number): void;
+  /** The server closed with 4003: the member's access changed (a reconnect follows). */
+  onAccessChanged?(): void;
 }
 
 export interface AgentSocketOptions {
@@ -172,9 +179,10 @@ export class AgentSocket {
       this.lastHeard = Date.now();
       if (typeof ev.data === 'string') this.handleText(ev.data);
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.dropped();
+      if (ev?.code === CLOSE_ACCESS_CHANGED) this.opts.handlers.onAccessChanged?.();
     };
     ws.onerror = () => {
       // A close event always follows; reconnecting is handled there.

@@ -48,6 +48,18 @@ export function App() {
     if (window.location.pathname !== '/') window.history.replaceState(null, '', '/');
   }, []);
 
+  // The member's role or membership changed (the agent socket closed with 4003): reload the
+  // permissions the screens show; a project the member left falls back to another one.
+  const refreshAccess = useCallback(() => {
+    api.me().then(
+      (me) => {
+        setAuth({ kind: 'signedIn', me });
+        setProjectId((current) => (me.projects.some((p) => p.project.id === current) ? current : preferredProject(me)));
+      },
+      () => undefined,
+    );
+  }, [api]);
+
   const logout = useCallback(async () => {
     try {
       await api.logout();
@@ -92,6 +104,7 @@ export function App() {
       onSwitchProject={switchProject}
       onLogout={logout}
       onUnauthenticated={signedOut}
+      onAccessChanged={refreshAccess}
     />
   );
 }

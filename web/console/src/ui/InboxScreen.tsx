@@ -30,9 +30,11 @@ interface Props {
   onSwitchProject: (id: number) => void;
   onLogout: () => void;
   onUnauthenticated: () => void;
+  /** Reload what the member may do (its role or membership changed). */
+  onAccessChanged?: () => void;
 }
 
-export function InboxScreen({ api, me, membership, onSwitchProject, onLogout, onUnauthenticated }: Props) {
+export function InboxScreen({ api, me, membership, onSwitchProject, onLogout, onUnauthenticated, onAccessChanged }: Props) {
   const projectId = membership.project.id;
   const [controller] = useState(
     () =>
@@ -42,6 +44,7 @@ export function InboxScreen({ api, me, membership, onSwitchProject, onLogout, on
         viewer: { userId: me.user.id, dataScope: membership.role.data_scope },
         socketUrl: agentSocketUrl(projectId),
         onUnauthenticated,
+        onAccessChanged,
       }),
   );
   // Customer info (contacts, session tags, chat-list preferences) lives in the inbox store.
