@@ -2,28 +2,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { startServer, startProxy, startPageServer, launchBrowser, login, until, sleep, WAIT } from './harness.mjs';
+import { startServer, startProxy, startPageServer, launchBrowser, login, until, sleep, WAIT, restClient } from './harness.mjs';
 
 const SHOTS = new URL('../../docs/screenshots/', import.meta.url).pathname;
 let server, proxy, browser, api;
-
-/** A REST client logged in as the owner (for setup and for reading session ids). */
-async function restClient(base, email, password) {
-  const res = await fetch(`${base}/api/auth/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }),
-  });
-  assert.equal(res.status, 200);
-  const cookie = res.headers.get('set-cookie').split(';')[0];
-  const me = await res.json();
-  const pid = me.projects[0].project.id;
-  const call = async (method, path, body) => {
-    const r = await fetch(`${base}${path}`, {
-      method, headers: { cookie, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: r.status, body: r.status === 204 ? null : await r.json() };
-  };
-  return { pid, call };
-}
 
 async function newestSessionId() {
   const { body } = await api.call('GET', `/api/projects/${api.pid}/sessions?limit=1`);

@@ -112,6 +112,27 @@ export async function startPageServer(pages) {
   return { url: `http://127.0.0.1:${port}`, close: () => server.close() };
 }
 
+/**
+ * A REST client logged in as `email` (cookie auth, as the console): `pid` is its first
+ * project, `call(method, path, body)` answers `{status, body}`.
+ */
+export async function restClient(base, email, password) {
+  const res = await fetch(`${base}/api/auth/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }),
+  });
+  if (res.status !== 200) throw new Error(`login of ${email} answered ${res.status}`);
+  const cookie = res.headers.get('set-cookie').split(';')[0];
+  const me = await res.json();
+  const pid = me.projects[0].project.id;
+  const call = async (method, path, body) => {
+    const r = await fetch(`${base}${path}`, {
+      method, headers: { cookie, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: r.status, body: r.status === 204 ? null : await r.json() };
+  };
+  return { pid, call };
+}
+
 export async function launchBrowser() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, launchBrowser, login, until, sleep, WAIT } from './harness.mjs';
+import { startServer, launchBrowser, login, until, sleep, WAIT, restClient } from './harness.mjs';
 
 const SHOTS = new URL('../../docs/screenshots/', import.meta.url).pathname;
 const SMTP_SCRIPT = new URL('../../tests/smtp_server.py', import.meta.url).pathname;
@@ -34,24 +34,6 @@ async function startSmtp(out) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
-}
-
-/** A REST client logged in as the given user. */
-async function restClient(base, email, password) {
-  const res = await fetch(`${base}/api/auth/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }),
-  });
-  assert.equal(res.status, 200);
-  const cookie = res.headers.get('set-cookie').split(';')[0];
-  const me = await res.json();
-  const pid = me.projects[0].project.id;
-  const call = async (method, path, body) => {
-    const r = await fetch(`${base}${path}`, {
-      method, headers: { cookie, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: r.status, body: r.status === 204 ? null : await r.json() };
-  };
-  return { pid, call };
 }
 
 async function openConsole(email, password) {

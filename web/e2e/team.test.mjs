@@ -3,26 +3,9 @@
 // reloads what the member may do. Real server, real browser.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, login, until, WAIT } from './harness.mjs';
+import { startServer, launchBrowser, login, until, WAIT, restClient } from './harness.mjs';
 
 let server, browser, api;
-
-async function restClient(base, email, password) {
-  const res = await fetch(`${base}/api/auth/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }),
-  });
-  assert.equal(res.status, 200);
-  const cookie = res.headers.get('set-cookie').split(';')[0];
-  const me = await res.json();
-  const pid = me.projects[0].project.id;
-  const call = async (method, path, body) => {
-    const r = await fetch(`${base}${path}`, {
-      method, headers: { cookie, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: r.status, body: r.status === 204 ? null : await r.json() };
-  };
-  return { pid, call };
-}
 
 /** A visitor on the demo page (its own browser context, so its own identity). */
 async function visitorSession(text) {
