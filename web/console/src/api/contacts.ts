@@ -103,10 +103,7 @@ export class ContactsApi {
     return this.api.request<SessionTag[]>('GET', `/api/projects/${projectId}/session-tags`);
   }
 
-  /**
-   * The tags of one session. NOTE: the server has no such route yet (only the PUT below and
-   * the `session_tags` frame); callers must treat a failure as "unknown", never as "none".
-   */
+  /** The tags of one session; a failure means "unknown", never "none". */
   sessionTags(projectId: number, sessionId: number): Promise<SessionTag[]> {
     return this.api.request<SessionTag[]>('GET', `/api/projects/${projectId}/sessions/${sessionId}/tags`);
   }

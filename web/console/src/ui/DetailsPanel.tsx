@@ -1,6 +1,7 @@
 // Right column: the customer info of the open conversation (note name, phone, e-mail, labels
 // and session tags, editable in place) and facts about the conversation.
 import { ContactFieldEditor, LabelsEditor, TagsEditor } from '../contacts/ContactEditors';
+import { ContactHistory } from '../contacts/ContactHistory';
 import type { SaveFn } from '../contacts/ContactEditors';
 import { useCustomerInfo } from '../contacts/customerInfoContext';
 import { displayName } from '../inbox/selectors';
@@ -10,7 +11,7 @@ import { memberName, useInboxContext, useInboxState } from './inboxContext';
 
 export function DetailsPanel({ sessionId }: { sessionId: number }) {
   const state = useInboxState();
-  const { members, userId } = useInboxContext();
+  const { members, userId, loadContactChanges } = useInboxContext();
   const info = useCustomerInfo();
   const now = useNow();
   const s = state.sessions[sessionId];
@@ -46,6 +47,9 @@ export function DetailsPanel({ sessionId }: { sessionId: number }) {
               <span className="info-field-label">Labels</span>
               <LabelsEditor contact={contact} testPrefix="info" onSave={save} />
             </div>
+            {loadContactChanges && (
+              <ContactHistory contactId={contact.id} updatedAt={contact.updated_at} load={loadContactChanges} members={members} userId={userId} />
+            )}
           </div>
         ) : (
           info && <p className="muted" aria-busy="true">Loading customer info…</p>

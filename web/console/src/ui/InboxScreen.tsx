@@ -87,7 +87,11 @@ export function InboxScreen({ api, me, membership, onSwitchProject, onLogout, on
     };
   }, [api, projectId]);
 
-  const ctx = useMemo<InboxContextValue>(() => ({ controller, projectId, userId: me.user.id, members }), [controller, projectId, me.user.id, members]);
+  const loadContactChanges = useCallback((contactId: number) => new ContactsApi(api).contactChanges(projectId, contactId), [api, projectId]);
+  const ctx = useMemo<InboxContextValue>(
+    () => ({ controller, projectId, userId: me.user.id, members, loadContactChanges }),
+    [controller, projectId, me.user.id, members, loadContactChanges],
+  );
 
   return (
     <InboxContext.Provider value={ctx}>

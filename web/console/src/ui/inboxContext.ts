@@ -1,6 +1,7 @@
 // React access to the inbox controller: components read state through selectors and call the
 // controller's intentions; none of them talks to the API or the socket directly.
 import { createContext, useContext, useSyncExternalStore } from 'react';
+import type { ContactChangePage } from '../api/contacts';
 import type { Member } from '../api/types';
 import type { InboxController } from '../inbox/inboxController';
 import type { InboxState } from '../inbox/reducer';
@@ -10,6 +11,8 @@ export interface InboxContextValue {
   projectId: number;
   userId: number;
   members: readonly Member[];
+  /** A contact's edit history (first page, newest first); absent in tests that don't need it. */
+  loadContactChanges?: (contactId: number) => Promise<ContactChangePage>;
 }
 
 export const InboxContext = createContext<InboxContextValue | null>(null);
