@@ -202,6 +202,30 @@ async fn contact_edits_are_validated_audited_and_pushed_to_agents_in_scope() {
         Some(json!({"note_name": "Acme Buyer"})),
     )
     .await;
+    // The session's later frames carry the new note name, not the one cached before the edit.
+    let (s, _) = call(
+        &app,
+        &owner,
+        Method::POST,
+        &format!("/api/projects/{pid}/sessions/{sid}/assign"),
+        Some(json!({"user_id": owner.user_id})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let f = owner_ws.recv_type("session").await;
+    assert_eq!(f["session"]["id"], sid);
+    assert_eq!(f["session"]["assignee_id"], owner.user_id);
+    assert_eq!(f["session"]["note_name"], "Acme Buyer");
+    assert_eq!(f["session"]["contact_name"], c["name"]);
+    let (s, _) = call(
+        &app,
+        &owner,
+        Method::POST,
+        &format!("/api/projects/{pid}/sessions/{sid}/assign"),
+        Some(json!({"user_id": bob.user_id})),
+    )
+    .await;
+    assert_eq!(s, 200);
     assert_eq!(
         contact_ids(&app, &owner, "note_name=me%20BU").await,
         vec![cid]

@@ -111,6 +111,14 @@ impl Registry {
         entry.clone()
     }
 
+    /// The actor of a session if it is running (not started on demand).
+    pub fn live_session(&self, id: i64) -> Option<Addr<SessionActor>> {
+        self.sessions
+            .get(&id)
+            .map(|a| a.clone())
+            .filter(|a| a.connected())
+    }
+
     fn start_session(self: &Arc<Self>, id: i64) -> Addr<SessionActor> {
         let reg = Arc::clone(self);
         let make = move |ctx: &mut Context<SessionActor>| {

@@ -61,6 +61,15 @@ pub struct Opened {
     pub note_name: Option<String>,
 }
 
+/// The contact's names changed (a customer-info edit committed): later `session` frames carry
+/// the new ones instead of the cached.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ContactNames {
+    pub contact_name: String,
+    pub note_name: Option<String>,
+}
+
 pub struct SessionActor {
     id: i64,
     reg: Arc<Registry>,
@@ -299,6 +308,15 @@ impl Handler<Opened> for SessionActor {
             to: msg.row.status.clone(),
         });
         self.row = Some(msg.row);
+    }
+}
+
+impl Handler<ContactNames> for SessionActor {
+    type Result = ();
+    fn handle(&mut self, msg: ContactNames, _: &mut Self::Context) {
+        // Behind any change already running (its future holds the actor), so nothing that
+        // starts after the edit publishes the old names.
+        self.names = Some((msg.contact_name, msg.note_name));
     }
 }
 

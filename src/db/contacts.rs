@@ -170,6 +170,19 @@ pub async fn lock(conn: &mut AsyncPgConnection, project_id: i64, id: i64) -> Que
         .await
 }
 
+/// (id, status, assignee) of every session of the contact.
+pub async fn sessions_of(
+    conn: &mut AsyncPgConnection,
+    contact_id: i64,
+) -> QueryResult<Vec<(i64, String, Option<i64>)>> {
+    use super::schema::sessions;
+    sessions::table
+        .filter(sessions::contact_id.eq(contact_id))
+        .select((sessions::id, sessions::status, sessions::assignee_id))
+        .load(conn)
+        .await
+}
+
 /// (status, assignee) of every session of the contact: what data-scope checks need.
 pub async fn session_states(
     conn: &mut AsyncPgConnection,

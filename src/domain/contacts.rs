@@ -3,6 +3,7 @@
 //! and the live `contact` frame sent after the commit.
 
 use crate::actors::registry::Registry;
+use crate::actors::session::ContactNames;
 use crate::db::{
     self,
     contact_changes::NewContactChange,
@@ -140,11 +141,12 @@ pub fn validate(p: ContactPatch) -> AppResult<ValidPatch> {
     })
 }
 
-/// What an edit did: the contact as it is now, its sessions (status, assignee) for the fan-out,
-/// and whether anything changed.
+/// What an edit did: the contact as it is now, its sessions (status, assignee) for the fan-out
+/// and their ids, and whether anything changed.
 pub struct Edited {
     pub contact: Contact,
     pub sessions: Vec<(String, Option<i64>)>,
+    pub session_ids: Vec<i64>,
     pub changed: bool,
 }
 
@@ -163,7 +165,12 @@ pub async fn edit(
         let before = db::contacts::lock(conn, access.project_id, contact_id)
             .await
             .map_err(|_| AppError::not_found("contact"))?;
-        let sessions = db::contacts::session_states(conn, contact_id).await?;
+        let (session_ids, sessions): (Vec<i64>, Vec<_>) =
+            db::contacts::sessions_of(conn, contact_id)
+                .await?
+                .into_iter()
+                .map(|(id, status, assignee)| (id, (status, assignee)))
+                .unzip();
         access.check_edit_contact(&sessions)?;
 
         let mut changes = ContactChanges::default();
@@ -197,6 +204,7 @@ pub async fn edit(
             return Ok(Edited {
                 contact: before,
                 sessions,
+                session_ids,
                 changed: false,
             });
         }
@@ -206,6 +214,7 @@ pub async fn edit(
         Ok(Edited {
             contact,
             sessions,
+            session_ids,
             changed: true,
         })
     })
@@ -213,11 +222,20 @@ pub async fn edit(
 }
 
 /// After the commit: the `contact` frame to every agent connection that sees the contact
-/// (`Access::sees_contact`), so chat lists, Contacts and Session management update live.
+/// (`Access::sees_contact`), so chat lists, Contacts and Session management update live; and
+/// the new names to the contact's running session actors, whose `session` frames carry them.
 pub fn publish(reg: &Registry, e: &Edited) {
     if e.changed {
         let frame = protocol::contact(&e.contact);
         reg.to_agents_seeing_contact(e.contact.project_id, &e.sessions, &frame);
+        for id in &e.session_ids {
+            if let Some(actor) = reg.live_session(*id) {
+                actor.do_send(ContactNames {
+                    contact_name: e.contact.name.clone(),
+                    note_name: e.contact.note_name.clone(),
+                });
+            }
+        }
     }
 }
 
