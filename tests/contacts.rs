@@ -282,6 +282,29 @@ async fn contact_edits_are_validated_audited_and_pushed_to_agents_in_scope() {
     }
     let (s, _) = call(&app, &bob, Method::GET, &path, None).await;
     assert_eq!(s, 200);
+
+    // A note name set after the visitor connected and before its first message is in the
+    // new session's first frame (the socket's copy of the contact is from the connect).
+    let (s, _) = call(
+        &app,
+        &admin,
+        Method::PATCH,
+        &lone_path,
+        Some(json!({"note_name": "Lone Star"})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let mut lone = lone;
+    lone.send(json!({"v": 1, "type": "send", "client_id": "l1", "text": "hi"}))
+        .await;
+    lone.recv_type("ack").await;
+    let opened = loop {
+        let f = owner_ws.recv_type("session").await;
+        if f["session"]["contact_id"] == lone_id {
+            break f;
+        }
+    };
+    assert_eq!(opened["session"]["note_name"], "Lone Star");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -249,24 +249,28 @@ async fn post_to(reg: &Arc<Registry>, session_id: i64, post: NewPost) -> AppResu
         })
 }
 
-/// Opens (or finds) the contact's open session; a new one is announced by its actor.
+/// Opens (or finds) the contact's open session; a new one is announced by its actor. The
+/// names are read now, not taken from `contact` as loaded at connect: an agent may have
+/// edited the note name since.
 async fn open_session(reg: &Arc<Registry>, contact: &Contact) -> AppResult<i64> {
-    let (row, created) = with_retry(|| async {
+    let (row, created, (contact_name, note_name)) = with_retry(|| async {
         let mut conn = reg.pool.get().await?;
-        Ok(crate::db::sessions::open_or_get(
+        let (row, created) = crate::db::sessions::open_or_get(
             &mut conn,
             contact.project_id,
             contact.channel_id,
             contact.id,
         )
-        .await?)
+        .await?;
+        let names = crate::db::sessions::contact_names(&mut conn, contact.id).await?;
+        Ok((row, created, names))
     })
     .await?;
     if created {
         reg.session(row.id).do_send(session::Opened {
             row: row.clone(),
-            contact_name: contact.name.clone(),
-            note_name: contact.note_name.clone(),
+            contact_name,
+            note_name,
         });
     }
     Ok(row.id)
