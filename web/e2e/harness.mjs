@@ -114,7 +114,7 @@ export async function startPageServer(pages) {
 
 /**
  * A REST client logged in as `email` (cookie auth, as the console): `pid` is its first
- * project, `call(method, path, body)` answers `{status, body}`.
+ * project, `userId` its user, `call(method, path, body)` answers `{status, body}`.
  */
 export async function restClient(base, email, password) {
   const res = await fetch(`${base}/api/auth/login`, {
@@ -130,7 +130,7 @@ export async function restClient(base, email, password) {
     });
     return { status: r.status, body: r.status === 204 ? null : await r.json() };
   };
-  return { pid, call };
+  return { pid, userId: me.user.id, call };
 }
 
 export async function launchBrowser() {

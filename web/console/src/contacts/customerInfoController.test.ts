@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Preferences } from '../api/contacts';
 import { ApiError } from '../api/http';
 import { initialState, reduce } from '../inbox/reducer';
 import type { InboxAction, InboxState } from '../inbox/reducer';
@@ -23,6 +24,23 @@ class Store {
 }
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
+
+/** Preference calls wait until the test opens their gate (in the order they were made). */
+class GatedPrefsApi extends FakeContactsApi {
+  gates: (() => void)[] = [];
+  gateReads = false;
+  private gate(): Promise<void> {
+    return new Promise<void>((r) => this.gates.push(r));
+  }
+  override async preferences(): Promise<Preferences> {
+    if (this.gateReads) await this.gate();
+    return super.preferences();
+  }
+  override async updatePreferences(pid: number, patch: Partial<Preferences>): Promise<Preferences> {
+    await this.gate();
+    return super.updatePreferences(pid, patch);
+  }
+}
 
 function setup() {
   const api = new FakeContactsApi();
@@ -72,6 +90,67 @@ describe('customer info controller', () => {
     await ctl.setPreference('note_name_first', true);
     expect(store.state.customer.prefs).toEqual({ show_visitor_labels: true, note_name_first: false });
     expect(store.state.customer.prefsError).toBe('unknown preference');
+  });
+
+  it('sends quick toggles one at a time; an earlier answer does not undo a later toggle', async () => {
+    const api = new GatedPrefsApi();
+    const store = new Store();
+    const ctl = new CustomerInfoController({ api, projectId: 1, store });
+    ctl.start();
+    await flush();
+    const first = ctl.setPreference('note_name_first', true);
+    const second = ctl.setPreference('show_visitor_labels', true);
+    expect(store.state.customer.prefs).toEqual({ show_visitor_labels: true, note_name_first: true });
+    await flush();
+    // One PATCH at a time, so the server applies them in the order they were made.
+    expect(api.gates.length).toBe(1);
+    api.gates.shift()!();
+    await first;
+    await flush();
+    // The first answer ({note_name_first: true, show_visitor_labels: false}) is not the latest word.
+    expect(store.state.customer.prefs).toEqual({ show_visitor_labels: true, note_name_first: true });
+    expect(api.gates.length).toBe(1);
+    api.gates.shift()!();
+    await second;
+    expect(store.state.customer.prefs).toEqual({ show_visitor_labels: true, note_name_first: true });
+    expect(api.prefs).toEqual({ show_visitor_labels: true, note_name_first: true });
+    expect(api.calls.filter((c) => c.startsWith('patch prefs'))).toEqual(['patch prefs {"note_name_first":true}', 'patch prefs {"show_visitor_labels":true}']);
+  });
+
+  it('a toggle made while the preferences load is not undone by the load', async () => {
+    const api = new GatedPrefsApi();
+    api.gateReads = true;
+    const store = new Store();
+    const ctl = new CustomerInfoController({ api, projectId: 1, store });
+    ctl.start();
+    const toggled = ctl.setPreference('note_name_first', true);
+    api.gates.shift()!(); // the GET answers: everything off
+    await flush();
+    expect(store.state.customer.prefs.note_name_first).toBe(true);
+    expect(store.state.customer.prefsLoaded).toBe(true);
+    api.gates.shift()!();
+    await toggled;
+    expect(store.state.customer.prefs.note_name_first).toBe(true);
+  });
+
+  it('a refused toggle goes back to what the server has, keeping a later toggle of another setting', async () => {
+    const api = new GatedPrefsApi();
+    const store = new Store();
+    const ctl = new CustomerInfoController({ api, projectId: 1, store });
+    ctl.start();
+    await flush();
+    api.failNext.updatePreferences = new ApiError(503, 'db_unavailable', 'try again');
+    const first = ctl.setPreference('note_name_first', true);
+    const second = ctl.setPreference('show_visitor_labels', true);
+    await flush();
+    api.gates.shift()!();
+    await first;
+    expect(store.state.customer.prefs).toEqual({ show_visitor_labels: true, note_name_first: false });
+    expect(store.state.customer.prefsError).toBe('try again');
+    await flush();
+    api.gates.shift()!();
+    await second;
+    expect(store.state.customer.prefs).toEqual({ show_visitor_labels: true, note_name_first: false });
   });
 
   it('with visitor labels shown, reads the contacts of listed chats once', async () => {

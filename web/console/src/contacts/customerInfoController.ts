@@ -36,6 +36,12 @@ export class CustomerInfoController {
   private lastShowLabels = false;
   private lastConnection: InboxState['connection'] | null = null;
   private wasOpen = false;
+  /** Preference PATCHes run one after another on this chain (it never rejects). */
+  private prefsQueue: Promise<void> = Promise.resolve();
+  /** Toggles made and not yet answered. */
+  private prefsPending = 0;
+  /** The preferences as the server last reported them. */
+  private confirmedPrefs: Preferences | null = null;
 
   constructor(private readonly opts: CustomerInfoOptions) {}
 
@@ -72,7 +78,9 @@ export class CustomerInfoController {
   async loadPreferences(): Promise<void> {
     try {
       const prefs = await this.opts.api.preferences(this.opts.projectId);
-      this.customer({ type: 'preferences', prefs, loaded: true });
+      this.confirmedPrefs = prefs;
+      // A toggle made meanwhile is newer than this read; its own answer settles it.
+      this.customer({ type: 'preferences', prefs: this.prefsPending > 0 ? this.state.customer.prefs : prefs, loaded: true });
     } catch (e) {
       if (this.authLost(e)) return;
       this.customer({ type: 'preferencesFailed', error: errorMessage(e) });
@@ -88,18 +96,32 @@ export class CustomerInfoController {
     }
   }
 
-  /** Toggles one preference at once; the server's answer (or the old value) follows. */
-  async setPreference(key: keyof Preferences, value: boolean): Promise<void> {
+  /**
+   * Toggles one preference at once; the server's answer (or the old value) follows. Quick
+   * toggles are sent one at a time, so the server applies them in the order they were made,
+   * and only the answer to the last one replaces what is shown: an earlier answer would
+   * undo a later toggle that is still on its way.
+   */
+  setPreference(key: keyof Preferences, value: boolean): Promise<void> {
     const before = this.state.customer.prefs;
     this.customer({ type: 'preferences', prefs: { ...before, [key]: value }, loaded: false });
-    try {
-      const prefs = await this.opts.api.updatePreferences(this.opts.projectId, { [key]: value });
-      this.customer({ type: 'preferences', prefs, loaded: true });
-    } catch (e) {
-      if (this.authLost(e)) return;
-      this.customer({ type: 'preferences', prefs: { ...this.state.customer.prefs, [key]: before[key] }, loaded: false });
-      this.customer({ type: 'preferencesFailed', error: errorMessage(e) });
-    }
+    this.prefsPending += 1;
+    const run = this.prefsQueue.then(async () => {
+      try {
+        const prefs = await this.opts.api.updatePreferences(this.opts.projectId, { [key]: value });
+        this.confirmedPrefs = prefs;
+        if (this.prefsPending === 1) this.customer({ type: 'preferences', prefs, loaded: true });
+      } catch (e) {
+        if (this.authLost(e)) return;
+        const back = (this.confirmedPrefs ?? before)[key];
+        this.customer({ type: 'preferences', prefs: { ...this.state.customer.prefs, [key]: back }, loaded: false });
+        this.customer({ type: 'preferencesFailed', error: errorMessage(e) });
+      } finally {
+        this.prefsPending -= 1;
+      }
+    });
+    this.prefsQueue = run;
+    return run;
   }
 
   /** PATCH the contact; nothing changes on a refusal (the server applies all or nothing). */
