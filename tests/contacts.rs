@@ -38,6 +38,14 @@ async fn open_session(app: &TestApp, text: &str) -> (WsClient, i64, i64) {
     (v, sid, contact_id)
 }
 
+/// `by` assigns the session to `to`.
+async fn assign(app: &TestApp, by: &Agent, sid: i64, to: i64) {
+    let pid = app.project_id;
+    let path = format!("/api/projects/{pid}/sessions/{sid}/assign");
+    let (s, e) = call(app, by, Method::POST, &path, Some(json!({"user_id": to}))).await;
+    assert_eq!(s, 200, "{e}");
+}
+
 /// Contact ids of the member's Contacts list under `query`, newest first.
 async fn contact_ids(app: &TestApp, a: &Agent, query: &str) -> Vec<i64> {
     let pid = app.project_id;
@@ -80,15 +88,7 @@ async fn contact_edits_are_validated_audited_and_pushed_to_agents_in_scope() {
     let amy = app.member(pid, "agent", "amy").await;
     let bob = app.member(pid, "agent", "bob").await;
     let (_v, sid, cid) = open_session(&app, "hello").await;
-    let (s, _) = call(
-        &app,
-        &owner,
-        Method::POST,
-        &format!("/api/projects/{pid}/sessions/{sid}/assign"),
-        Some(json!({"user_id": bob.user_id})),
-    )
-    .await;
-    assert_eq!(s, 200);
+    assign(&app, &owner, sid, bob.user_id).await;
     let mut owner_ws = app.agent_ws(&owner, pid).await;
     let mut amy_ws = app.agent_ws(&amy, pid).await;
     let mut bob_ws = app.agent_ws(&bob, pid).await;
@@ -203,29 +203,13 @@ async fn contact_edits_are_validated_audited_and_pushed_to_agents_in_scope() {
     )
     .await;
     // The session's later frames carry the new note name, not the one cached before the edit.
-    let (s, _) = call(
-        &app,
-        &owner,
-        Method::POST,
-        &format!("/api/projects/{pid}/sessions/{sid}/assign"),
-        Some(json!({"user_id": owner.user_id})),
-    )
-    .await;
-    assert_eq!(s, 200);
+    assign(&app, &owner, sid, owner.user_id).await;
     let f = owner_ws.recv_type("session").await;
     assert_eq!(f["session"]["id"], sid);
     assert_eq!(f["session"]["assignee_id"], owner.user_id);
     assert_eq!(f["session"]["note_name"], "Acme Buyer");
     assert_eq!(f["session"]["contact_name"], c["name"]);
-    let (s, _) = call(
-        &app,
-        &owner,
-        Method::POST,
-        &format!("/api/projects/{pid}/sessions/{sid}/assign"),
-        Some(json!({"user_id": bob.user_id})),
-    )
-    .await;
-    assert_eq!(s, 200);
+    assign(&app, &owner, sid, bob.user_id).await;
     assert_eq!(
         contact_ids(&app, &owner, "note_name=me%20BU").await,
         vec![cid]
@@ -646,14 +630,7 @@ async fn team_changes_follow_the_rules_and_revoke_live_connections() {
 
     // A session of Bob's; Amy (scope all) sees its events until her role changes to own scope.
     let (mut v, sid, _) = open_session(&app, "hello").await;
-    call(
-        &app,
-        &owner,
-        Method::POST,
-        &format!("/api/projects/{pid}/sessions/{sid}/assign"),
-        Some(json!({"user_id": bob.user_id})),
-    )
-    .await;
+    assign(&app, &owner, sid, bob.user_id).await;
     let mut amy_ws = app.agent_ws(&amy, pid).await;
     assert_eq!(amy_ws.hello.as_ref().unwrap()["data_scope"], "all");
     let (s, _) = call(
