@@ -87,6 +87,9 @@ test('a visitor on the demo page and an agent chat live, then the agent socket i
   await visitor.page.getByTestId('sb-input').fill('');
   await agent.page.getByTestId('composer').fill('');
 
+  // The list on the tab the chat now belongs to (it left Unassigned when the agent replied).
+  await agent.page.getByTestId('tab-mine').click();
+  await agent.page.locator('[data-testid="chat-item"]').first().waitFor({ timeout: WAIT });
   await agent.page.screenshot({ path: `${SHOTS}console.png` });
   await visitor.page.screenshot({ path: `${SHOTS}widget.png` });
 
