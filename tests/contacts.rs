@@ -727,4 +727,29 @@ async fn team_changes_follow_the_rules_and_revoke_live_connections() {
     )
     .await;
     assert_eq!(s, 204);
+
+    // Removing a member puts the sessions still assigned to them back in the queue, live.
+    let mut admin_ws = app.agent_ws(&admin, pid).await;
+    let (s, _) = call(&app, &admin, Method::DELETE, &member(bob.user_id), None).await;
+    assert_eq!(s, 204);
+    let f = loop {
+        let f = admin_ws.recv_type("session").await;
+        if f["session"]["id"] == sid {
+            break f;
+        }
+    };
+    assert_eq!(f["session"]["status"], "unassigned");
+    assert_eq!(f["session"]["assignee_id"], Value::Null);
+    let (_, got) = call(
+        &app,
+        &admin,
+        Method::GET,
+        &format!("/api/projects/{pid}/sessions/{sid}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (got["status"].as_str(), got["assignee_id"].clone()),
+        (Some("unassigned"), Value::Null)
+    );
 }

@@ -205,7 +205,21 @@ pub async fn list(
     q.load(conn).await
 }
 
-/// (project_id, status, count) for every project, for the statistics supervisor's start.
+/// Ids of the project's sessions assigned to `user_id` (not ended).
+pub async fn assigned_to(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    user_id: i64,
+) -> QueryResult<Vec<i64>> {
+    sessions::table
+        .filter(sessions::project_id.eq(project_id))
+        .filter(sessions::assignee_id.eq(user_id))
+        .filter(sessions::status.eq("assigned"))
+        .select(sessions::id)
+        .load(conn)
+        .await
+}
+
 pub async fn contact_names(
     conn: &mut AsyncPgConnection,
     contact_id: i64,

@@ -13,6 +13,9 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 pub const MAX_TEXT_CHARS: usize = 8000;
 pub const MAX_CLIENT_ID_CHARS: usize = 64;
 pub const TIMER_AUTO_END: &str = "auto_end";
+/// Due at once when a member leaves the project: puts each session still assigned to them
+/// (`payload.user_id`) back in the queue, through the session actor like any other change.
+pub const TIMER_RELEASE_ASSIGNEE: &str = "release_assignee";
 
 /// Who writes a message.
 #[derive(Debug, Clone)]
@@ -385,6 +388,10 @@ pub async fn fire_timer(
         let session = db::sessions::lock(conn, session_id).await?;
         match timer.kind.as_str() {
             TIMER_AUTO_END => fire_auto_end(conn, session).await,
+            TIMER_RELEASE_ASSIGNEE => {
+                let user = timer.payload.get("user_id").and_then(|v| v.as_i64());
+                fire_release(conn, session, user).await
+            }
             alerts::TIMER_NO_REPLY_ALERT => {
                 alerts::fire(conn, &timer, &session, &env).await?;
                 Ok(None)
@@ -426,6 +433,36 @@ async fn fire_auto_end(conn: &mut AsyncPgConnection, s: SessionRow) -> AppResult
     }
     let note = format!("Session ended after {secs} seconds without messages.");
     end_locked(conn, s, Some(&note)).await.map(Some)
+}
+
+async fn fire_release(
+    conn: &mut AsyncPgConnection,
+    s: SessionRow,
+    user: Option<i64>,
+) -> AppResult<Option<Applied>> {
+    let Some(user) = user else {
+        return Ok(None);
+    };
+    if s.status != "assigned" || s.assignee_id != Some(user) {
+        return Ok(None);
+    }
+    // Added back to the team since: the session stays theirs.
+    if db::projects::membership(conn, s.project_id, user)
+        .await?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    let mut c = SessionChanges::at(Utc::now());
+    c.assignee_id = Some(None);
+    c.status = Some("unassigned".into());
+    let after = db::sessions::update(conn, s.id, &c).await?;
+    Ok(Some(Applied {
+        before: s,
+        after,
+        message: None,
+        duplicate: false,
+    }))
 }
 
 fn not_found_session(e: diesel::result::Error) -> AppError {

@@ -3,14 +3,18 @@
 //! Rules: everything needs `team.manage`; granting or revoking the owner role, and giving any
 //! role `project.manage`, also needs `project.manage` (an admin cannot make itself owner); the
 //! last owner can be neither removed nor demoted; the builtin owner role cannot be edited or
-//! deleted; a role that members hold cannot be deleted (`conflict`). Each change returns the
+//! deleted; a role that members hold cannot be deleted (`conflict`); a removed member's open
+//! sessions go back to the queue (a durable `release_assignee` job per session, committed with
+//! the removal). Each change returns the
 //! user ids whose access changed: after the commit their live agent connections are revoked
 //! (`Registry::revoke_agents`) and reconnect with the new access.
 
 use crate::actors::registry::Registry;
 use crate::db::{self, projects::Role, projects::RoleChanges};
 use crate::domain::access::{Access, DataScope, Permission};
+use crate::domain::conversation::TIMER_RELEASE_ASSIGNEE;
 use crate::error::{AppError, AppResult, ErrorCode};
+use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 pub const ROLE_NAME_MAX: usize = 50;
@@ -143,6 +147,20 @@ pub async fn remove_member(
             }
         }
         db::projects::remove_member(conn, access.project_id, user_id).await?;
+        // Their open sessions go back to the queue: a durable job per session, committed with
+        // the removal, applied by each session's actor.
+        let now = Utc::now();
+        for sid in db::sessions::assigned_to(conn, access.project_id, user_id).await? {
+            db::timers::upsert_for_session(
+                conn,
+                access.project_id,
+                sid,
+                TIMER_RELEASE_ASSIGNEE,
+                now,
+                &serde_json::json!({ "user_id": user_id }),
+            )
+            .await?;
+        }
         Ok(user_id)
     })
     .await

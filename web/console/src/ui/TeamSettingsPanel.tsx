@@ -140,6 +140,7 @@ function MemberRow({ member: m, controller, state, isMe }: { member: Member; con
                 className="btn btn-sm btn-danger-outline"
                 data-testid="team-remove"
                 data-confirm="true"
+                title="Their chats that are still open go back to the Unassigned queue."
                 disabled={state.busy !== null}
                 onClick={() => {
                   setConfirming(false);
