@@ -1,37 +1,45 @@
 //! Password hashing and opaque tokens. Only hashes are stored: argon2id for passwords,
 //! SHA-256 for high-entropy random tokens (a slow hash adds nothing for 256-bit secrets).
 
+use super::hasher;
 use crate::error::{AppError, AppResult};
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
-use argon2::Argon2;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 pub const MIN_PASSWORD_LEN: usize = 8;
 
-pub fn hash_password(password: &str) -> AppResult<String> {
+fn check_length(password: &str) -> AppResult<()> {
     if password.chars().count() < MIN_PASSWORD_LEN {
         return Err(AppError::validation(format!(
             "password must have at least {MIN_PASSWORD_LEN} characters"
         )));
     }
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(AppError::internal)
+    Ok(())
+}
+
+/// For the command line (no event loop to keep free); the server uses `hash_password_async`.
+pub fn hash_password(password: &str) -> AppResult<String> {
+    check_length(password)?;
+    hasher::hash_with(&mut Vec::new(), password)
+        .ok_or_else(|| AppError::internal("password hashing failed"))
+}
+
+/// On the hashing threads (`domain::hasher`): never on an actix worker, in bounded memory.
+pub async fn hash_password_async(password: String) -> AppResult<String> {
+    check_length(&password)?;
+    hasher::hash(password)
+        .await
+        .ok_or_else(|| AppError::internal("password hashing failed"))
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    hasher::verify_with(&mut Vec::new(), password, hash)
+}
+
+/// On the hashing threads. Without a stored hash (no such account) it checks a fixed one, so
+/// the answer takes as long as for a real account and does not tell which addresses exist.
+pub async fn verify_password_async(password: String, hash: Option<String>) -> bool {
+    hasher::verify(password, hash).await
 }
 
 /// A new random token (hex, 256 bits) and the hash to store.
@@ -64,6 +72,19 @@ mod tests {
         assert!(verify_password("correct horse", &h));
         assert!(!verify_password("wrong horse!", &h));
         assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[tokio::test]
+    async fn hashing_off_the_event_loop_answers_the_same() {
+        let h = hash_password_async("correct horse".into()).await.unwrap();
+        assert!(verify_password("correct horse", &h));
+        assert!(verify_password_async("correct horse".into(), Some(h.clone())).await);
+        assert!(!verify_password_async("wrong horse!".into(), Some(h)).await);
+        assert!(!verify_password_async("correct horse".into(), None).await);
+        assert_eq!(
+            hash_password_async("short".into()).await.unwrap_err().code,
+            crate::error::ErrorCode::Validation
+        );
     }
 
     #[test]

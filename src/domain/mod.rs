@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod contacts;
 pub mod conversation;
+pub mod hasher;
 pub mod preferences;
 pub mod projects;
 pub mod reports;

@@ -84,7 +84,7 @@ pub async fn create_user(
     } else {
         display_name
     };
-    let hash = auth::hash_password(password)?;
+    let hash = auth::hash_password_async(password.to_owned()).await?;
     db::users::insert(
         conn,
         db::users::NewUser {

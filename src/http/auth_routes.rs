@@ -30,6 +30,10 @@ pub struct Me {
     pub projects: Vec<MeProject>,
 }
 
+fn wrong_credentials() -> AppError {
+    AppError::new(ErrorCode::InvalidCredentials, "wrong e-mail or password")
+}
+
 /// Log in; sets the HttpOnly `sb_session` cookie.
 #[utoipa::path(post, path = "/api/auth/login", request_body = LoginBody,
     responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
@@ -37,15 +41,18 @@ pub struct Me {
 pub async fn login(st: web::Data<AppState>, body: web::Json<LoginBody>) -> AppResult<HttpResponse> {
     let mut conn = st.pool.get().await?;
     let user = db::users::find_by_email(&mut conn, body.email.trim()).await?;
+    // The pool connection is not held while the password is checked.
+    drop(conn);
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
     let user = match user {
-        Some(u) if auth::verify_password(&body.password, &u.password_hash) => u,
-        _ => {
-            return Err(AppError::new(
-                ErrorCode::InvalidCredentials,
-                "wrong e-mail or password",
-            ))
+        Some(u) if auth::verify_password_async(body.password.clone(), stored).await => u,
+        None => {
+            auth::verify_password_async(body.password.clone(), None).await;
+            return Err(wrong_credentials());
         }
+        Some(_) => return Err(wrong_credentials()),
     };
+    let mut conn = st.pool.get().await?;
     let (token, hash) = auth::new_token();
     db::users::insert_token(
         &mut conn,

@@ -1,0 +1,27 @@
+#!/bin/bash
+# Side-by-side A/B of two switchboard binaries under the same load, alternating, each on a
+# fresh data dir: idle RSS, then `loadtest run` (which logs in its agents first), then RSS.
+#   loadtest/ab.sh OLD_BINARY NEW_BINARY [ROUNDS] > out.log
+# Build the loadtest first: cargo build --release -p loadtest
+set -u
+old=$1 new=$2 rounds=${3:-2}
+lt="$(dirname "$0")/../target/release/loadtest"
+port=8110
+for round in $(seq 1 "$rounds"); do
+  for v in old new; do
+    bin=${!v}
+    d=$(mktemp -d /tmp/sb-ab-XXXX); chmod 755 "$d"
+    "$bin" serve --data-dir "$d" --bind 127.0.0.1:$port > "$d.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 120); do grep -q "password:" "$d.log" && break; sleep 0.5; done
+    sleep 2
+    pw=$(grep "password:" "$d.log" | awk '{print $2}')
+    echo "== $v round $round idle_rss_kb=$(awk '/VmRSS/{print $2}' /proc/$pid/status)"
+    LOADTEST_PASSWORD=$pw "$lt" run --url http://127.0.0.1:$port --email owner@switchboard.local \
+      --visitors 2000 --agents 50 --duration 20s --server-pid $pid 2>&1 \
+      | grep -E "^(connects|messages|visitor→agent|send→ack|RSS|errors)"
+    echo "after_run_rss_kb=$(awk '/VmRSS/{print $2}' /proc/$pid/status)"
+    kill $pid; wait $pid 2>/dev/null
+    rm -rf "$d" "$d.log"
+  done
+done
