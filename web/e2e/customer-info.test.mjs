@@ -481,6 +481,32 @@ test('Session management numbers move live: messages, a new session, an agent re
   await hub.close();
 });
 
+test('Session management filters by session tag; the dashboard and the CSV export follow', async () => {
+  const hub = await visitorHub();
+  const { session_id: tagged } = await (await hub.connect()).say('I want a refund');
+  const { session_id: other } = await (await hub.connect()).say('Just browsing');
+  const tag = await api.call('POST', `/api/projects/${api.pid}/session-tags`, { name: 'refund-e2e', color: '#cc3333' });
+  assert.equal(tag.status, 201, JSON.stringify(tag.body));
+  const put = await api.call('PUT', `/api/projects/${api.pid}/sessions/${tagged}/tags`, { tag_ids: [tag.body.id] });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+
+  const page = await openPage(server.email, server.password, '/sessions', 'sessions-page');
+  await smRow(page, other).waitFor({ timeout: WAIT });
+  await page.getByTestId('sm-tag').selectOption(String(tag.body.id));
+  await smRow(page, other).waitFor({ state: 'detached', timeout: WAIT });
+  await smRow(page, tagged).waitFor({ timeout: WAIT });
+  assert.equal(await page.getByTestId('sm-row').count(), 1);
+  await until('the dashboard counts the tagged session only', async () => same(await dashboard(page), { ongoing: 1, ended: 0, total: 1 }));
+  const href = await page.getByTestId('sm-export').getAttribute('href');
+  assert.match(href, new RegExp(`[?&]tag=${tag.body.id}(&|$)`));
+  const csv = await page.evaluate(async (u) => (await fetch(u)).text(), href);
+  const lines = csv.trim().split('\r\n');
+  assert.equal(lines.length, 2, csv);
+  assert.ok(lines[1].startsWith(`${tagged},`), csv);
+  await page.context().close();
+  await hub.close();
+});
+
 // Session actors keep the contact's names for their `session` frames; an edit must refresh
 // them, or the next status change puts the old note name back on every console.
 test('after a customer-info edit, later session changes keep the new note name', async () => {

@@ -7,7 +7,7 @@ describe('session management filters', () => {
     const from = localToIso('2026-11-01T00:00')!;
     const to = localToIso('2026-11-24T18:30')!;
     expect(from).toBe(new Date(2026, 10, 1, 0, 0).toISOString());
-    const r = filterFromForm({ receivedFrom: '2026-11-01T00:00', receivedTo: '2026-11-24T18:30', receptionist: '5', channel: '2' });
+    const r = filterFromForm({ receivedFrom: '2026-11-01T00:00', receivedTo: '2026-11-24T18:30', receptionist: '5', channel: '2', tag: '' });
     expect(r).toEqual({ ok: true, filter: { received_from: from, received_to: to, receptionist: 5, channel: 2 } });
     if (!r.ok) return;
     const q = new URLSearchParams(reportQuery(tabFilter(r.filter, 'ongoing'), { cursor: 'abc_1', limit: 50 }));
@@ -25,6 +25,13 @@ describe('session management filters', () => {
     expect(r.ok && reportQuery(tabFilter(r.filter, 'ended'))).toBe('receptionist=me&status=ended');
     expect(csvUrl(7, { receptionist: 'me', status: 'ended' })).toBe('/api/projects/7/reports/sessions.csv?receptionist=me&status=ended');
     expect(csvUrl(7, {})).toBe('/api/projects/7/reports/sessions.csv');
+  });
+
+  it('filters by channel and session tag ids', () => {
+    const r = filterFromForm({ ...EMPTY_FILTER, channel: '3', tag: '12' });
+    expect(r).toEqual({ ok: true, filter: { channel: 3, tag: 12 } });
+    expect(r.ok && reportQuery(r.filter)).toBe('channel=3&tag=12');
+    expect(filterFromForm({ ...EMPTY_FILTER, tag: 'x' })).toEqual({ ok: true, filter: {} });
   });
 
   it('refuses a window that ends before it starts, and nonsense times', () => {

@@ -13,9 +13,11 @@ export interface FilterForm {
   receptionist: string;
   /** Empty (any) or a channel id. */
   channel: string;
+  /** Empty (any) or a session tag id. */
+  tag: string;
 }
 
-export const EMPTY_FILTER: FilterForm = { receivedFrom: '', receivedTo: '', receptionist: '', channel: '' };
+export const EMPTY_FILTER: FilterForm = { receivedFrom: '', receivedTo: '', receptionist: '', channel: '', tag: '' };
 
 export type FilterResult = { ok: true; filter: ReportFilter } | { ok: false; error: string };
 
@@ -53,6 +55,7 @@ export function filterFromForm(form: FilterForm): FilterResult {
   if (r === 'me') out.receptionist = 'me';
   else if (/^\d+$/.test(r)) out.receptionist = Number(r);
   if (/^\d+$/.test(form.channel.trim())) out.channel = Number(form.channel.trim());
+  if (/^\d+$/.test(form.tag.trim())) out.tag = Number(form.tag.trim());
   return { ok: true, filter: out };
 }
 

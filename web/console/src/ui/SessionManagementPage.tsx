@@ -12,7 +12,7 @@ import { presetRange } from '../reports/filters';
 import type { RecordTab } from '../reports/filters';
 import { SessionsController } from '../reports/sessionsController';
 import type { SessionsApi, SessionsState } from '../reports/sessionsController';
-import { useInboxContext } from './inboxContext';
+import { useInboxContext, useInboxState } from './inboxContext';
 
 interface Props {
   api: Api | SessionsApi;
@@ -73,8 +73,9 @@ export function SessionManagementPage({ api, onOpenChat, onUnauthenticated }: Pr
 function Filters({ controller, state }: { controller: SessionsController; state: SessionsState }) {
   const id = useId();
   const { members } = useInboxContext();
+  const tags = useInboxState().customer.tagList ?? [];
   const { form } = state;
-  const any = form.receivedFrom || form.receivedTo || form.receptionist || form.channel;
+  const any = form.receivedFrom || form.receivedTo || form.receptionist || form.channel || form.tag;
   return (
     <form className="sm-filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
       <div className="sm-field">
@@ -122,6 +123,19 @@ function Filters({ controller, state }: { controller: SessionsController; state:
           ))}
         </select>
       </div>
+      {(tags.length > 0 || form.tag) && (
+        <div className="sm-field">
+          <label htmlFor={`${id}-tag`}>Session tag</label>
+          <select id={`${id}-tag`} data-testid="sm-tag" value={form.tag} onChange={(e) => controller.edit({ tag: e.target.value })}>
+            <option value="">Any tag</option>
+            {tags.map((t) => (
+              <option key={t.id} value={String(t.id)}>
+                {t.name}
+              </option>
+            ))}
+          </select>
+        </div>
+      )}
       {any && (
         <div className="sm-field">
           <span className="sm-label-spacer" aria-hidden="true" />
