@@ -1,26 +1,12 @@
 // The edit history under the customer info: loads when opened, reloads when the contact
 // changes while open, says so when loading fails.
 import { act } from 'react';
-import { createRoot } from 'react-dom/client';
-import type { Root } from 'react-dom/client';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ContactChange, ContactChangePage } from '../api/contacts';
 import { ContactHistory } from './ContactHistory';
+import { reactTestRoot } from '../testing/reactRoot';
 
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-
-let root: Root;
-let host: HTMLDivElement;
-
-beforeEach(() => {
-  host = document.createElement('div');
-  document.body.appendChild(host);
-  root = createRoot(host);
-});
-afterEach(() => {
-  act(() => root.unmount());
-  host.remove();
-});
+const dom = reactTestRoot();
 
 const change = (id: number, now: string): ContactChange => ({
   id, contact_id: 5, user_id: 1, field: 'note_name', old: null, new: now, at: '2026-11-24T10:00:00Z',
@@ -41,35 +27,35 @@ describe('ContactHistory', () => {
       return answer;
     };
     const view = (updatedAt: string) => <ContactHistory contactId={5} updatedAt={updatedAt} load={load} members={[]} userId={1} />;
-    act(() => root.render(view('t1')));
+    act(() => dom.root.render(view('t1')));
     expect(calls).toEqual([]);
 
-    const details = host.querySelector('details') as HTMLDetailsElement;
+    const details = dom.host.querySelector('details') as HTMLDetailsElement;
     await act(async () => {
       details.open = true;
       details.dispatchEvent(new Event('toggle'));
     });
     await flush();
     expect(calls).toEqual([5]);
-    expect(host.querySelectorAll('[data-testid="info-history-item"]')).toHaveLength(1);
-    expect(host.textContent).toContain('You set the note name to Ada');
+    expect(dom.host.querySelectorAll('[data-testid="info-history-item"]')).toHaveLength(1);
+    expect(dom.host.textContent).toContain('You set the note name to Ada');
 
     answer = { items: [change(2, 'VIP Ada'), change(1, 'Ada')], next_before: null };
-    act(() => root.render(view('t2')));
+    act(() => dom.root.render(view('t2')));
     await flush();
     expect(calls).toEqual([5, 5]);
-    expect(host.querySelectorAll('[data-testid="info-history-item"]')).toHaveLength(2);
+    expect(dom.host.querySelectorAll('[data-testid="info-history-item"]')).toHaveLength(2);
   });
 
   it('says when the history cannot be loaded', async () => {
     const load = () => Promise.reject(new Error('down'));
-    act(() => root.render(<ContactHistory contactId={5} updatedAt="t" load={load} members={[]} userId={1} />));
-    const details = host.querySelector('details') as HTMLDetailsElement;
+    act(() => dom.root.render(<ContactHistory contactId={5} updatedAt="t" load={load} members={[]} userId={1} />));
+    const details = dom.host.querySelector('details') as HTMLDetailsElement;
     await act(async () => {
       details.open = true;
       details.dispatchEvent(new Event('toggle'));
     });
     await flush();
-    expect(host.querySelector('[role="alert"]')?.textContent).toBe('Could not load the history.');
+    expect(dom.host.querySelector('[role="alert"]')?.textContent).toBe('Could not load the history.');
   });
 });

@@ -1,9 +1,7 @@
 // Renders chat list, details panel and Contacts page against the real controllers (fake API
 // and socket): inline editing, server errors, live `contact` frames and the list settings.
 import { act } from 'react';
-import { createRoot } from 'react-dom/client';
-import type { Root } from 'react-dom/client';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { InboxController } from '../inbox/inboxController';
 import { FakeApi, MemoryStorage } from '../testing/fakeApi';
 import { FakeWebSocket, makeSession } from '../testing/fakes';
@@ -14,25 +12,9 @@ import { InboxContext, useInboxState } from '../ui/inboxContext';
 import { CustomerInfoContext } from './customerInfoContext';
 import { CustomerInfoController } from './customerInfoController';
 import { FakeContactsApi, makeContact } from './fakeContactsApi';
+import { reactTestRoot } from '../testing/reactRoot';
 
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-
-let root: Root;
-let host: HTMLDivElement;
-
-beforeEach(() => {
-  FakeWebSocket.reset();
-  vi.useFakeTimers();
-  vi.setSystemTime(new Date('2026-11-24T10:05:00Z'));
-  host = document.createElement('div');
-  document.body.appendChild(host);
-  root = createRoot(host);
-});
-afterEach(() => {
-  act(() => root.unmount());
-  host.remove();
-  vi.useRealTimers();
-});
+const dom = reactTestRoot({ now: '2026-11-24T10:05:00Z' });
 
 function Screen({ contactsApi, page }: { contactsApi: FakeContactsApi; page: boolean }) {
   const state = useInboxState();
@@ -66,7 +48,7 @@ async function mount(page = false) {
   await act(async () => {
     controller.start();
     info.start();
-    root.render(
+    dom.root.render(
       <InboxContext.Provider value={{ controller, projectId: 1, userId: 1, members: [] }}>
         <CustomerInfoContext.Provider value={info}>
           <Screen contactsApi={contactsApi} page={page} />
@@ -79,7 +61,7 @@ async function mount(page = false) {
   return { controller, info, contactsApi };
 }
 
-const q = <T extends HTMLElement = HTMLElement>(id: string, scope: ParentNode = host) => scope.querySelector<T>(`[data-testid="${id}"]`);
+const q = <T extends HTMLElement = HTMLElement>(id: string, scope: ParentNode = dom.host) => scope.querySelector<T>(`[data-testid="${id}"]`);
 
 function type(input: HTMLInputElement, value: string) {
   const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!;
@@ -106,7 +88,7 @@ describe('customer info column', () => {
     const phone = q<HTMLInputElement>('info-phone-input')!;
     expect(phone.value).toBe('+4930111111');
     await act(async () => type(phone, '030 1234'));
-    expect(host.querySelector('.info-hint')?.textContent).toMatch(/Start with \+/);
+    expect(dom.host.querySelector('.info-hint')?.textContent).toMatch(/Start with \+/);
     await act(async () => {
       key(phone, 'Enter');
       await vi.advanceTimersByTimeAsync(0);
@@ -168,7 +150,7 @@ describe('customer info column', () => {
     expect(tag.textContent).toContain('Bug');
     // A colour that is not #rrggbb never reaches the markup; no inline styles anywhere.
     expect(tag.querySelector('circle')?.getAttribute('fill')).toBe('#888888');
-    expect(host.querySelector('[style]')).toBeNull();
+    expect(dom.host.querySelector('[style]')).toBeNull();
     // Another agent changes the tags.
     await act(async () => FakeWebSocket.last.receive({ type: 'session_tags', session_id: 3, tags: [] }));
     expect(q('info-tag')).toBeNull();
@@ -177,7 +159,7 @@ describe('customer info column', () => {
   it('updates every place from a contact frame', async () => {
     const { controller } = await mount(true);
     await openChat(controller);
-    const row = () => host.querySelector('[data-testid="contact-row"][data-contact-id="30"]')!;
+    const row = () => dom.host.querySelector('[data-testid="contact-row"][data-contact-id="30"]')!;
     expect(q('contact-phone', row())?.textContent).toBe('+4930111111');
     await act(async () =>
       FakeWebSocket.last.receive({
@@ -221,9 +203,9 @@ describe('customer info column', () => {
     contactsApi.put(makeContact({ id: 31, name: 'bob', note_name: 'Bobby' }));
     await act(async () => type(q<HTMLInputElement>('contacts-note-filter')!, 'bob'));
     await act(async () => vi.advanceTimersByTimeAsync(300));
-    const rows = () => [...host.querySelectorAll('[data-testid="contact-row"]')].map((r) => r.getAttribute('data-contact-id'));
+    const rows = () => [...dom.host.querySelectorAll('[data-testid="contact-row"]')].map((r) => r.getAttribute('data-contact-id'));
     expect(rows()).toEqual(['31']);
-    const row = host.querySelector('[data-testid="contact-row"]')!;
+    const row = dom.host.querySelector('[data-testid="contact-row"]')!;
     await act(async () => q('contact-email', row)!.click());
     await act(async () => type(q<HTMLInputElement>('contact-email-input', row)!, 'bob@example.com'));
     await act(async () => {

@@ -1,9 +1,7 @@
 // Renders the real components against the real controller (fake API and socket) and checks
 // what e2e tests and agents rely on: test ids, live updates, escaping, pending messages.
 import { act } from 'react';
-import { createRoot } from 'react-dom/client';
-import type { Root } from 'react-dom/client';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { InboxController } from '../inbox/inboxController';
 import { FakeApi, MemoryStorage } from '../testing/fakeApi';
 import { FakeWebSocket, makeMessage, makeSession, messageFrame } from '../testing/fakes';
@@ -11,8 +9,7 @@ import { ChatList } from './ChatList';
 import { ChatView } from './ChatView';
 import { ConnectionPill } from './ConnectionStatus';
 import { InboxContext, useInboxState } from './inboxContext';
-
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+import { reactTestRoot } from '../testing/reactRoot';
 
 function Screen({ controller }: { controller: InboxController }) {
   const state = useInboxState();
@@ -25,22 +22,7 @@ function Screen({ controller }: { controller: InboxController }) {
   );
 }
 
-let root: Root;
-let host: HTMLDivElement;
-
-beforeEach(() => {
-  FakeWebSocket.reset();
-  vi.useFakeTimers();
-  vi.setSystemTime(new Date('2026-11-24T10:05:00Z'));
-  host = document.createElement('div');
-  document.body.appendChild(host);
-  root = createRoot(host);
-});
-afterEach(() => {
-  act(() => root.unmount());
-  host.remove();
-  vi.useRealTimers();
-});
+const dom = reactTestRoot({ now: '2026-11-24T10:05:00Z' });
 
 async function mount(api: FakeApi) {
   const controller = new InboxController({
@@ -54,7 +36,7 @@ async function mount(api: FakeApi) {
   });
   await act(async () => {
     controller.start();
-    root.render(
+    dom.root.render(
       <InboxContext.Provider value={{ controller, projectId: 1, userId: 1, members: [] }}>
         <Screen controller={controller} />
       </InboxContext.Provider>,
@@ -65,8 +47,8 @@ async function mount(api: FakeApi) {
   return controller;
 }
 
-const q = (id: string) => host.querySelector(`[data-testid="${id}"]`);
-const qa = (id: string) => [...host.querySelectorAll(`[data-testid="${id}"]`)];
+const q = (id: string) => dom.host.querySelector(`[data-testid="${id}"]`);
+const qa = (id: string) => [...dom.host.querySelectorAll(`[data-testid="${id}"]`)];
 
 describe('inbox screen', () => {
   it('lists sessions with name, unread count and a live waiting time', async () => {
@@ -144,7 +126,7 @@ describe('inbox screen', () => {
       ['2', 'system'],
     ]);
     expect(msgs[0].textContent).toContain(evil);
-    expect(host.querySelector('img')).toBeNull();
+    expect(dom.host.querySelector('img')).toBeNull();
     expect(q('session-status')?.textContent).toBe('unassigned');
 
     // Enter sends; Shift+Enter would not.
@@ -162,14 +144,14 @@ describe('inbox screen', () => {
       composer.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
     });
     expect(FakeWebSocket.last.sentOfType('send')).toEqual([{ v: 1, type: 'send', session_id: 3, client_id: 'cid-1', text: 'Hello!' }]);
-    const pending = host.querySelector('[data-testid="message"][data-pending="true"]');
+    const pending = dom.host.querySelector('[data-testid="message"][data-pending="true"]');
     expect(pending?.textContent).toContain('Hello!');
     expect(composer.value).toBe('');
 
     await act(async () => {
       FakeWebSocket.last.receive({ type: 'ack', client_id: 'cid-1', session_id: 3, seq: 3, message_id: 9, created_at: '2026-11-24T10:05:01Z' });
     });
-    expect(host.querySelector('[data-pending="true"]')).toBeNull();
+    expect(dom.host.querySelector('[data-pending="true"]')).toBeNull();
     expect(qa('message').map((m) => m.getAttribute('data-seq'))).toEqual(['1', '2', '3']);
     expect(q('session-status')?.textContent).toBe('assigned');
 

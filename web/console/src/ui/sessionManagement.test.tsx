@@ -1,9 +1,7 @@
 // The session management page and Settings › Team against fake APIs and the real inbox
 // controller (fake socket): the test ids the browser tests use, live counts, server errors.
 import { act } from 'react';
-import { createRoot } from 'react-dom/client';
-import type { Root } from 'react-dom/client';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Member } from '../api/types';
 import { InboxController } from '../inbox/inboxController';
 import { FakeApi, MemoryStorage } from '../testing/fakeApi';
@@ -12,28 +10,12 @@ import { FakeWebSocket, makeMessage, makeSession, messageFrame } from '../testin
 import { InboxContext } from './inboxContext';
 import { SessionManagementPage } from './SessionManagementPage';
 import { TeamSettingsPanel } from './TeamSettingsPanel';
+import { reactTestRoot } from '../testing/reactRoot';
 
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+const dom = reactTestRoot({ now: '2026-11-24T10:05:00Z' });
 
-let root: Root;
-let host: HTMLDivElement;
-
-beforeEach(() => {
-  FakeWebSocket.reset();
-  vi.useFakeTimers();
-  vi.setSystemTime(new Date('2026-11-24T10:05:00Z'));
-  host = document.createElement('div');
-  document.body.appendChild(host);
-  root = createRoot(host);
-});
-afterEach(() => {
-  act(() => root.unmount());
-  host.remove();
-  vi.useRealTimers();
-});
-
-const q = <T extends HTMLElement = HTMLElement>(id: string, within: ParentNode = host) => within.querySelector<T>(`[data-testid="${id}"]`);
-const qa = (id: string) => [...host.querySelectorAll<HTMLElement>(`[data-testid="${id}"]`)];
+const q = <T extends HTMLElement = HTMLElement>(id: string, within: ParentNode = dom.host) => within.querySelector<T>(`[data-testid="${id}"]`);
+const qa = (id: string) => [...dom.host.querySelectorAll<HTMLElement>(`[data-testid="${id}"]`)];
 
 const members: Member[] = [
   { user_id: 1, email: 'owner@example.com', display_name: 'Owner', role_id: 1, role_name: 'owner', joined_at: '2026-11-01T00:00:00Z' },
@@ -57,7 +39,7 @@ describe('session management page', () => {
     });
     await act(async () => {
       controller.start();
-      root.render(
+      dom.root.render(
         <InboxContext.Provider value={{ controller, projectId: 1, userId: 1, members }}>
           <SessionManagementPage api={reports} onOpenChat={onOpenChat} onUnauthenticated={() => undefined} />
         </InboxContext.Provider>,
@@ -154,7 +136,7 @@ describe('session management page', () => {
 describe('team settings', () => {
   async function mount(api: FakeTeamApi, permissions: string[]) {
     await act(async () => {
-      root.render(<TeamSettingsPanel api={api} projectId={1} userId={1} permissions={permissions} onUnauthenticated={() => undefined} />);
+      dom.root.render(<TeamSettingsPanel api={api} projectId={1} userId={1} permissions={permissions} onUnauthenticated={() => undefined} />);
       await vi.advanceTimersByTimeAsync(0);
     });
   }

@@ -1,38 +1,22 @@
 // The notification settings page against a fake API: the test ids the browser tests use,
 // read-only members, a server without SMTP, the test e-mail and the undelivered list.
 import { act } from 'react';
-import { createRoot } from 'react-dom/client';
-import type { Root } from 'react-dom/client';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FakeNotificationsApi, makeOutboxRow } from '../testing/fakeApi';
 import { NOT_CONFIGURED_TEXT, NotificationSettingsPanel } from './NotificationSettingsPanel';
 import { TopBar } from './TopBar';
+import { reactTestRoot } from '../testing/reactRoot';
 
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-
-let root: Root;
-let host: HTMLDivElement;
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  host = document.createElement('div');
-  document.body.appendChild(host);
-  root = createRoot(host);
-});
-afterEach(() => {
-  act(() => root.unmount());
-  host.remove();
-  vi.useRealTimers();
-});
+const dom = reactTestRoot();
 
 async function mount(api: FakeNotificationsApi, canManage = true) {
   await act(async () => {
-    root.render(<NotificationSettingsPanel api={api} projectId={1} userEmail="owner@example.com" canManage={canManage} onUnauthenticated={() => undefined} />);
+    dom.root.render(<NotificationSettingsPanel api={api} projectId={1} userEmail="owner@example.com" canManage={canManage} onUnauthenticated={() => undefined} />);
     await vi.advanceTimersByTimeAsync(0);
   });
 }
 
-const q = <T extends Element = HTMLElement>(id: string) => host.querySelector<T & HTMLElement>(`[data-testid="${id}"]`);
+const q = <T extends Element = HTMLElement>(id: string) => dom.host.querySelector<T & HTMLElement>(`[data-testid="${id}"]`);
 
 /** Sets an input's value the way React notices (its value setter is tracked). */
 function type(input: HTMLInputElement, value: string) {
@@ -105,7 +89,7 @@ describe('notification settings page', () => {
     api.outboxRows.set(9, makeOutboxRow({ id: 9, state: 'failed', to: 'ann@example.com', subject: 'Ada has waited 5 minutes', last_error: 'permanent failure: 550 <b>x</b>' }));
     api.outboxRows.set(10, makeOutboxRow({ id: 10, state: 'sent' }));
     await mount(api);
-    const items = [...host.querySelectorAll('[data-testid="notify-failed-item"]')];
+    const items = [...dom.host.querySelectorAll('[data-testid="notify-failed-item"]')];
     expect(items).toHaveLength(1);
     expect(items[0].textContent).toContain('ann@example.com');
     expect(items[0].textContent).toContain('Ada has waited 5 minutes');
@@ -131,7 +115,7 @@ describe('notification settings page', () => {
     expect(q<HTMLInputElement>('notify-email-enabled')!.checked).toBe(true);
     expect(q<HTMLInputElement>('notify-wait-minutes')!.disabled).toBe(true);
     expect(q<HTMLInputElement>('notify-wait-minutes')!.value).toBe('1.5');
-    expect(host.textContent).toContain('Currently 1 minute 30 seconds');
+    expect(dom.host.textContent).toContain('Currently 1 minute 30 seconds');
     expect(q<HTMLInputElement>('notify-include-hosted')!.disabled).toBe(true);
     expect(q('notify-save')).toBeNull();
     expect(q('notify-test')).toBeNull();
@@ -147,7 +131,7 @@ describe('top bar navigation', () => {
   it('marks the current page, follows plain clicks and shows unread chats on Inbox', async () => {
     const onNavigate = vi.fn();
     await act(async () => {
-      root.render(
+      dom.root.render(
         <TopBar me={me} membership={me.projects[0]} connection="open" view="settings" unread={3} onNavigate={onNavigate} onSwitchProject={() => undefined} onLogout={() => undefined} />,
       );
     });
