@@ -4,6 +4,8 @@
 #   loadtest/ab.sh OLD_BINARY NEW_BINARY [ROUNDS] > out.log
 # Build the loadtest first: cargo build --release -p loadtest
 set -u
+# Every login and visitor comes from this one address (older binaries ignore these).
+export SWITCHBOARD_LOGINS_PER_MINUTE=0 SWITCHBOARD_VISITOR_SIGNUPS_PER_MINUTE=0
 old=$1 new=$2 rounds=${3:-2}
 lt="$(dirname "$0")/../target/release/loadtest"
 port=8110

@@ -81,6 +81,7 @@ pub async fn start(config: Config) -> Result<Started, String> {
         pool,
         reg,
         config: Arc::new(config.clone()),
+        limits: Arc::new(crate::http::rate_limit::RateLimits::new(&config)),
     });
     let mut server = HttpServer::new(move || {
         App::new()

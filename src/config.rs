@@ -87,6 +87,21 @@ pub struct ServeArgs {
     /// Delay before the first retry of an e-mail that failed temporarily; it doubles per attempt.
     #[arg(long, env = "SWITCHBOARD_SMTP_RETRY_BASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub smtp_retry_base_secs: u64,
+    /// Login attempts per client address per minute (a burst of this many, then refilled
+    /// evenly); 0: no limit.
+    #[arg(long, env = "SWITCHBOARD_LOGINS_PER_MINUTE", default_value_t = 10)]
+    pub logins_per_minute: u32,
+    /// New widget visitors (each a contact) per client address per minute; 0: no limit.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_VISITOR_SIGNUPS_PER_MINUTE",
+        default_value_t = 60
+    )]
+    pub visitor_signups_per_minute: u32,
+    /// Take the client address for these limits from `X-Forwarded-For`/`Forwarded`: only behind
+    /// a reverse proxy that sets them (otherwise clients could pick their own address).
+    #[arg(long, env = "SWITCHBOARD_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
 }
 
 impl ServeArgs {
@@ -145,6 +160,10 @@ pub struct Config {
     pub smtp_retry_base: Duration,
     /// Let actix-web stop the server on SIGINT/SIGTERM (off for in-process test servers).
     pub handle_signals: bool,
+    /// Per client address and minute; 0: no limit (`http::rate_limit`).
+    pub logins_per_minute: u32,
+    pub visitor_signups_per_minute: u32,
+    pub trust_forwarded_for: bool,
 }
 
 impl Config {
@@ -173,6 +192,9 @@ impl Config {
             },
             smtp_retry_base: Duration::from_secs(args.smtp_retry_base_secs),
             handle_signals: true,
+            logins_per_minute: args.logins_per_minute,
+            visitor_signups_per_minute: args.visitor_signups_per_minute,
+            trust_forwarded_for: args.trust_forwarded_for,
         }
     }
 
@@ -188,6 +210,10 @@ impl Config {
             smtp: None,
             smtp_retry_base: Duration::from_secs(30),
             handle_signals: false,
+            // Tests log in and open visitors from one address far faster than people do.
+            logins_per_minute: 0,
+            visitor_signups_per_minute: 0,
+            trust_forwarded_for: false,
         }
     }
 

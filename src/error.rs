@@ -27,6 +27,8 @@ pub enum ErrorCode {
     Conflict,
     SessionEnded,
     EmailNotConfigured,
+    /// Too many attempts from one client (logins, new visitors, test e-mails); retry later.
+    RateLimited,
     DbUnavailable,
     Internal,
 }
@@ -48,6 +50,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "conflict",
             ErrorCode::SessionEnded => "session_ended",
             ErrorCode::EmailNotConfigured => "email_not_configured",
+            ErrorCode::RateLimited => "rate_limited",
             ErrorCode::DbUnavailable => "db_unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -68,6 +71,7 @@ impl ErrorCode {
             ErrorCode::Conflict | ErrorCode::SessionEnded | ErrorCode::EmailNotConfigured => {
                 StatusCode::CONFLICT
             }
+            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::DbUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

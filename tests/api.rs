@@ -496,3 +496,62 @@ async fn permissions_are_checked_on_admin_endpoints() {
         .unwrap();
     assert_eq!(r.status(), 400);
 }
+
+/// The owner's login with `password`, optionally claiming another client address.
+async fn login(app: &TestApp, password: &str, forwarded_for: Option<&str>) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .post(format!("{}/api/auth/login", app.url()))
+        .json(&json!({"email": app.owner_email, "password": password}));
+    if let Some(f) = forwarded_for {
+        req = req.header("x-forwarded-for", f);
+    }
+    let r = req.send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_and_new_visitors_are_rate_limited_per_client() {
+    let app = TestApp::start_with(|c| {
+        c.logins_per_minute = 3;
+        c.visitor_signups_per_minute = 2;
+    })
+    .await;
+    for _ in 0..3 {
+        assert_eq!(login(&app, "wrong-password", None).await.0, 401);
+    }
+    // The fourth attempt in the minute is refused before the password is looked at, even the
+    // right one, and a made-up X-Forwarded-For does not help (not trusted by default).
+    let (s, body) = login(&app, "wrong-password", None).await;
+    assert_eq!(s, 429);
+    assert_eq!(body["error"]["code"], "rate_limited");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("too many login attempts; try again in "),
+        "{body}"
+    );
+    let right = app.owner_password.clone();
+    assert_eq!(login(&app, &right, None).await.0, 429);
+    assert_eq!(login(&app, &right, Some("203.0.113.9")).await.0, 429);
+
+    // Two new visitors a minute from this address; a returning visitor is not new; an
+    // unknown token would make a new one, so it counts too.
+    let v1 = app.visitor().await;
+    let token = v1.hello.as_ref().unwrap()["visitor_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let _v2 = app.visitor().await;
+    let url = format!("{}/ws/visitor?key={}", app.ws_url(), app.widget_key);
+    assert_eq!(WsClient::refused_status(&url, None).await, 429);
+    assert_eq!(
+        WsClient::refused_status(&format!("{url}&token=made-up"), None).await,
+        429
+    );
+    let back = app.visitor_with(Some(&token)).await;
+    assert_eq!(
+        back.hello.as_ref().unwrap()["contact_id"],
+        v1.hello.as_ref().unwrap()["contact_id"]
+    );
+}

@@ -12,10 +12,13 @@ pub struct Identified {
     pub new_token: Option<String>,
 }
 
+/// The visitor a token names, or a new one (a contact row) — only if `may_create` agrees, so a
+/// caller can limit new visitors whatever token they present.
 pub async fn identify(
     conn: &mut AsyncPgConnection,
     widget_key: &str,
     token: Option<&str>,
+    may_create: impl FnOnce() -> AppResult<()>,
 ) -> AppResult<Identified> {
     let channel = db::channels::by_widget_key(conn, widget_key)
         .await?
@@ -31,6 +34,7 @@ pub async fn identify(
             });
         }
     }
+    may_create()?;
     let (token, hash) = auth::new_token();
     let external_id = format!("v_{}", &token[..16]);
     let name = format!("Visitor {}", &token[..6].to_uppercase());

@@ -6,7 +6,7 @@ use crate::domain::auth;
 use crate::error::{AppError, AppResult, ErrorBody, ErrorCode};
 use crate::state::AppState;
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -36,9 +36,14 @@ fn wrong_credentials() -> AppError {
 
 /// Log in; sets the HttpOnly `sb_session` cookie.
 #[utoipa::path(post, path = "/api/auth/login", request_body = LoginBody,
-    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[post("/api/auth/login")]
-pub async fn login(st: web::Data<AppState>, body: web::Json<LoginBody>) -> AppResult<HttpResponse> {
+pub async fn login(
+    st: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginBody>,
+) -> AppResult<HttpResponse> {
+    st.limits.logins.check(&st.limits.client_ip(&req))?;
     let mut conn = st.pool.get().await?;
     let user = db::users::find_by_email(&mut conn, body.email.trim()).await?;
     // The pool connection is not held while the password is checked.

@@ -64,13 +64,15 @@ pub async fn patch_settings(
 
 /// Queue a test e-mail to the caller through the outbox; poll
 /// `GET /api/projects/{pid}/email/outbox/{id}` for its state. Needs `project.manage`;
-/// `email_not_configured` (409) when the server has no SMTP settings.
+/// `email_not_configured` (409) when the server has no SMTP settings; `rate_limited` (429)
+/// after 6 in a minute for the project.
 #[utoipa::path(post, path = "/api/projects/{pid}/email/test", params(("pid" = i64, Path)),
     responses((status = 202, body = OutboxView), (status = 403, body = ErrorBody),
-        (status = 409, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[post("/api/projects/{pid}/email/test")]
 pub async fn send_test(st: web::Data<AppState>, pa: ProjectAccess) -> AppResult<HttpResponse> {
     pa.access.require(Permission::ManageProject)?;
+    st.limits.test_mails.check(&pa.access.project_id)?;
     let mut conn = st.pool.get().await?;
     let row = alerts::enqueue_test(&mut conn, pa.access.project_id, &pa.user, &st.reg.mail).await?;
     Ok(HttpResponse::Accepted().json(OutboxView::from(&row)))

@@ -9,6 +9,7 @@ mod health;
 mod me;
 mod openapi;
 mod projects;
+pub mod rate_limit;
 mod reports;
 mod session_tags;
 mod sessions;

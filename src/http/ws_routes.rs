@@ -65,8 +65,12 @@ pub async fn visitor(
     stream: web::Payload,
     q: web::Query<VisitorQuery>,
 ) -> AppResult<HttpResponse> {
+    let ip = st.limits.client_ip(&req);
     let mut conn = st.pool.get().await?;
-    let id = visitors::identify(&mut conn, &q.key, q.token.as_deref()).await?;
+    let id = visitors::identify(&mut conn, &q.key, q.token.as_deref(), || {
+        st.limits.new_visitors.check(&ip)
+    })
+    .await?;
     let open = db::sessions::open_for_contact(&mut conn, id.contact.id).await?;
     drop(conn);
     let token = id.new_token.or_else(|| q.token.clone()).unwrap_or_default();
