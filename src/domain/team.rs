@@ -5,9 +5,9 @@
 //! last owner can be neither removed nor demoted; the builtin owner role cannot be edited or
 //! deleted; a role that members hold cannot be deleted (`conflict`); a removed member's open
 //! sessions go back to the queue (a durable `release_assignee` job per session, committed with
-//! the removal). Each change returns the
-//! user ids whose access changed: after the commit their live agent connections are revoked
-//! (`Registry::revoke_agents`) and reconnect with the new access.
+//! the removal). Each change returns the user ids whose access changed: after the commit their
+//! live agent connections are revoked (`Registry::revoke_agents`) and reconnect with the new
+//! access.
 
 use crate::actors::registry::Registry;
 use crate::db::{self, projects::Role, projects::RoleChanges};
