@@ -82,13 +82,12 @@ pub async fn by_client_id_for_contact(
     client_id: &str,
 ) -> QueryResult<Option<MessageRow>> {
     use super::schema::sessions;
+    // One round trip: this runs for every visitor message.
     let recent = sessions::table
         .filter(sessions::contact_id.eq(contact_id))
         .order(sessions::id.desc())
         .limit(RECENT_SESSIONS)
-        .select(sessions::id)
-        .load::<i64>(conn)
-        .await?;
+        .select(sessions::id);
     messages::table
         .filter(messages::session_id.eq_any(recent))
         .filter(messages::client_id.eq(client_id))
