@@ -2,6 +2,18 @@
 // on login), JSON both ways, errors turned into `ApiError` with the server's stable code.
 import type { Me, Member, MessagePage, NotificationPatch, NotificationSettings, OutboxPage, OutboxRow, OutboxState, Session, SessionPage } from './types';
 
+/**
+ * Whether `err` means the session cookie is gone (401); if so `onUnauthenticated` runs, and the
+ * app goes back to the login page. Every controller's error path asks this first.
+ */
+export function authLost(err: unknown, onUnauthenticated?: () => void): boolean {
+  if (err instanceof ApiError && err.isUnauthenticated) {
+    onUnauthenticated?.();
+    return true;
+  }
+  return false;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,

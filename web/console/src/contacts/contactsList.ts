@@ -3,6 +3,7 @@
 // through the inbox store (liveContact), so `contact` frames and edits update them live.
 import type { Contact, ContactsPort } from '../api/contacts';
 import { errorMessage } from './customerInfoController';
+import { PatchStore } from '../lib/store';
 
 export interface ContactsListState {
   query: string;
@@ -24,26 +25,14 @@ export interface ContactsListOptions {
   onUnauthenticated?: () => void;
 }
 
-export class ContactsListController {
-  private state: ContactsListState = { query: '', noteFilter: '', items: [], nextBefore: null, loading: false, loaded: false, error: null };
-  private readonly listeners = new Set<() => void>();
+const INITIAL_CONTACTS_LIST: ContactsListState = { query: '', noteFilter: '', items: [], nextBefore: null, loading: false, loaded: false, error: null };
+
+export class ContactsListController extends PatchStore<ContactsListState> {
   private generation = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
-  private stopped = false;
 
-  constructor(private readonly opts: ContactsListOptions) {}
-
-  readonly subscribe = (l: () => void): (() => void) => {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
-  };
-
-  readonly getState = (): ContactsListState => this.state;
-
-  private set(patch: Partial<ContactsListState>): void {
-    if (this.stopped) return;
-    this.state = { ...this.state, ...patch };
-    for (const l of this.listeners) l();
+  constructor(private readonly opts: ContactsListOptions) {
+    super(INITIAL_CONTACTS_LIST);
   }
 
   start(): void {

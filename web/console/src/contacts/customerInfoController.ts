@@ -2,7 +2,7 @@
 // reads the contact and tags of the open chat (and, with "Show visitor labels", the contacts
 // of listed chats), saves edits and preference toggles. Everything it learns goes into the
 // inbox store as `customer` actions, so every view updates from one place.
-import { ApiError } from '../api/http';
+import { ApiError, authLost } from '../api/http';
 import type { Contact, ContactPatch, ContactsPort, Preferences, SessionTag } from '../api/contacts';
 import type { InboxAction, InboxState } from '../inbox/reducer';
 
@@ -82,7 +82,7 @@ export class CustomerInfoController {
       // A toggle made meanwhile is newer than this read; its own answer settles it.
       this.customer({ type: 'preferences', prefs: this.prefsPending > 0 ? this.state.customer.prefs : prefs, loaded: true });
     } catch (e) {
-      if (this.authLost(e)) return;
+      if (authLost(e, this.opts.onUnauthenticated)) return;
       this.customer({ type: 'preferencesFailed', error: errorMessage(e) });
     }
   }
@@ -92,7 +92,7 @@ export class CustomerInfoController {
       const tags = await this.opts.api.sessionTagList(this.opts.projectId);
       this.customer({ type: 'tagList', tags });
     } catch (e) {
-      this.authLost(e); // the tag picker stays empty
+      authLost(e, this.opts.onUnauthenticated); // the tag picker stays empty
     }
   }
 
@@ -112,7 +112,7 @@ export class CustomerInfoController {
         this.confirmedPrefs = prefs;
         if (this.prefsPending === 1) this.customer({ type: 'preferences', prefs, loaded: true });
       } catch (e) {
-        if (this.authLost(e)) return;
+        if (authLost(e, this.opts.onUnauthenticated)) return;
         const back = (this.confirmedPrefs ?? before)[key];
         this.customer({ type: 'preferences', prefs: { ...this.state.customer.prefs, [key]: back }, loaded: false });
         this.customer({ type: 'preferencesFailed', error: errorMessage(e) });
@@ -131,7 +131,7 @@ export class CustomerInfoController {
       this.customer({ type: 'contact', contact });
       return { ok: true, contact };
     } catch (e) {
-      if (this.authLost(e)) return { ok: false, error: 'Signed out.' };
+      if (authLost(e, this.opts.onUnauthenticated)) return { ok: false, error: 'Signed out.' };
       return { ok: false, error: errorMessage(e) };
     }
   }
@@ -143,7 +143,7 @@ export class CustomerInfoController {
       this.customer({ type: 'sessionTags', sessionId, tags });
       return { ok: true, tags };
     } catch (e) {
-      if (this.authLost(e)) return { ok: false, error: 'Signed out.' };
+      if (authLost(e, this.opts.onUnauthenticated)) return { ok: false, error: 'Signed out.' };
       return { ok: false, error: errorMessage(e) };
     }
   }
@@ -156,7 +156,7 @@ export class CustomerInfoController {
       const contact = await this.opts.api.contact(this.opts.projectId, contactId);
       this.customer({ type: 'contact', contact });
     } catch (e) {
-      this.authLost(e);
+      authLost(e, this.opts.onUnauthenticated);
       this.requestedContacts.delete(contactId);
     }
   }
@@ -168,7 +168,7 @@ export class CustomerInfoController {
       const tags = await this.opts.api.sessionTags(this.opts.projectId, sessionId);
       this.customer({ type: 'sessionTags', sessionId, tags });
     } catch (e) {
-      if (this.authLost(e)) return;
+      if (authLost(e, this.opts.onUnauthenticated)) return;
       this.customer({ type: 'sessionTags', sessionId, tags: 'unknown' });
     }
   }
@@ -219,11 +219,4 @@ export class CustomerInfoController {
     }
   }
 
-  private authLost(e: unknown): boolean {
-    if (e instanceof ApiError && e.isUnauthenticated) {
-      this.opts.onUnauthenticated?.();
-      return true;
-    }
-    return false;
-  }
 }

@@ -1,7 +1,7 @@
 // Glue between the REST API, the agent socket and the inbox reducer. Owns the side effects
 // (requests, timers, localStorage) so that components only read state and call intentions
 // like `openChat` or `send`. One controller per signed-in user and project.
-import { ApiError } from '../api/http';
+import { ApiError, authLost } from '../api/http';
 import type { Api } from '../api/http';
 import type { Session } from '../api/types';
 import { AgentSocket } from '../realtime/agentSocket';
@@ -161,7 +161,7 @@ export class InboxController {
       this.dispatch({ type: 'tabPage', tab, page, mode, sinceTouch });
     } catch (e) {
       if (this.stopped || generation !== this.tabGeneration[tab]) return;
-      if (this.authLost(e)) return;
+      if (authLost(e, this.opts.onUnauthenticated)) return;
       this.dispatch({ type: 'tabFailed', tab, error: errorText(e) });
     }
   }
@@ -189,7 +189,7 @@ export class InboxController {
       if (this.stopped) return;
       this.dispatch({ type: 'logPage', sessionId, items: page.items, kind: 'older' });
     } catch (e) {
-      if (this.authLost(e)) return;
+      if (authLost(e, this.opts.onUnauthenticated)) return;
       this.dispatch({ type: 'logFailed', sessionId, error: errorText(e) });
     }
   }
@@ -208,7 +208,7 @@ export class InboxController {
       this.dispatch({ type: 'logPage', sessionId, items: page.items, kind: 'latest' });
       this.afterLogChange(sessionId);
     } catch (e) {
-      if (this.authLost(e)) return;
+      if (authLost(e, this.opts.onUnauthenticated)) return;
       this.dispatch({ type: 'logFailed', sessionId, error: errorText(e) });
     }
   }
@@ -232,7 +232,7 @@ export class InboxController {
       if (this.stopped) return;
       this.dispatch({ type: 'logPage', sessionId, items: page.items, kind: 'after' });
     } catch (e) {
-      this.authLost(e);
+      authLost(e, this.opts.onUnauthenticated);
       return; // the next reconnect's resume covers it
     } finally {
       this.repairing.delete(sessionId);
@@ -251,7 +251,7 @@ export class InboxController {
         if (!this.stopped) this.dispatch({ type: 'sessionFetched', session: s });
         return this.state.sessions[sessionId];
       } catch (e) {
-        this.authLost(e);
+        authLost(e, this.opts.onUnauthenticated);
         return undefined;
       } finally {
         this.fetchingSessions.delete(sessionId);
@@ -326,7 +326,7 @@ export class InboxController {
       const s = await run();
       if (!this.stopped) this.dispatch({ type: 'sessionFetched', session: s });
     } catch (e) {
-      if (this.authLost(e)) return;
+      if (authLost(e, this.opts.onUnauthenticated)) return;
       throw e;
     }
   }
@@ -382,19 +382,12 @@ export class InboxController {
 
   // --- auth ---
 
-  private authLost(e: unknown): boolean {
-    if (e instanceof ApiError && e.isUnauthenticated) {
-      this.opts.onUnauthenticated?.();
-      return true;
-    }
-    return false;
-  }
 
   private async checkAuth(): Promise<void> {
     try {
       await this.api.me();
     } catch (e) {
-      this.authLost(e);
+      authLost(e, this.opts.onUnauthenticated);
     }
   }
 }

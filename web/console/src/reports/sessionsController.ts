@@ -1,7 +1,7 @@
 // State and side effects of the session management page: the filter, the summary (refreshed
 // shortly after session events, debounced), the Ongoing and Ended lists with paging, and the
 // live updates from the agent socket. The page only renders `getState()`.
-import { ApiError } from '../api/http';
+import { ApiError, authLost } from '../api/http';
 import { csvUrl } from '../api/reports';
 import type { ChannelInfo, ReportFilter, ReportsApi, ReportSummary } from '../api/reports';
 import type { Member } from '../api/types';
@@ -10,6 +10,7 @@ import type { FilterForm, RecordTab } from './filters';
 import { Debouncer } from './debounce';
 import { appendPage, applyFrame, liveFrom } from './liveRecords';
 import type { LiveContext, LiveFrame, LiveRecords } from './liveRecords';
+import { PatchStore } from '../lib/store';
 
 export type SessionsApi = Pick<ReportsApi, 'records' | 'summary' | 'channels'>;
 
@@ -48,53 +49,33 @@ function errorText(err: unknown, fallback: string): string {
   return err instanceof ApiError ? err.message || fallback : fallback;
 }
 
-export class SessionsController {
-  private state: SessionsState;
-  private readonly listeners = new Set<() => void>();
+function initialState(form: FilterForm): SessionsState {
+  const f = filterFromForm(form);
+  return {
+    form,
+    formError: f.ok ? null : f.error,
+    filter: f.ok ? f.filter : {},
+    tab: 'ongoing',
+    list: { kind: 'loading' },
+    records: liveFrom([]),
+    nextCursor: null,
+    loadingMore: false,
+    summary: null,
+    summaryError: null,
+    channels: [],
+  };
+}
+
+export class SessionsController extends PatchStore<SessionsState> {
   private readonly summaryDebounce: Debouncer;
   private listGen = 0;
   private summaryGen = 0;
-  private stopped = false;
 
   constructor(private readonly opts: SessionsControllerOptions) {
-    const form = opts.initialForm ?? EMPTY_FILTER;
-    const f = filterFromForm(form);
-    this.state = {
-      form,
-      formError: f.ok ? null : f.error,
-      filter: f.ok ? f.filter : {},
-      tab: 'ongoing',
-      list: { kind: 'loading' },
-      records: liveFrom([]),
-      nextCursor: null,
-      loadingMore: false,
-      summary: null,
-      summaryError: null,
-      channels: [],
-    };
+    super(initialState(opts.initialForm ?? EMPTY_FILTER));
     this.summaryDebounce = new Debouncer(() => void this.loadSummary(), opts.summaryDelayMs ?? SUMMARY_DELAY_MS, opts.summaryMaxWaitMs ?? SUMMARY_MAX_WAIT_MS);
   }
 
-  readonly subscribe = (l: () => void): (() => void) => {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
-  };
-
-  readonly getState = (): SessionsState => this.state;
-
-  private set(patch: Partial<SessionsState>): void {
-    if (this.stopped) return;
-    this.state = { ...this.state, ...patch };
-    for (const l of this.listeners) l();
-  }
-
-  private unauthenticated(err: unknown): boolean {
-    if (err instanceof ApiError && err.isUnauthenticated) {
-      this.opts.onUnauthenticated?.();
-      return true;
-    }
-    return false;
-  }
 
   /** Restartable (StrictMode runs effects twice). */
   async start(): Promise<void> {
@@ -148,7 +129,7 @@ export class SessionsController {
       if (gen !== this.listGen) return;
       this.set({ list: { kind: 'ready' }, records: liveFrom(page.items), nextCursor: page.next_cursor });
     } catch (err) {
-      if (gen !== this.listGen || this.unauthenticated(err)) return;
+      if (gen !== this.listGen || authLost(err, this.opts.onUnauthenticated)) return;
       this.set({ list: { kind: 'error', message: errorText(err, 'Could not load the sessions.') } });
     }
   }
@@ -163,7 +144,7 @@ export class SessionsController {
       if (gen !== this.listGen) return;
       this.set({ records: appendPage(this.state.records, page.items), nextCursor: page.next_cursor, loadingMore: false });
     } catch (err) {
-      if (gen !== this.listGen || this.unauthenticated(err)) return;
+      if (gen !== this.listGen || authLost(err, this.opts.onUnauthenticated)) return;
       this.set({ loadingMore: false, list: { kind: 'error', message: errorText(err, 'Could not load more sessions.') } });
     }
   }
@@ -175,7 +156,7 @@ export class SessionsController {
       if (gen !== this.summaryGen) return;
       this.set({ summary, summaryError: null });
     } catch (err) {
-      if (gen !== this.summaryGen || this.unauthenticated(err)) return;
+      if (gen !== this.summaryGen || authLost(err, this.opts.onUnauthenticated)) return;
       this.set({ summaryError: errorText(err, 'Could not load the summary.') });
     }
   }
@@ -185,7 +166,7 @@ export class SessionsController {
       const channels = await this.opts.api.channels(this.opts.projectId);
       this.set({ channels });
     } catch (err) {
-      this.unauthenticated(err); // the channel filter then offers "Any" only
+      authLost(err, this.opts.onUnauthenticated); // the channel filter then offers "Any" only
     }
   }
 

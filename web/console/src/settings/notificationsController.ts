@@ -1,11 +1,12 @@
 // State and side effects of the notification settings page: load, edit, save, the test
 // e-mail (sent, then polled until delivered or failed) and the undelivered e-mails. The page
 // component only renders `getState()` and calls these intentions.
-import { ApiError } from '../api/http';
+import { ApiError, authLost } from '../api/http';
 import type { Api } from '../api/http';
 import type { NotificationSettings, OutboxRow } from '../api/types';
 import { formFromSettings, isDirty, isEmptyPatch, patchFromForm, pollOutboxRow } from './notificationSettings';
 import type { NotificationForm, PollOptions } from './notificationSettings';
+import { PatchStore } from '../lib/store';
 
 export type NotificationsApi = Pick<Api, 'notificationSettings' | 'updateNotificationSettings' | 'sendTestEmail' | 'outboxRow' | 'outbox'>;
 
@@ -48,8 +49,7 @@ export function errorText(err: unknown, fallback: string): string {
   return fallback;
 }
 
-export class NotificationsController {
-  private state: NotificationsState = {
+const INITIAL_NOTIFICATIONS: NotificationsState = {
     load: { kind: 'loading' },
     saved: null,
     form: EMPTY_FORM,
@@ -60,36 +60,16 @@ export class NotificationsController {
     failed: { kind: 'idle' },
     failedItems: [],
   };
-  private readonly listeners = new Set<() => void>();
-  private stopped = false;
 
-  constructor(private readonly opts: NotificationsControllerOptions) {}
-
-  readonly subscribe = (l: () => void): (() => void) => {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
-  };
-
-  readonly getState = (): NotificationsState => this.state;
+export class NotificationsController extends PatchStore<NotificationsState> {
+  constructor(private readonly opts: NotificationsControllerOptions) {
+    super(INITIAL_NOTIFICATIONS);
+  }
 
   get canManage(): boolean {
     return this.opts.canManage;
   }
 
-  private set(patch: Partial<NotificationsState>): void {
-    if (this.stopped) return;
-    this.state = { ...this.state, ...patch };
-    for (const l of this.listeners) l();
-  }
-
-  /** 401: the session is gone; the app goes back to the login page. */
-  private unauthenticated(err: unknown): boolean {
-    if (err instanceof ApiError && err.isUnauthenticated) {
-      this.opts.onUnauthenticated?.();
-      return true;
-    }
-    return false;
-  }
 
   async start(): Promise<void> {
     this.stopped = false;
@@ -109,7 +89,7 @@ export class NotificationsController {
       const s = await this.opts.api.notificationSettings(this.opts.projectId);
       this.set({ load: { kind: 'ready' }, saved: s, form: formFromSettings(s), dirty: false });
     } catch (err) {
-      if (this.unauthenticated(err)) return;
+      if (authLost(err, this.opts.onUnauthenticated)) return;
       this.set({ load: { kind: 'error', message: errorText(err, 'Could not load the settings.') } });
     }
   }
@@ -137,7 +117,7 @@ export class NotificationsController {
       const next = await this.opts.api.updateNotificationSettings(this.opts.projectId, patch.value);
       this.set({ saving: false, saved: next, form: formFromSettings(next), dirty: false, saveResult: { kind: 'saved' } });
     } catch (err) {
-      if (this.unauthenticated(err)) return;
+      if (authLost(err, this.opts.onUnauthenticated)) return;
       this.set({ saving: false, saveResult: { kind: 'error', message: errorText(err, 'Could not save the settings.') } });
     }
   }
@@ -158,7 +138,7 @@ export class NotificationsController {
       this.set({ test: { kind: 'done', row, timedOut } });
       if (row.state === 'failed') void this.refreshFailed();
     } catch (err) {
-      if (this.unauthenticated(err)) return;
+      if (authLost(err, this.opts.onUnauthenticated)) return;
       this.set({ test: { kind: 'error', message: errorText(err, 'Could not send the test e-mail.') } });
     }
   }
@@ -170,7 +150,7 @@ export class NotificationsController {
       const page = await this.opts.api.outbox(this.opts.projectId, { state: 'failed', limit: FAILED_LIMIT });
       this.set({ failed: { kind: 'ready' }, failedItems: page.items });
     } catch (err) {
-      if (this.unauthenticated(err)) return;
+      if (authLost(err, this.opts.onUnauthenticated)) return;
       this.set({ failed: { kind: 'error', message: errorText(err, 'Could not load the undelivered e-mails.') } });
     }
   }

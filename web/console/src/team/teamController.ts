@@ -2,13 +2,14 @@
 // members, and the roles with their "Edit permissions" screen. Every change goes to the server
 // and the lists are read back, so what is shown is what the server holds; its refusals (the
 // last owner, a role in use, a missing permission) are shown as they come.
-import { ApiError } from '../api/http';
+import { ApiError, authLost } from '../api/http';
 import type { ProjectRole, TeamApi } from '../api/team';
 import type { Member } from '../api/types';
 import { emptyRoleForm, formFromRole, isEmptyPatch, isOwnerRole, newRoleBody, rolePatch, togglePermission } from './roleEditor';
 import type { RoleForm } from './roleEditor';
 import type { PermissionName } from '../api/team';
 import type { DataScope } from '../api/types';
+import { PatchStore } from '../lib/store';
 
 export type TeamPort = Pick<TeamApi, 'members' | 'roles' | 'addMember' | 'setMemberRole' | 'removeMember' | 'createRole' | 'updateRole' | 'deleteRole'>;
 
@@ -52,19 +53,12 @@ export function teamErrorText(err: unknown, fallback: string): string {
   return fallback;
 }
 
-export class TeamController {
-  private state: TeamState = { load: { kind: 'loading' }, members: [], roles: [], busy: null, notice: null, add: EMPTY_ADD, editor: null };
-  private readonly listeners = new Set<() => void>();
-  private stopped = false;
+const INITIAL_TEAM: TeamState = { load: { kind: 'loading' }, members: [], roles: [], busy: null, notice: null, add: EMPTY_ADD, editor: null };
 
-  constructor(private readonly opts: TeamControllerOptions) {}
-
-  readonly subscribe = (l: () => void): (() => void) => {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
-  };
-
-  readonly getState = (): TeamState => this.state;
+export class TeamController extends PatchStore<TeamState> {
+  constructor(private readonly opts: TeamControllerOptions) {
+    super(INITIAL_TEAM);
+  }
 
   get canManage(): boolean {
     return this.opts.permissions.includes('team.manage');
@@ -74,19 +68,6 @@ export class TeamController {
     return this.opts.permissions;
   }
 
-  private set(patch: Partial<TeamState>): void {
-    if (this.stopped) return;
-    this.state = { ...this.state, ...patch };
-    for (const l of this.listeners) l();
-  }
-
-  private unauthenticated(err: unknown): boolean {
-    if (err instanceof ApiError && err.isUnauthenticated) {
-      this.opts.onUnauthenticated?.();
-      return true;
-    }
-    return false;
-  }
 
   async start(): Promise<void> {
     this.stopped = false;
@@ -104,7 +85,7 @@ export class TeamController {
       const add = roles.some((r) => r.name === this.state.add.role) ? this.state.add : { ...this.state.add, role: roles.find((r) => !isOwnerRole(r))?.name ?? '' };
       this.set({ load: { kind: 'ready' }, members, roles, add });
     } catch (err) {
-      if (this.unauthenticated(err)) return;
+      if (authLost(err, this.opts.onUnauthenticated)) return;
       this.set({ load: { kind: 'error', message: teamErrorText(err, 'Could not load the team.') } });
     }
   }
@@ -116,7 +97,7 @@ export class TeamController {
     try {
       await run();
     } catch (err) {
-      if (this.unauthenticated(err)) return false;
+      if (authLost(err, this.opts.onUnauthenticated)) return false;
       this.set({ busy: null, notice: { kind: 'error', message: `${failed}: ${teamErrorText(err, 'the server refused the change')}` } });
       return false;
     }
@@ -230,7 +211,7 @@ export class TeamController {
     try {
       await run();
     } catch (err) {
-      if (this.unauthenticated(err)) return false;
+      if (authLost(err, this.opts.onUnauthenticated)) return false;
       return fail(teamErrorText(err, 'Could not save the role.'));
     }
     this.set({ editor: null });
