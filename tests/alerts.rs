@@ -54,28 +54,6 @@ async fn alerts_on(app: &TestApp, owner: &Agent) {
     );
 }
 
-/// A visitor message; returns the session id once it is acknowledged (committed).
-async fn visitor_says(v: &mut WsClient, client_id: &str, text: &str) -> i64 {
-    v.send(json!({"v": 1, "type": "send", "client_id": client_id, "text": text}))
-        .await;
-    v.recv_type("ack").await["session_id"].as_i64().unwrap()
-}
-
-async fn agent_replies(app: &TestApp, agent: &Agent, sid: i64, client_id: &str) {
-    let r = agent
-        .http
-        .post(format!(
-            "{}/api/projects/{}/sessions/{sid}/messages",
-            app.url(),
-            app.project_id
-        ))
-        .json(&json!({"client_id": client_id, "text": "Hello, how can I help?"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-}
-
 async fn outbox(app: &TestApp, owner: &Agent, query: &str) -> Vec<Value> {
     let r = owner
         .http
@@ -115,7 +93,9 @@ async fn the_assignee_is_alerted_and_nobody_else() {
 
     // Alerts off: a first exchange makes the session, assigned to Ann, with a note name.
     let mut v = app.visitor().await;
-    let sid = visitor_says(&mut v, "m1", "hi").await;
+    let sid = visitor_says(&mut v, "m1", "hi").await["session_id"]
+        .as_i64()
+        .unwrap();
     let mut db = app.db().await;
     sql(&mut db, &format!(
         "UPDATE contacts SET note_name = 'Ada <VIP> & Co' WHERE id = (SELECT contact_id FROM sessions WHERE id = {sid})"
@@ -132,7 +112,7 @@ async fn the_assignee_is_alerted_and_nobody_else() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    agent_replies(&app, &ann, sid, "r1").await;
+    app.reply(&ann, sid, "r1").await;
 
     // Alerts on: the next wait alerts Ann only.
     alerts_on(&app, &owner).await;
@@ -207,7 +187,9 @@ async fn an_unassigned_session_alerts_every_member() {
     alerts_on(&app, &owner).await;
 
     let mut v = app.visitor().await;
-    let sid = visitor_says(&mut v, "m1", "hello?").await;
+    let sid = visitor_says(&mut v, "m1", "hello?").await["session_id"]
+        .as_i64()
+        .unwrap();
     let mails = smtp.wait_for_mails(3, WAIT).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(smtp.mails().len(), 3);
@@ -246,9 +228,11 @@ async fn a_reply_in_time_sends_no_email() {
     alerts_on(&app, &owner).await;
 
     let mut v = app.visitor().await;
-    let sid = visitor_says(&mut v, "m1", "hello?").await;
+    let sid = visitor_says(&mut v, "m1", "hello?").await["session_id"]
+        .as_i64()
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    agent_replies(&app, &owner, sid, "r1").await;
+    app.reply(&owner, sid, "r1").await;
     tokio::time::sleep(Duration::from_secs(WAIT_SECS + 2)).await;
     assert!(smtp.mails().is_empty(), "{:?}", smtp.mails());
     let mut db = app.db().await;
@@ -274,7 +258,9 @@ async fn one_alert_per_wait_when_the_visitor_writes_again() {
     alerts_on(&app, &owner).await;
 
     let mut v = app.visitor().await;
-    let sid = visitor_says(&mut v, "m1", "first").await;
+    let sid = visitor_says(&mut v, "m1", "first").await["session_id"]
+        .as_i64()
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(1000)).await;
     visitor_says(&mut v, "m2", "second, still waiting").await;
     // The deadline did not move: it is the first message's time plus the waiting time.
@@ -307,9 +293,11 @@ async fn a_new_wait_after_a_reply_alerts_again() {
     alerts_on(&app, &owner).await;
 
     let mut v = app.visitor().await;
-    let sid = visitor_says(&mut v, "m1", "first question").await;
+    let sid = visitor_says(&mut v, "m1", "first question").await["session_id"]
+        .as_i64()
+        .unwrap();
     smtp.wait_for_mails(1, WAIT).await;
-    agent_replies(&app, &owner, sid, "r1").await;
+    app.reply(&owner, sid, "r1").await;
     visitor_says(&mut v, "m2", "second question").await;
     let mails = smtp.wait_for_mails(2, WAIT).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -334,8 +322,10 @@ async fn a_bot_hosted_session_alerts_only_when_the_setting_says_so() {
 
     // Alerts off while the session is made and handed to a bot.
     let mut v = app.visitor().await;
-    let sid = visitor_says(&mut v, "m1", "hi").await;
-    agent_replies(&app, &owner, sid, "r1").await;
+    let sid = visitor_says(&mut v, "m1", "hi").await["session_id"]
+        .as_i64()
+        .unwrap();
+    app.reply(&owner, sid, "r1").await;
     let mut db = app.db().await;
     sql(
         &mut db,
@@ -358,7 +348,7 @@ async fn a_bot_hosted_session_alerts_only_when_the_setting_says_so() {
     );
 
     // Hosted, setting on: the next wait alerts.
-    agent_replies(&app, &owner, sid, "r2").await;
+    app.reply(&owner, sid, "r2").await;
     let s = set_alerts(
         &app.url(),
         &owner.http,
@@ -701,7 +691,9 @@ async fn a_server_killed_mid_wait_alerts_exactly_once_after_restart() {
     let mut v = WsClient::connect(&format!("{ws}/ws/visitor?key={key}"), None).await;
     v.recv_type("hello").await;
     let t0 = Instant::now();
-    let sid = visitor_says(&mut v, "m1", "are you there?").await;
+    let sid = visitor_says(&mut v, "m1", "are you there?").await["session_id"]
+        .as_i64()
+        .unwrap();
     drop(v);
 
     server.kill_9().await;

@@ -4,14 +4,6 @@ use crate::common::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-async fn open_session(app: &TestApp, text: &str) -> (WsClient, i64) {
-    let mut v = app.visitor().await;
-    v.send(json!({"v": 1, "type": "send", "client_id": "first", "text": text}))
-        .await;
-    let sid = v.recv_type("ack").await["session_id"].as_i64().unwrap();
-    (v, sid)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_openapi_and_error_shape() {
     let app = TestApp::start().await;
@@ -117,7 +109,7 @@ async fn health_openapi_and_error_shape() {
 async fn a_member_of_another_project_sees_nothing() {
     let app = TestApp::start().await;
     let pa = app.project_id;
-    let (mut visitor, sid) = open_session(&app, "project A business").await;
+    let (mut visitor, sid) = app.open_session("project A business").await;
 
     // Someone with their own project B.
     let outsider = app.member(pa, "agent", "outsider").await;
@@ -207,7 +199,7 @@ async fn session_list_pages_by_cursor_and_messages_scroll_back() {
     let pid = app.project_id;
     let mut sids = Vec::new();
     for i in 0..5 {
-        let (_v, sid) = open_session(&app, &format!("visitor {i}")).await;
+        let (_v, sid) = app.open_session(&format!("visitor {i}")).await;
         sids.push(sid);
     }
     let mut seen = Vec::new();
@@ -309,7 +301,7 @@ async fn assign_take_end_and_the_next_message_opens_a_new_session() {
     let pid = app.project_id;
     let owner = app.owner().await;
     let agent = app.member(pid, "agent", "ann").await;
-    let (mut visitor, sid) = open_session(&app, "help").await;
+    let (mut visitor, sid) = app.open_session("help").await;
     let base = format!("{}/api/projects/{pid}/sessions/{sid}", app.url());
 
     // Assigning to someone who is not a member changes nothing.

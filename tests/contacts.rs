@@ -8,49 +8,18 @@ use std::time::Duration;
 
 const QUIET: Duration = Duration::from_millis(500);
 
-async fn call(
-    app: &TestApp,
-    a: &Agent,
-    m: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = a
-        .http
-        .request(m, format!("{}{path}", app.url()))
-        .bearer_auth(&a.token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
 /// A visitor's first message: (visitor, session id, contact id).
 async fn open_session(app: &TestApp, text: &str) -> (WsClient, i64, i64) {
-    let mut v = app.visitor().await;
+    let (v, sid) = app.open_session(text).await;
     let contact_id = v.hello.as_ref().unwrap()["contact_id"].as_i64().unwrap();
-    v.send(json!({"v": 1, "type": "send", "client_id": "first", "text": text}))
-        .await;
-    let sid = v.recv_type("ack").await["session_id"].as_i64().unwrap();
     (v, sid, contact_id)
-}
-
-/// `by` assigns the session to `to`.
-async fn assign(app: &TestApp, by: &Agent, sid: i64, to: i64) {
-    let pid = app.project_id;
-    let path = format!("/api/projects/{pid}/sessions/{sid}/assign");
-    let (s, e) = call(app, by, Method::POST, &path, Some(json!({"user_id": to}))).await;
-    assert_eq!(s, 200, "{e}");
 }
 
 /// Contact ids of the member's Contacts list under `query`, newest first.
 async fn contact_ids(app: &TestApp, a: &Agent, query: &str) -> Vec<i64> {
     let pid = app.project_id;
     let path = format!("/api/projects/{pid}/contacts?limit=200&{query}");
-    let (s, page) = call(app, a, Method::GET, &path, None).await;
+    let (s, page) = app.call(a, Method::GET, &path, None).await;
     assert_eq!(s, 200);
     page["items"]
         .as_array()
@@ -61,14 +30,9 @@ async fn contact_ids(app: &TestApp, a: &Agent, query: &str) -> Vec<i64> {
 }
 
 async fn role_id(app: &TestApp, a: &Agent, pid: i64, name: &str) -> i64 {
-    let (_, roles) = call(
-        app,
-        a,
-        Method::GET,
-        &format!("/api/projects/{pid}/roles"),
-        None,
-    )
-    .await;
+    let (_, roles) = app
+        .call(a, Method::GET, &format!("/api/projects/{pid}/roles"), None)
+        .await;
     roles
         .as_array()
         .unwrap()
@@ -88,14 +52,14 @@ async fn contact_edits_are_validated_audited_and_pushed_to_agents_in_scope() {
     let amy = app.member(pid, "agent", "amy").await;
     let bob = app.member(pid, "agent", "bob").await;
     let (_v, sid, cid) = open_session(&app, "hello").await;
-    assign(&app, &owner, sid, bob.user_id).await;
+    app.assign(&owner, sid, Some(bob.user_id)).await;
     let mut owner_ws = app.agent_ws(&owner, pid).await;
     let mut amy_ws = app.agent_ws(&amy, pid).await;
     let mut bob_ws = app.agent_ws(&bob, pid).await;
     let path = format!("/api/projects/{pid}/contacts/{cid}");
 
     // Bob (own scope, no contacts.manage) edits the contact of his session.
-    let (s, c) = call(&app, &bob, Method::PATCH, &path, Some(json!({
+    let (s, c) = app.call(&bob, Method::PATCH, &path, Some(json!({
         "note_name": "  Big client ", "phone": "+49 (30) 123-45.67", "email": " big@client.example ",
         "labels": [" vip", "vip", "b2b"]
     }))).await;
@@ -114,25 +78,20 @@ async fn contact_edits_are_validated_audited_and_pushed_to_agents_in_scope() {
     }
     // Amy (own scope) has no session of this contact: no frame, and she may not edit it.
     amy_ws.assert_no("contact", QUIET).await;
-    let (s, e) = call(
-        &app,
-        &amy,
-        Method::PATCH,
-        &path,
-        Some(json!({"note_name": "x"})),
-    )
-    .await;
+    let (s, e) = app
+        .call(&amy, Method::PATCH, &path, Some(json!({"note_name": "x"})))
+        .await;
     assert_eq!((s, e["error"]["code"].as_str()), (404, Some("not_found")));
 
     // All or nothing: a bad phone leaves the good note name unapplied.
-    let (s, e) = call(
-        &app,
-        &owner,
-        Method::PATCH,
-        &path,
-        Some(json!({"note_name": "Other", "phone": "030 1234567"})),
-    )
-    .await;
+    let (s, e) = app
+        .call(
+            &owner,
+            Method::PATCH,
+            &path,
+            Some(json!({"note_name": "Other", "phone": "030 1234567"})),
+        )
+        .await;
     assert_eq!(s, 400);
     assert_eq!(e["error"]["code"], "validation");
     assert!(
@@ -148,25 +107,25 @@ async fn contact_edits_are_validated_audited_and_pushed_to_agents_in_scope() {
             "labels",
         ),
     ] {
-        let (s, e) = call(&app, &owner, Method::PATCH, &path, Some(body)).await;
+        let (s, e) = app.call(&owner, Method::PATCH, &path, Some(body)).await;
         assert_eq!(s, 400);
         assert!(
             e["error"]["message"].as_str().unwrap().contains(field),
             "{e}"
         );
     }
-    let (_, c) = call(&app, &owner, Method::GET, &path, None).await;
+    let (_, c) = app.call(&owner, Method::GET, &path, None).await;
     assert_eq!(c["note_name"], "Big client");
 
     // Clearing: empty note name and null phone; an unchanged e-mail is not recorded.
-    let (s, c) = call(
-        &app,
-        &owner,
-        Method::PATCH,
-        &path,
-        Some(json!({"note_name": "", "phone": null, "email": "big@client.example"})),
-    )
-    .await;
+    let (s, c) = app
+        .call(
+            &owner,
+            Method::PATCH,
+            &path,
+            Some(json!({"note_name": "", "phone": null, "email": "big@client.example"})),
+        )
+        .await;
     assert_eq!(s, 200);
     assert_eq!(
         (c["note_name"].clone(), c["phone"].clone()),
@@ -176,7 +135,9 @@ async fn contact_edits_are_validated_audited_and_pushed_to_agents_in_scope() {
     assert_eq!(f["contact"]["note_name"], Value::Null);
 
     // The audit trail: newest first, who, old and new values.
-    let (s, h) = call(&app, &owner, Method::GET, &format!("{path}/changes"), None).await;
+    let (s, h) = app
+        .call(&owner, Method::GET, &format!("{path}/changes"), None)
+        .await;
     assert_eq!(s, 200);
     let items = h["items"].as_array().unwrap();
     let fields: Vec<&str> = items.iter().map(|i| i["field"].as_str().unwrap()).collect();
@@ -194,8 +155,7 @@ async fn contact_edits_are_validated_audited_and_pushed_to_agents_in_scope() {
     );
 
     // Note-name filter (substring, case-insensitive; note name only).
-    call(
-        &app,
+    app.call(
         &owner,
         Method::PATCH,
         &path,
@@ -203,13 +163,13 @@ async fn contact_edits_are_validated_audited_and_pushed_to_agents_in_scope() {
     )
     .await;
     // The session's later frames carry the new note name, not the one cached before the edit.
-    assign(&app, &owner, sid, owner.user_id).await;
+    app.assign(&owner, sid, Some(owner.user_id)).await;
     let f = owner_ws.recv_type("session").await;
     assert_eq!(f["session"]["id"], sid);
     assert_eq!(f["session"]["assignee_id"], owner.user_id);
     assert_eq!(f["session"]["note_name"], "Acme Buyer");
     assert_eq!(f["session"]["contact_name"], c["name"]);
-    assign(&app, &owner, sid, bob.user_id).await;
+    app.assign(&owner, sid, Some(bob.user_id)).await;
     assert_eq!(
         contact_ids(&app, &owner, "note_name=me%20BU").await,
         vec![cid]
@@ -227,23 +187,23 @@ async fn contact_edits_are_validated_audited_and_pushed_to_agents_in_scope() {
     let lone_id = lone.hello.as_ref().unwrap()["contact_id"].as_i64().unwrap();
     let admin = app.member(pid, "admin", "ada").await;
     let lone_path = format!("/api/projects/{pid}/contacts/{lone_id}");
-    let (s, _) = call(
-        &app,
-        &admin,
-        Method::PATCH,
-        &lone_path,
-        Some(json!({"labels": ["lead"]})),
-    )
-    .await;
+    let (s, _) = app
+        .call(
+            &admin,
+            Method::PATCH,
+            &lone_path,
+            Some(json!({"labels": ["lead"]})),
+        )
+        .await;
     assert_eq!(s, 200);
-    let (s, _) = call(
-        &app,
-        &bob,
-        Method::PATCH,
-        &lone_path,
-        Some(json!({"labels": ["x"]})),
-    )
-    .await;
+    let (s, _) = app
+        .call(
+            &bob,
+            Method::PATCH,
+            &lone_path,
+            Some(json!({"labels": ["x"]})),
+        )
+        .await;
     assert_eq!(s, 404);
 
     // Contacts list and page follow the data scope: own scope (no contacts.manage) sees the
@@ -257,26 +217,26 @@ async fn contact_edits_are_validated_audited_and_pushed_to_agents_in_scope() {
         .all(|c| everyone.contains(c)));
     assert_eq!(contact_ids(&app, &owner, "").await, everyone);
     for p in [path.clone(), format!("{path}/changes"), lone_path.clone()] {
-        let (s, e) = call(&app, &amy, Method::GET, &p, None).await;
+        let (s, e) = app.call(&amy, Method::GET, &p, None).await;
         assert_eq!(
             (s, e["error"]["code"].as_str()),
             (404, Some("not_found")),
             "{p}"
         );
     }
-    let (s, _) = call(&app, &bob, Method::GET, &path, None).await;
+    let (s, _) = app.call(&bob, Method::GET, &path, None).await;
     assert_eq!(s, 200);
 
     // A note name set after the visitor connected and before its first message is in the
     // new session's first frame (the socket's copy of the contact is from the connect).
-    let (s, _) = call(
-        &app,
-        &admin,
-        Method::PATCH,
-        &lone_path,
-        Some(json!({"note_name": "Lone Star"})),
-    )
-    .await;
+    let (s, _) = app
+        .call(
+            &admin,
+            Method::PATCH,
+            &lone_path,
+            Some(json!({"note_name": "Lone Star"})),
+        )
+        .await;
     assert_eq!(s, 200);
     let mut lone = lone;
     lone.send(json!({"v": 1, "type": "send", "client_id": "l1", "text": "hi"}))
@@ -299,81 +259,66 @@ async fn session_tags_and_preferences() {
     let agent = app.member(pid, "agent", "ann").await;
     let base = format!("/api/projects/{pid}/session-tags");
 
-    let (s, vip) = call(
-        &app,
-        &owner,
-        Method::POST,
-        &base,
-        Some(json!({"name": " VIP ", "color": "#FF0000"})),
-    )
-    .await;
+    let (s, vip) = app
+        .call(
+            &owner,
+            Method::POST,
+            &base,
+            Some(json!({"name": " VIP ", "color": "#FF0000"})),
+        )
+        .await;
     assert_eq!(s, 201, "{vip}");
     assert_eq!(
         (vip["name"].as_str(), vip["color"].as_str()),
         (Some("VIP"), Some("#ff0000"))
     );
-    let (s, bug) = call(
-        &app,
-        &owner,
-        Method::POST,
-        &base,
-        Some(json!({"name": "bug"})),
-    )
-    .await;
+    let (s, bug) = app
+        .call(&owner, Method::POST, &base, Some(json!({"name": "bug"})))
+        .await;
     assert_eq!((s, bug["color"].as_str()), (201, Some("#888888")));
-    let (s, e) = call(
-        &app,
-        &owner,
-        Method::POST,
-        &base,
-        Some(json!({"name": "VIP"})),
-    )
-    .await;
+    let (s, e) = app
+        .call(&owner, Method::POST, &base, Some(json!({"name": "VIP"})))
+        .await;
     assert_eq!((s, e["error"]["code"].as_str()), (409, Some("conflict")));
-    let (s, _) = call(
-        &app,
-        &owner,
-        Method::POST,
-        &base,
-        Some(json!({"name": "x", "color": "red"})),
-    )
-    .await;
+    let (s, _) = app
+        .call(
+            &owner,
+            Method::POST,
+            &base,
+            Some(json!({"name": "x", "color": "red"})),
+        )
+        .await;
     assert_eq!(s, 400);
-    let (s, _) = call(
-        &app,
-        &agent,
-        Method::POST,
-        &base,
-        Some(json!({"name": "mine"})),
-    )
-    .await;
+    let (s, _) = app
+        .call(&agent, Method::POST, &base, Some(json!({"name": "mine"})))
+        .await;
     assert_eq!(s, 403);
-    let (s, list) = call(&app, &agent, Method::GET, &base, None).await;
+    let (s, list) = app.call(&agent, Method::GET, &base, None).await;
     assert_eq!((s, list.as_array().unwrap().len()), (200, 2));
     let vip_id = vip["id"].as_i64().unwrap();
     let bug_id = bug["id"].as_i64().unwrap();
-    let (s, t) = call(
-        &app,
-        &owner,
-        Method::PATCH,
-        &format!("{base}/{bug_id}"),
-        Some(json!({"name": "Bug", "color": "#00ff00"})),
-    )
-    .await;
+    let (s, t) = app
+        .call(
+            &owner,
+            Method::PATCH,
+            &format!("{base}/{bug_id}"),
+            Some(json!({"name": "Bug", "color": "#00ff00"})),
+        )
+        .await;
     assert_eq!((s, t["name"].as_str()), (200, Some("Bug")));
 
     // Tagging a session: any member who sees it; agents get `session_tags`.
     let (_v, sid, _) = open_session(&app, "hi").await;
     let mut owner_ws = app.agent_ws(&owner, pid).await;
     let tags_path = format!("/api/projects/{pid}/sessions/{sid}/tags");
-    let (s, tags) = call(
-        &app,
-        &agent,
-        Method::PUT,
-        &tags_path,
-        Some(json!({"tag_ids": [vip_id, bug_id, vip_id]})),
-    )
-    .await;
+    let (s, tags) = app
+        .call(
+            &agent,
+            Method::PUT,
+            &tags_path,
+            Some(json!({"tag_ids": [vip_id, bug_id, vip_id]})),
+        )
+        .await;
     assert_eq!(s, 200, "{tags}");
     assert_eq!(tags.as_array().unwrap().len(), 2);
     let f = owner_ws.recv_type("session_tags").await;
@@ -382,60 +327,50 @@ async fn session_tags_and_preferences() {
     assert!(f["tags"][0]["name"].is_string() && f["tags"][0]["color"].is_string());
 
     // A tag of another project is refused; nothing changes.
-    let (_, other) = call(
-        &app,
-        &owner,
-        Method::POST,
-        "/api/projects",
-        Some(json!({"name": "Other"})),
-    )
-    .await;
+    let (_, other) = app
+        .call(
+            &owner,
+            Method::POST,
+            "/api/projects",
+            Some(json!({"name": "Other"})),
+        )
+        .await;
     let other_pid = other["id"].as_i64().unwrap();
-    let (_, foreign) = call(
-        &app,
-        &owner,
-        Method::POST,
-        &format!("/api/projects/{other_pid}/session-tags"),
-        Some(json!({"name": "f"})),
-    )
-    .await;
-    let (s, e) = call(
-        &app,
-        &agent,
-        Method::PUT,
-        &tags_path,
-        Some(json!({"tag_ids": [foreign["id"]]})),
-    )
-    .await;
+    let (_, foreign) = app
+        .call(
+            &owner,
+            Method::POST,
+            &format!("/api/projects/{other_pid}/session-tags"),
+            Some(json!({"name": "f"})),
+        )
+        .await;
+    let (s, e) = app
+        .call(
+            &agent,
+            Method::PUT,
+            &tags_path,
+            Some(json!({"tag_ids": [foreign["id"]]})),
+        )
+        .await;
     assert_eq!((s, e["error"]["code"].as_str()), (400, Some("validation")));
 
     // Deleting a tag removes it from sessions.
-    let (s, _) = call(
-        &app,
-        &owner,
-        Method::DELETE,
-        &format!("{base}/{vip_id}"),
-        None,
-    )
-    .await;
+    let (s, _) = app
+        .call(&owner, Method::DELETE, &format!("{base}/{vip_id}"), None)
+        .await;
     assert_eq!(s, 204);
-    let (s, _) = call(
-        &app,
-        &owner,
-        Method::DELETE,
-        &format!("{base}/{vip_id}"),
-        None,
-    )
-    .await;
+    let (s, _) = app
+        .call(&owner, Method::DELETE, &format!("{base}/{vip_id}"), None)
+        .await;
     assert_eq!(s, 404);
-    let (s, tags) = call(
-        &app,
-        &agent,
-        Method::PUT,
-        &tags_path,
-        Some(json!({"tag_ids": [bug_id]})),
-    )
-    .await;
+    let (s, tags) = app
+        .call(
+            &agent,
+            Method::PUT,
+            &tags_path,
+            Some(json!({"tag_ids": [bug_id]})),
+        )
+        .await;
     assert_eq!((s, tags.as_array().unwrap().len()), (200, 1));
 
     // The new endpoints are described in the OpenAPI document.
@@ -461,7 +396,7 @@ async fn session_tags_and_preferences() {
 
     // Preferences: defaults, the caller's own row only, strict validation.
     let prefs = format!("/api/projects/{pid}/me/preferences");
-    let (s, p) = call(&app, &agent, Method::GET, &prefs, None).await;
+    let (s, p) = app.call(&agent, Method::GET, &prefs, None).await;
     assert_eq!(
         (s, p),
         (
@@ -469,28 +404,28 @@ async fn session_tags_and_preferences() {
             json!({"show_visitor_labels": false, "note_name_first": false})
         )
     );
-    let (s, p) = call(
-        &app,
-        &agent,
-        Method::PATCH,
-        &prefs,
-        Some(json!({"note_name_first": true})),
-    )
-    .await;
+    let (s, p) = app
+        .call(
+            &agent,
+            Method::PATCH,
+            &prefs,
+            Some(json!({"note_name_first": true})),
+        )
+        .await;
     assert_eq!((s, p["note_name_first"].as_bool()), (200, Some(true)));
-    let (_, p) = call(
-        &app,
-        &agent,
-        Method::PATCH,
-        &prefs,
-        Some(json!({"show_visitor_labels": true})),
-    )
-    .await;
+    let (_, p) = app
+        .call(
+            &agent,
+            Method::PATCH,
+            &prefs,
+            Some(json!({"show_visitor_labels": true})),
+        )
+        .await;
     assert_eq!(
         p,
         json!({"show_visitor_labels": true, "note_name_first": true})
     );
-    let (_, p) = call(&app, &owner, Method::GET, &prefs, None).await;
+    let (_, p) = app.call(&owner, Method::GET, &prefs, None).await;
     assert_eq!(
         p,
         json!({"show_visitor_labels": false, "note_name_first": false})
@@ -500,7 +435,7 @@ async fn session_tags_and_preferences() {
         json!({"note_name_first": 1}),
         json!([true]),
     ] {
-        let (s, e) = call(&app, &agent, Method::PATCH, &prefs, Some(bad)).await;
+        let (s, e) = app.call(&agent, Method::PATCH, &prefs, Some(bad)).await;
         assert_eq!((s, e["error"]["code"].as_str()), (400, Some("validation")));
     }
 }
@@ -519,128 +454,132 @@ async fn team_changes_follow_the_rules_and_revoke_live_connections() {
     let member = |uid: i64| format!("/api/projects/{pid}/members/{uid}");
 
     // Roles: validation, owner role protected, scope and permission names checked.
-    let (s, e) = call(
-        &app,
-        &admin,
-        Method::POST,
-        &roles,
-        Some(json!({"name": "x", "permissions": ["root"], "data_scope": "own"})),
-    )
-    .await;
+    let (s, e) = app
+        .call(
+            &admin,
+            Method::POST,
+            &roles,
+            Some(json!({"name": "x", "permissions": ["root"], "data_scope": "own"})),
+        )
+        .await;
     assert_eq!((s, e["error"]["code"].as_str()), (400, Some("validation")));
-    let (s, _) = call(
-        &app,
-        &admin,
-        Method::POST,
-        &roles,
-        Some(json!({"name": "x", "permissions": [], "data_scope": "mine"})),
-    )
-    .await;
+    let (s, _) = app
+        .call(
+            &admin,
+            Method::POST,
+            &roles,
+            Some(json!({"name": "x", "permissions": [], "data_scope": "mine"})),
+        )
+        .await;
     assert_eq!(s, 400);
-    let (s, _) = call(
-        &app,
-        &admin,
-        Method::POST,
-        &roles,
-        Some(json!({"name": "boss", "permissions": ["project.manage"], "data_scope": "all"})),
-    )
-    .await;
+    let (s, _) = app
+        .call(
+            &admin,
+            Method::POST,
+            &roles,
+            Some(json!({"name": "boss", "permissions": ["project.manage"], "data_scope": "all"})),
+        )
+        .await;
     assert_eq!(s, 403, "an admin cannot create a role with project.manage");
-    let (s, own_role) = call(&app, &admin, Method::POST, &roles, Some(json!({"name": "own agents", "permissions": ["session_tags.manage"], "data_scope": "own"}))).await;
+    let (s, own_role) = app.call(&admin, Method::POST, &roles, Some(json!({"name": "own agents", "permissions": ["session_tags.manage"], "data_scope": "own"}))).await;
     assert_eq!(s, 201, "{own_role}");
     let own_role_id = own_role["id"].as_i64().unwrap();
-    let (s, _) = call(
-        &app,
-        &admin,
-        Method::POST,
-        &roles,
-        Some(json!({"name": "own agents", "data_scope": "own"})),
-    )
-    .await;
+    let (s, _) = app
+        .call(
+            &admin,
+            Method::POST,
+            &roles,
+            Some(json!({"name": "own agents", "data_scope": "own"})),
+        )
+        .await;
     assert_eq!(s, 409);
-    let (s, _) = call(
-        &app,
-        &owner,
-        Method::PATCH,
-        &format!("{roles}/{owner_role}"),
-        Some(json!({"data_scope": "own"})),
-    )
-    .await;
+    let (s, _) = app
+        .call(
+            &owner,
+            Method::PATCH,
+            &format!("{roles}/{owner_role}"),
+            Some(json!({"data_scope": "own"})),
+        )
+        .await;
     assert_eq!(s, 403);
-    let (s, _) = call(
-        &app,
-        &owner,
-        Method::DELETE,
-        &format!("{roles}/{owner_role}"),
-        None,
-    )
-    .await;
+    let (s, _) = app
+        .call(
+            &owner,
+            Method::DELETE,
+            &format!("{roles}/{owner_role}"),
+            None,
+        )
+        .await;
     assert_eq!(s, 403);
-    let (s, _) = call(
-        &app,
-        &owner,
-        Method::DELETE,
-        &format!("{roles}/{agent_role}"),
-        None,
-    )
-    .await;
+    let (s, _) = app
+        .call(
+            &owner,
+            Method::DELETE,
+            &format!("{roles}/{agent_role}"),
+            None,
+        )
+        .await;
     assert_eq!(s, 409, "a role in use cannot be deleted");
 
     // Last owner; only owners grant or revoke owner.
-    let (s, e) = call(
-        &app,
-        &owner,
-        Method::PATCH,
-        &member(owner.user_id),
-        Some(json!({"role_id": agent_role})),
-    )
-    .await;
+    let (s, e) = app
+        .call(
+            &owner,
+            Method::PATCH,
+            &member(owner.user_id),
+            Some(json!({"role_id": agent_role})),
+        )
+        .await;
     assert_eq!((s, e["error"]["code"].as_str()), (409, Some("conflict")));
-    let (s, _) = call(&app, &owner, Method::DELETE, &member(owner.user_id), None).await;
+    let (s, _) = app
+        .call(&owner, Method::DELETE, &member(owner.user_id), None)
+        .await;
     assert_eq!(s, 409);
-    let (s, _) = call(
-        &app,
-        &admin,
-        Method::PATCH,
-        &member(admin.user_id),
-        Some(json!({"role_id": owner_role})),
-    )
-    .await;
+    let (s, _) = app
+        .call(
+            &admin,
+            Method::PATCH,
+            &member(admin.user_id),
+            Some(json!({"role_id": owner_role})),
+        )
+        .await;
     assert_eq!(s, 403);
-    let (s, _) = call(&app, &admin, Method::DELETE, &member(owner.user_id), None).await;
+    let (s, _) = app
+        .call(&admin, Method::DELETE, &member(owner.user_id), None)
+        .await;
     assert_eq!(s, 403);
-    let (s, _) = call(
-        &app,
-        &amy,
-        Method::PATCH,
-        &member(bob.user_id),
-        Some(json!({"role_id": own_role_id})),
-    )
-    .await;
+    let (s, _) = app
+        .call(
+            &amy,
+            Method::PATCH,
+            &member(bob.user_id),
+            Some(json!({"role_id": own_role_id})),
+        )
+        .await;
     assert_eq!(s, 403);
-    let (s, _) = call(
-        &app,
-        &admin,
-        Method::PATCH,
-        &member(amy.user_id),
-        Some(json!({"role_id": 999_999})),
-    )
-    .await;
+    let (s, _) = app
+        .call(
+            &admin,
+            Method::PATCH,
+            &member(amy.user_id),
+            Some(json!({"role_id": 999_999})),
+        )
+        .await;
     assert_eq!(s, 400);
 
     // A session of Bob's; Amy (scope all) sees its events until her role changes to own scope.
     let (mut v, sid, _) = open_session(&app, "hello").await;
-    assign(&app, &owner, sid, bob.user_id).await;
+    app.assign(&owner, sid, Some(bob.user_id)).await;
     let mut amy_ws = app.agent_ws(&amy, pid).await;
     assert_eq!(amy_ws.hello.as_ref().unwrap()["data_scope"], "all");
-    let (s, _) = call(
-        &app,
-        &admin,
-        Method::PATCH,
-        &member(amy.user_id),
-        Some(json!({"role_id": own_role_id})),
-    )
-    .await;
+    let (s, _) = app
+        .call(
+            &admin,
+            Method::PATCH,
+            &member(amy.user_id),
+            Some(json!({"role_id": own_role_id})),
+        )
+        .await;
     assert_eq!(s, 204);
     assert_eq!(amy_ws.closed_code().await, Some(4003));
     let mut amy_ws = app.agent_ws(&amy, pid).await;
@@ -652,85 +591,84 @@ async fn team_changes_follow_the_rules_and_revoke_live_connections() {
 
     // Editing a role's scope revokes its members' connections too.
     let mut bob_ws = app.agent_ws(&bob, pid).await;
-    let (s, _) = call(
-        &app,
-        &admin,
-        Method::PATCH,
-        &member(bob.user_id),
-        Some(json!({"role_id": own_role_id})),
-    )
-    .await;
+    let (s, _) = app
+        .call(
+            &admin,
+            Method::PATCH,
+            &member(bob.user_id),
+            Some(json!({"role_id": own_role_id})),
+        )
+        .await;
     assert_eq!(s, 204);
     assert_eq!(bob_ws.closed_code().await, Some(4003));
     let mut bob_ws = app.agent_ws(&bob, pid).await;
-    let (s, r) = call(
-        &app,
-        &admin,
-        Method::PATCH,
-        &format!("{roles}/{own_role_id}"),
-        Some(json!({"data_scope": "all"})),
-    )
-    .await;
+    let (s, r) = app
+        .call(
+            &admin,
+            Method::PATCH,
+            &format!("{roles}/{own_role_id}"),
+            Some(json!({"data_scope": "all"})),
+        )
+        .await;
     assert_eq!((s, r["data_scope"].as_str()), (200, Some("all")));
     assert_eq!(bob_ws.closed_code().await, Some(4003));
     assert_eq!(amy_ws.closed_code().await, Some(4003));
 
     // Removing a member closes their socket and ends their access.
     let mut amy_ws = app.agent_ws(&amy, pid).await;
-    let (s, _) = call(&app, &admin, Method::DELETE, &member(amy.user_id), None).await;
+    let (s, _) = app
+        .call(&admin, Method::DELETE, &member(amy.user_id), None)
+        .await;
     assert_eq!(s, 204);
     assert_eq!(amy_ws.closed_code().await, Some(4003));
-    let (s, _) = call(
-        &app,
-        &amy,
-        Method::GET,
-        &format!("/api/projects/{pid}"),
-        None,
-    )
-    .await;
+    let (s, _) = app
+        .call(&amy, Method::GET, &format!("/api/projects/{pid}"), None)
+        .await;
     assert_eq!(s, 404);
 
     // A second owner makes demoting the first possible; an unused custom role can go.
-    let (s, _) = call(
-        &app,
-        &owner,
-        Method::PATCH,
-        &member(admin.user_id),
-        Some(json!({"role_id": owner_role})),
-    )
-    .await;
+    let (s, _) = app
+        .call(
+            &owner,
+            Method::PATCH,
+            &member(admin.user_id),
+            Some(json!({"role_id": owner_role})),
+        )
+        .await;
     assert_eq!(s, 204);
-    let (s, _) = call(
-        &app,
-        &admin,
-        Method::PATCH,
-        &member(owner.user_id),
-        Some(json!({"role_id": agent_role})),
-    )
-    .await;
+    let (s, _) = app
+        .call(
+            &admin,
+            Method::PATCH,
+            &member(owner.user_id),
+            Some(json!({"role_id": agent_role})),
+        )
+        .await;
     assert_eq!(s, 204);
-    let (s, _) = call(
-        &app,
-        &admin,
-        Method::PATCH,
-        &member(bob.user_id),
-        Some(json!({"role_id": agent_role})),
-    )
-    .await;
+    let (s, _) = app
+        .call(
+            &admin,
+            Method::PATCH,
+            &member(bob.user_id),
+            Some(json!({"role_id": agent_role})),
+        )
+        .await;
     assert_eq!(s, 204);
-    let (s, _) = call(
-        &app,
-        &admin,
-        Method::DELETE,
-        &format!("{roles}/{own_role_id}"),
-        None,
-    )
-    .await;
+    let (s, _) = app
+        .call(
+            &admin,
+            Method::DELETE,
+            &format!("{roles}/{own_role_id}"),
+            None,
+        )
+        .await;
     assert_eq!(s, 204);
 
     // Removing a member puts the sessions still assigned to them back in the queue, live.
     let mut admin_ws = app.agent_ws(&admin, pid).await;
-    let (s, _) = call(&app, &admin, Method::DELETE, &member(bob.user_id), None).await;
+    let (s, _) = app
+        .call(&admin, Method::DELETE, &member(bob.user_id), None)
+        .await;
     assert_eq!(s, 204);
     let f = loop {
         let f = admin_ws.recv_type("session").await;
@@ -740,14 +678,14 @@ async fn team_changes_follow_the_rules_and_revoke_live_connections() {
     };
     assert_eq!(f["session"]["status"], "unassigned");
     assert_eq!(f["session"]["assignee_id"], Value::Null);
-    let (_, got) = call(
-        &app,
-        &admin,
-        Method::GET,
-        &format!("/api/projects/{pid}/sessions/{sid}"),
-        None,
-    )
-    .await;
+    let (_, got) = app
+        .call(
+            &admin,
+            Method::GET,
+            &format!("/api/projects/{pid}/sessions/{sid}"),
+            None,
+        )
+        .await;
     assert_eq!(
         (got["status"].as_str(), got["assignee_id"].clone()),
         (Some("unassigned"), Value::Null)

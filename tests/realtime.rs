@@ -9,14 +9,6 @@ use std::time::Duration;
 use switchboard::db::schema::messages;
 use tokio_tungstenite::tungstenite::Message;
 
-async fn say(v: &mut WsClient, cid: &str, text: &str) -> Value {
-    v.send(json!({"v": 1, "type": "send", "client_id": cid, "text": text}))
-        .await;
-    let ack = v.recv_type("ack").await;
-    assert_eq!(ack["client_id"], cid);
-    ack
-}
-
 async fn reply(a: &mut WsClient, sid: i64, cid: &str, text: &str) -> Value {
     a.send(json!({"v": 1, "type": "send", "session_id": sid, "client_id": cid, "text": text}))
         .await;
@@ -44,7 +36,7 @@ async fn visitor_and_agent_talk_live() {
             > 20
     );
 
-    let ack = say(&mut visitor, "v1", "hello, anyone?").await;
+    let ack = visitor_says(&mut visitor, "v1", "hello, anyone?").await;
     let sid = ack["session_id"].as_i64().unwrap();
     assert_eq!(ack["seq"], 1);
 
@@ -116,7 +108,7 @@ async fn ack_means_the_message_is_committed() {
     let mut db = app.db().await;
     for i in 0..20 {
         let cid = format!("c{i}");
-        let ack = say(&mut visitor, &cid, &format!("message {i}")).await;
+        let ack = visitor_says(&mut visitor, &cid, &format!("message {i}")).await;
         // Read from a separate connection right after the ack: the row must be visible.
         let stored: Vec<(i64, String)> = messages::table
             .filter(messages::client_id.eq(&cid))
@@ -137,10 +129,10 @@ async fn agent_reconnects_and_resumes_without_loss_or_duplicate() {
     let owner = app.owner().await;
     let mut visitor = app.visitor().await;
     let mut agent = app.agent_ws(&owner, app.project_id).await;
-    let sid = say(&mut visitor, "m1", "one").await["session_id"]
+    let sid = visitor_says(&mut visitor, "m1", "one").await["session_id"]
         .as_i64()
         .unwrap();
-    say(&mut visitor, "m2", "two").await;
+    visitor_says(&mut visitor, "m2", "two").await;
     let seen: Vec<i64> = agent
         .recv_n("message", 2)
         .await
@@ -152,15 +144,15 @@ async fn agent_reconnects_and_resumes_without_loss_or_duplicate() {
     // The agent's socket drops; the visitor keeps writing.
     agent.close().await;
     for i in 3..=6 {
-        say(&mut visitor, &format!("m{i}"), &format!("msg {i}")).await;
+        visitor_says(&mut visitor, &format!("m{i}"), &format!("msg {i}")).await;
     }
     let mut agent = app.agent_ws(&owner, app.project_id).await;
     // A message that arrives live right after reconnecting, before the resume.
-    say(&mut visitor, "m7", "msg 7").await;
+    visitor_says(&mut visitor, "m7", "msg 7").await;
     agent
         .send(json!({"v": 1, "type": "resume", "session_id": sid, "after_seq": 2, "ref": "r1"}))
         .await;
-    say(&mut visitor, "m8", "msg 8").await;
+    visitor_says(&mut visitor, "m8", "msg 8").await;
 
     let mut got = Vec::new();
     let mut ok = false;
@@ -189,7 +181,7 @@ async fn visitor_comes_back_with_its_token_and_resumes_in_order() {
         .as_str()
         .unwrap()
         .to_owned();
-    let sid = say(&mut visitor, "v1", "first").await["session_id"]
+    let sid = visitor_says(&mut visitor, "v1", "first").await["session_id"]
         .as_i64()
         .unwrap();
     visitor.close().await;
@@ -219,8 +211,8 @@ async fn a_repeated_client_id_gets_the_same_ack_and_stores_one_row() {
     let app = TestApp::start().await;
     let owner = app.owner().await;
     let mut visitor = app.visitor().await;
-    let first = say(&mut visitor, "same", "hello").await;
-    let again = say(&mut visitor, "same", "hello").await;
+    let first = visitor_says(&mut visitor, "same", "hello").await;
+    let again = visitor_says(&mut visitor, "same", "hello").await;
     assert_eq!(
         (first["seq"].clone(), first["message_id"].clone()),
         (again["seq"].clone(), again["message_id"].clone())
@@ -318,7 +310,7 @@ async fn bad_frames_get_an_error_and_keep_the_connection() {
         .send(json!({"v": 1, "type": "ping", "ref": 7}))
         .await;
     assert_eq!(visitor.recv_type("pong").await["ref"], 7);
-    let ack = say(&mut visitor, "fine", "still here").await;
+    let ack = visitor_says(&mut visitor, "fine", "still here").await;
     assert_eq!(ack["seq"], 1);
     assert_eq!(agent.recv_type("message").await["text"], "still here");
 }
@@ -337,10 +329,10 @@ async fn own_data_scope_sees_only_own_sessions_and_the_queue() {
     // Two visitors; the owner gives one session to Bob, the other to Amy.
     let mut v1 = app.visitor().await;
     let mut v2 = app.visitor().await;
-    let s1 = say(&mut v1, "a", "for bob").await["session_id"]
+    let s1 = visitor_says(&mut v1, "a", "for bob").await["session_id"]
         .as_i64()
         .unwrap();
-    let s2 = say(&mut v2, "b", "for amy").await["session_id"]
+    let s2 = visitor_says(&mut v2, "b", "for amy").await["session_id"]
         .as_i64()
         .unwrap();
     let assign = |sid: i64, uid: i64| {
@@ -362,8 +354,8 @@ async fn own_data_scope_sees_only_own_sessions_and_the_queue() {
             break;
         }
     }
-    say(&mut v1, "a2", "secret for bob").await;
-    say(&mut v2, "b2", "hello amy").await;
+    visitor_says(&mut v1, "a2", "secret for bob").await;
+    visitor_says(&mut v2, "b2", "hello amy").await;
     let m = amy_ws.recv_type("message").await;
     assert_eq!(
         (m["session_id"].as_i64(), m["text"].as_str()),
@@ -432,7 +424,7 @@ async fn a_client_that_stops_reading_is_disconnected_not_buffered() {
     let mut sent = 0usize;
     // ~4 MiB past what the client acknowledged marks it lagging; socket buffers absorb some.
     for i in 0..1500 {
-        say(&mut visitor, &format!("big{i}"), &big).await;
+        visitor_says(&mut visitor, &format!("big{i}"), &big).await;
         sent += big.len();
         if sent > 12 * 1024 * 1024 {
             break;
@@ -450,7 +442,7 @@ async fn a_resend_after_the_session_ended_is_acknowledged_not_stored_again() {
         .as_str()
         .unwrap()
         .to_owned();
-    let first = say(&mut visitor, "lost-ack", "did this arrive?").await;
+    let first = visitor_says(&mut visitor, "lost-ack", "did this arrive?").await;
     let sid = first["session_id"].as_i64().unwrap();
     visitor.close().await;
     let r = owner
@@ -468,7 +460,7 @@ async fn a_resend_after_the_session_ended_is_acknowledged_not_stored_again() {
     // The visitor never saw the ack and sends the same message again after reconnecting.
     let mut visitor = app.visitor_with(Some(&token)).await;
     assert_eq!(visitor.hello.as_ref().unwrap()["session_id"], Value::Null);
-    let again = say(&mut visitor, "lost-ack", "did this arrive?").await;
+    let again = visitor_says(&mut visitor, "lost-ack", "did this arrive?").await;
     assert_eq!(
         (again["session_id"].clone(), again["message_id"].clone()),
         (first["session_id"].clone(), first["message_id"].clone())
@@ -490,6 +482,6 @@ async fn a_resend_after_the_session_ended_is_acknowledged_not_stored_again() {
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     assert_eq!(app.message_count(sid).await, 1);
     // A new message does open the next session.
-    let next = say(&mut visitor, "fresh", "one more thing").await;
+    let next = visitor_says(&mut visitor, "fresh", "one more thing").await;
     assert_ne!(next["session_id"], first["session_id"]);
 }

@@ -5,80 +5,8 @@ use diesel_async::RunQueryDsl;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-/// A new visitor writes `text`; returns the visitor and the session id.
-async fn open_session(app: &TestApp, text: &str) -> (WsClient, i64) {
-    let mut v = app.visitor().await;
-    v.send(json!({"v": 1, "type": "send", "client_id": "first", "text": text}))
-        .await;
-    let sid = v.recv_type("ack").await["session_id"].as_i64().unwrap();
-    (v, sid)
-}
-
-async fn visitor_says(v: &mut WsClient, client_id: &str, text: &str) {
-    v.send(json!({"v": 1, "type": "send", "client_id": client_id, "text": text}))
-        .await;
-    v.recv_type("ack").await;
-}
-
-/// An agent's reply over REST (takes an unassigned session).
-async fn reply(app: &TestApp, agent: &Agent, sid: i64, client_id: &str) {
-    let r = agent
-        .http
-        .post(format!(
-            "{}/api/projects/{}/sessions/{sid}/messages",
-            app.url(),
-            app.project_id
-        ))
-        .json(&json!({"client_id": client_id, "text": "How can I help?"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-}
-
-async fn assign(app: &TestApp, agent: &Agent, sid: i64, to: Option<i64>) {
-    let r = agent
-        .http
-        .post(format!(
-            "{}/api/projects/{}/sessions/{sid}/assign",
-            app.url(),
-            app.project_id
-        ))
-        .json(&json!({ "user_id": to }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-}
-
-async fn end(app: &TestApp, agent: &Agent, sid: i64) {
-    let r = agent
-        .http
-        .post(format!(
-            "{}/api/projects/{}/sessions/{sid}/end",
-            app.url(),
-            app.project_id
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-}
-
-async fn get_json(app: &TestApp, agent: &Agent, path_and_query: &str) -> Value {
-    let r = agent
-        .http
-        .get(format!("{}{path_and_query}", app.url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "GET {path_and_query}");
-    r.json().await.unwrap()
-}
-
 async fn records(app: &TestApp, agent: &Agent, query: &str) -> Value {
-    get_json(
-        app,
+    app.get_json(
         agent,
         &format!("/api/projects/{}/reports/sessions?{query}", app.project_id),
     )
@@ -86,15 +14,15 @@ async fn records(app: &TestApp, agent: &Agent, query: &str) -> Value {
 }
 
 async fn summary(app: &TestApp, agent: &Agent, query: &str) -> (i64, i64, i64) {
-    let s = get_json(
-        app,
-        agent,
-        &format!(
-            "/api/projects/{}/reports/sessions/summary?{query}",
-            app.project_id
-        ),
-    )
-    .await;
+    let s = app
+        .get_json(
+            agent,
+            &format!(
+                "/api/projects/{}/reports/sessions/summary?{query}",
+                app.project_id
+            ),
+        )
+        .await;
     (
         s["ongoing"].as_i64().unwrap(),
         s["ended"].as_i64().unwrap(),
@@ -123,11 +51,11 @@ async fn reports_filter_by_reception_time_and_receptionist() {
     let owner = app.owner().await;
     let ann = app.member(pid, "agent", "Ann").await;
     let bob = app.member(pid, "agent", "Bob").await;
-    let (_v1, s1) = open_session(&app, "one").await;
-    let (_v2, s2) = open_session(&app, "two").await;
-    let (_v3, s3) = open_session(&app, "three").await;
-    reply(&app, &ann, s1, "r1").await;
-    reply(&app, &bob, s2, "r2").await;
+    let (_v1, s1) = app.open_session("one").await;
+    let (_v2, s2) = app.open_session("two").await;
+    let (_v3, s3) = app.open_session("three").await;
+    app.reply(&ann, s1, "r1").await;
+    app.reply(&bob, s2, "r2").await;
     // Reception times we control: s1 in January, s2 in February; s3 was never received.
     sql(
         &app,
@@ -291,17 +219,17 @@ async fn summary_counts_are_live() {
     let owner = app.owner().await;
     assert_eq!(summary(&app, &owner, "").await, (0, 0, 0));
 
-    let (mut v1, s1) = open_session(&app, "hello").await;
+    let (mut v1, s1) = app.open_session("hello").await;
     assert_eq!(summary(&app, &owner, "").await, (1, 0, 1));
     // Not received yet: outside any reception window.
     assert_eq!(
         summary(&app, &owner, "received_from=2000-01-01T00:00:00Z").await,
         (0, 0, 0)
     );
-    let (_v2, _s2) = open_session(&app, "me too").await;
+    let (_v2, _s2) = app.open_session("me too").await;
     assert_eq!(summary(&app, &owner, "").await, (2, 0, 2));
 
-    reply(&app, &owner, s1, "r1").await;
+    app.reply(&owner, s1, "r1").await;
     assert_eq!(
         summary(&app, &owner, "received_from=2000-01-01T00:00:00Z").await,
         (1, 0, 1)
@@ -315,7 +243,7 @@ async fn summary_counts_are_live() {
         json!({"total": 3, "visitor": 2, "agent": 1})
     );
 
-    end(&app, &owner, s1).await;
+    app.end(&owner, s1).await;
     assert_eq!(summary(&app, &owner, "").await, (1, 1, 2));
     assert_eq!(summary(&app, &owner, "status=ended").await, (0, 1, 1));
     assert_eq!(summary(&app, &owner, "status=ongoing").await, (1, 0, 1));
@@ -326,9 +254,9 @@ async fn summary_counts_are_live() {
 
     // The unfiltered numbers come from trigger-kept counters, filtered ones from a scan of the
     // sessions: after assign, unassign, end and a new session, both paths agree.
-    let (_v3, s3) = open_session(&app, "third").await;
-    assign(&app, &owner, s3, Some(owner.user_id)).await;
-    assign(&app, &owner, s3, None).await;
+    let (_v3, s3) = app.open_session("third").await;
+    app.assign(&owner, s3, Some(owner.user_id)).await;
+    app.assign(&owner, s3, None).await;
     let channel = app.channel_id().await;
     for status in [
         "",
@@ -369,12 +297,12 @@ async fn own_scope_sees_only_own_records_and_counts() {
     let ann = app.member(pid, "agent", "Ann").await;
     let bob = app.member(pid, "agent", "Bob").await;
     app.set_role_scope(pid, "agent", "own").await;
-    let (_v1, s1) = open_session(&app, "one").await;
-    let (_v2, s2) = open_session(&app, "two").await;
-    let (_v3, _s3) = open_session(&app, "three").await;
-    reply(&app, &ann, s1, "r1").await;
-    reply(&app, &bob, s2, "r2").await;
-    end(&app, &ann, s1).await;
+    let (_v1, s1) = app.open_session("one").await;
+    let (_v2, s2) = app.open_session("two").await;
+    let (_v3, _s3) = app.open_session("three").await;
+    app.reply(&ann, s1, "r1").await;
+    app.reply(&bob, s2, "r2").await;
+    app.end(&ann, s1).await;
 
     assert_eq!(ids(&records(&app, &ann, "").await), vec![s1]);
     assert_eq!(summary(&app, &ann, "").await, (0, 1, 1));
@@ -415,7 +343,7 @@ async fn own_scope_sees_only_own_records_and_counts() {
 async fn another_projects_member_gets_404() {
     let app = TestApp::start().await;
     let pa = app.project_id;
-    let (_v, _sid) = open_session(&app, "project A business").await;
+    let (_v, _sid) = app.open_session("project A business").await;
     let outsider = app.member(pa, "agent", "outsider").await;
     let b: Value = outsider
         .http
@@ -478,27 +406,27 @@ async fn first_response_time_follows_the_definition() {
     let owner = app.owner().await;
 
     // A plain session: from the visitor's first message to the first agent reply.
-    let (mut v, sid) = open_session(&app, "anyone there?").await;
+    let (mut v, sid) = app.open_session("anyone there?").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     visitor_says(&mut v, "again", "hello?").await; // a second wait message changes nothing
-    reply(&app, &owner, sid, "r1").await;
+    app.reply(&owner, sid, "r1").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    reply(&app, &owner, sid, "r2").await; // only the first reply counts
+    app.reply(&owner, sid, "r2").await; // only the first reply counts
     let page = records(&app, &owner, "").await;
     let secs = page["items"][0]["first_response_secs"].as_f64().unwrap();
     assert!((0.3..0.5).contains(&secs), "{secs}");
 
     // No human reply: none.
-    let (_v2, s2) = open_session(&app, "nobody answers").await;
+    let (_v2, s2) = app.open_session("nobody answers").await;
     let page = records(&app, &owner, "status=unassigned").await;
     assert_eq!(ids(&page), vec![s2]);
     assert!(page["items"][0]["first_response_secs"].is_null());
 
     // The first reply to a session already assigned changes nothing but the first response:
     // a `session` frame still carries it to the agents, so Session management shows it live.
-    assign(&app, &owner, s2, Some(owner.user_id)).await;
+    app.assign(&owner, s2, Some(owner.user_id)).await;
     let mut ws = app.agent_ws(&owner, app.project_id).await;
-    reply(&app, &owner, s2, "r-s2").await;
+    app.reply(&owner, s2, "r-s2").await;
     let f = ws.recv_type("session").await;
     assert_eq!(f["session"]["id"], s2);
     assert_eq!(f["session"]["status"], "assigned");
@@ -514,7 +442,7 @@ async fn first_response_time_follows_the_definition() {
         "ALTER TABLE sessions ALTER COLUMN bot_hosted SET DEFAULT true",
     )
     .await;
-    let (mut v3, s3) = open_session(&app, "talking to the bot").await;
+    let (mut v3, s3) = app.open_session("talking to the bot").await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     sql(
         &app,
@@ -523,7 +451,7 @@ async fn first_response_time_follows_the_definition() {
     .await;
     visitor_says(&mut v3, "handed-off", "a human please").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    reply(&app, &owner, s3, "r3").await;
+    app.reply(&owner, s3, "r3").await;
     let page = records(&app, &owner, "status=assigned").await;
     let r3 = page["items"]
         .as_array()
@@ -542,9 +470,9 @@ async fn csv_export_is_quoted_guarded_and_an_attachment() {
     let app = TestApp::start().await;
     let pid = app.project_id;
     let owner = app.owner().await;
-    let (_v1, s1) = open_session(&app, "one").await;
-    let (_v2, s2) = open_session(&app, "two").await;
-    reply(&app, &owner, s1, "r1").await;
+    let (_v1, s1) = app.open_session("one").await;
+    let (_v2, s2) = app.open_session("two").await;
+    app.reply(&owner, s1, "r1").await;
     sql(
         &app,
         &format!(
@@ -616,7 +544,7 @@ async fn csv_and_cursor_pages_cover_every_row_once_in_order() {
     let app = TestApp::start().await;
     let pid = app.project_id;
     let owner = app.owner().await;
-    let (_v, sid) = open_session(&app, "the one open session").await;
+    let (_v, sid) = app.open_session("the one open session").await;
     // 4,500 ended sessions of the same contact, a tenth never received, with ties in the
     // reception time: more than two CSV pages (2,000 rows each).
     sql(

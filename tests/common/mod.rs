@@ -1,6 +1,7 @@
 #![allow(dead_code)]
 
 pub mod smtp;
+pub mod steps;
 pub mod ws;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -13,6 +14,7 @@ use switchboard::config::Config;
 use switchboard::db::embedded::EmbeddedPostgres;
 use switchboard::domain::bootstrap;
 
+pub use steps::visitor_says;
 pub use ws::WsClient;
 
 /// Every wait in a test is bounded by this.
