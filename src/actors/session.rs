@@ -97,30 +97,54 @@ impl SessionActor {
         F: Fn(Arc<Registry>) -> Fut + 'static,
         Fut: Future<Output = AppResult<Applied>> + 'static,
     {
+        let changed = self.apply_if_changed(move |reg| {
+            let op = op(reg);
+            async move { op.await.map(Some) }
+        });
+        AtomicResponse::new(Box::pin(changed.map(|res, _, _| {
+            res?.ok_or_else(|| AppError::internal("a change without its result"))
+        })))
+    }
+
+    /// `apply` for an operation that may find nothing to do (`Ok(None)`, e.g. a timer that
+    /// already fired): nothing is loaded or published then.
+    fn apply_if_changed<F, Fut>(
+        &mut self,
+        op: F,
+    ) -> ResponseActFuture<Self, AppResult<Option<Applied>>>
+    where
+        F: Fn(Arc<Registry>) -> Fut + 'static,
+        Fut: Future<Output = AppResult<Option<Applied>>> + 'static,
+    {
         self.last_active = Instant::now();
         let reg = Arc::clone(&self.reg);
         let cached = self.names.clone();
         let fut = async move {
-            let applied = with_retry(|| op(Arc::clone(&reg))).await?;
+            let Some(applied) = with_retry(|| op(Arc::clone(&reg))).await? else {
+                return Ok(None);
+            };
             let names = match cached {
                 Some(n) => n,
                 None => {
                     with_retry(|| load_names(Arc::clone(&reg), applied.after.contact_id)).await?
                 }
             };
-            Ok((applied, names))
+            Ok(Some((applied, names)))
         };
-        AtomicResponse::new(Box::pin(fut.into_actor(self).map(
-            |res: AppResult<(Applied, _)>, act, _| {
-                let (applied, names) = res?;
-                act.names = Some(names);
-                if !applied.duplicate {
-                    act.publish(&applied);
-                }
-                act.row = Some(applied.after.clone());
-                Ok(applied)
-            },
-        )))
+        Box::pin(
+            fut.into_actor(self)
+                .map(|res: AppResult<Option<(Applied, _)>>, act, _| {
+                    let Some((applied, names)) = res? else {
+                        return Ok(None);
+                    };
+                    act.names = Some(names);
+                    if !applied.duplicate {
+                        act.publish(&applied);
+                    }
+                    act.row = Some(applied.after.clone());
+                    Ok(Some(applied))
+                }),
+        )
     }
 
     fn view(&self, row: &SessionRow) -> SessionView {
@@ -254,38 +278,17 @@ impl Handler<End> for SessionActor {
 impl Handler<Fire> for SessionActor {
     type Result = AtomicResponse<Self, ()>;
     fn handle(&mut self, msg: Fire, _: &mut Self::Context) -> Self::Result {
-        let reg = Arc::clone(&self.reg);
         let timer_id = msg.timer_id;
-        let fut = async move {
-            with_retry(|| {
-                let reg = Arc::clone(&reg);
-                async move {
-                    let mut conn = reg.pool.get().await?;
-                    let applied = conversation::fire_timer(&mut conn, timer_id, &reg.mail).await?;
-                    let names = match &applied {
-                        Some(a) => Some(
-                            crate::db::sessions::contact_names(&mut conn, a.after.contact_id)
-                                .await?,
-                        ),
-                        None => None,
-                    };
-                    Ok((applied, names))
-                }
-            })
-            .await
-        };
-        AtomicResponse::new(Box::pin(fut.into_actor(self).map(
-            move |res: AppResult<_>, act, _| match res {
-                Ok((Some(applied), names)) => {
-                    act.names = names;
-                    act.publish(&applied);
-                    act.row = Some(applied.after);
-                }
-                Ok((None, _)) => {}
+        let fired = self.apply_if_changed(move |reg| async move {
+            let mut conn = reg.pool.get().await?;
+            conversation::fire_timer(&mut conn, timer_id, &reg.mail).await
+        });
+        AtomicResponse::new(Box::pin(fired.map(move |res, _, _| {
+            if let Err(e) = res {
                 // The claim lapses and the scheduler delivers the timer again.
-                Err(e) => tracing::error!(error = %e, timer_id, "timer failed"),
-            },
-        )))
+                tracing::error!(error = %e, timer_id, "timer failed");
+            }
+        })))
     }
 }
 
