@@ -253,7 +253,7 @@ async fn post_to(reg: &Arc<Registry>, session_id: i64, post: NewPost) -> AppResu
 /// names are read now, not taken from `contact` as loaded at connect: an agent may have
 /// edited the note name since.
 async fn open_session(reg: &Arc<Registry>, contact: &Contact) -> AppResult<i64> {
-    let (row, created, (contact_name, note_name)) = with_retry(|| async {
+    let (row, opened) = with_retry(|| async {
         let mut conn = reg.pool.get().await?;
         let (row, created) = crate::db::sessions::open_or_get(
             &mut conn,
@@ -262,11 +262,15 @@ async fn open_session(reg: &Arc<Registry>, contact: &Contact) -> AppResult<i64> 
             contact.id,
         )
         .await?;
-        let names = crate::db::sessions::contact_names(&mut conn, contact.id).await?;
-        Ok((row, created, names))
+        // Only a new session is announced, with the names as they are now.
+        let names = match created {
+            true => Some(crate::db::sessions::contact_names(&mut conn, contact.id).await?),
+            false => None,
+        };
+        Ok((row, names))
     })
     .await?;
-    if created {
+    if let Some((contact_name, note_name)) = opened {
         reg.session(row.id).do_send(session::Opened {
             row: row.clone(),
             contact_name,
