@@ -188,10 +188,9 @@ pub async fn session_states(
     conn: &mut AsyncPgConnection,
     contact_id: i64,
 ) -> QueryResult<Vec<(String, Option<i64>)>> {
-    use super::schema::sessions;
-    sessions::table
-        .filter(sessions::contact_id.eq(contact_id))
-        .select((sessions::status, sessions::assignee_id))
-        .load(conn)
-        .await
+    Ok(sessions_of(conn, contact_id)
+        .await?
+        .into_iter()
+        .map(|(_, status, assignee)| (status, assignee))
+        .collect())
 }
