@@ -8,6 +8,7 @@ mod alerts;
 mod api;
 mod contacts;
 mod permissions;
+mod protocol_guarantees;
 mod realtime;
 mod reports;
 mod restarts;

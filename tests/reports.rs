@@ -605,3 +605,39 @@ async fn csv_and_cursor_pages_cover_every_row_once_in_order() {
     assert_eq!(from_csv, paged);
     assert_eq!(summary(&app, &owner, "").await, (1, 4500, 4501));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_times_are_rfc3339_utc_with_three_decimals_as_documented() {
+    let app = TestApp::start().await;
+    let owner = app.owner().await;
+    let (_v, sid) = app.open_session("one").await;
+    app.reply(&owner, sid, "r1").await;
+    app.end(&owner, sid).await;
+    let body = owner
+        .http
+        .get(format!(
+            "{}/api/projects/{}/reports/sessions.csv",
+            app.url(),
+            app.project_id
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let row: Vec<&str> = body.split("\r\n").nth(1).unwrap().split(',').collect();
+    // created_at, received_at, ended_at, e.g. 2026-12-01T14:03:07.123Z
+    for t in &row[11..14] {
+        let (secs, frac) = t
+            .rsplit_once('.')
+            .unwrap_or_else(|| panic!("no decimals: {t}"));
+        assert!(chrono::DateTime::parse_from_rfc3339(t).is_ok(), "{t}");
+        assert!(
+            secs.len() == 19 && frac.len() == 4 && frac.ends_with('Z'),
+            "{t}"
+        );
+    }
+    let frt = row[17];
+    assert_eq!(frt.rsplit_once('.').map(|(_, d)| d.len()), Some(3), "{frt}");
+}

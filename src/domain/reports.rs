@@ -304,7 +304,7 @@ pub fn csv_field(out: &mut String, value: &str) {
 }
 
 fn time_field(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_default()
 }
 

@@ -39,6 +39,7 @@ pub fn start(
         epoch,
         reg,
     };
+    let stream = conn.core.limited(stream);
     ws::WsResponseBuilder::new(conn, req, stream)
         .frame_size(protocol::MAX_CODEC_FRAME_BYTES)
         .start()
@@ -106,11 +107,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for AgentConn {
     fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
         let msg = match item {
             Ok(m) => m,
-            Err(e) => {
-                tracing::debug!(error = %e, "agent socket protocol error");
-                ctx.stop();
-                return;
-            }
+            Err(e) => return self.core.input_ended(ctx, Some(&e)),
         };
         self.core.heard();
         match msg {
@@ -141,6 +138,10 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for AgentConn {
             ws::Message::Nop => {}
         }
     }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        self.core.input_ended(ctx, None);
+    }
 }
 
 impl AgentConn {
@@ -159,13 +160,10 @@ impl AgentConn {
                     client_id: Some(client_id),
                     text,
                 };
-                let addr = self.reg.session(session_id);
-                self.reply(
-                    ctx,
-                    async move { addr.send(session::Post(post)).await },
-                    reference,
-                    true,
-                );
+                // Queued in the session's mailbox now, not when the reply future first runs,
+                // so a connection's sends to a session keep the order they arrived in.
+                let request = self.reg.session(session_id).send(session::Post(post));
+                self.reply(ctx, request, reference, true);
             }
             AgentIn::Take {
                 session_id,

@@ -7,6 +7,7 @@
 //! marks the connection lagging: it is closed with 4008 and the client resumes.
 
 use super::cursor::{Cursors, Live};
+use super::frame_limit::FrameLimit;
 use crate::actors::Deliver;
 use crate::domain::views::MessageView;
 use crate::error::AppError;
@@ -27,6 +28,8 @@ pub const CLOSE_LAGGING: u16 = 4008;
 pub struct ConnCore {
     pub id: u64,
     pub lagging: Arc<AtomicBool>,
+    /// Set by `FrameLimit` when the client declared a frame over `MAX_CODEC_FRAME_BYTES`.
+    pub oversized: Arc<AtomicBool>,
     pub cursors: Cursors,
     last_heard: Instant,
     sent: u64,
@@ -39,12 +42,47 @@ impl ConnCore {
         ConnCore {
             id,
             lagging: Arc::new(AtomicBool::new(false)),
+            oversized: Arc::new(AtomicBool::new(false)),
             cursors: Cursors::default(),
             last_heard: Instant::now(),
             sent: 0,
             acked: 0,
             pinged_at: 0,
         }
+    }
+
+    /// The request payload with the frame limit applied to declared lengths.
+    pub fn limited<S>(&self, stream: S) -> FrameLimit<S> {
+        FrameLimit::new(
+            stream,
+            protocol::MAX_CODEC_FRAME_BYTES,
+            Arc::clone(&self.oversized),
+        )
+    }
+
+    /// The client's input ended or broke: after an oversized frame the client is told why
+    /// (1009, as documented) instead of seeing the connection vanish.
+    pub fn input_ended<A>(
+        &self,
+        ctx: &mut ws::WebsocketContext<A>,
+        error: Option<&ws::ProtocolError>,
+    ) where
+        A: Actor<Context = ws::WebsocketContext<A>>,
+    {
+        let too_big = self.oversized.load(Ordering::Relaxed)
+            || matches!(error, Some(ws::ProtocolError::Overflow));
+        if too_big {
+            ctx.close(Some(ws::CloseReason {
+                code: ws::CloseCode::Size,
+                description: Some(format!(
+                    "frames are limited to {} bytes",
+                    protocol::MAX_CODEC_FRAME_BYTES
+                )),
+            }));
+        } else if let Some(e) = error {
+            tracing::debug!(error = %e, "socket protocol error");
+        }
+        ctx.stop();
     }
 
     pub fn heard(&mut self) {

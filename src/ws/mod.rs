@@ -4,4 +4,5 @@
 pub mod agent;
 mod conn;
 mod cursor;
+mod frame_limit;
 pub mod visitor;

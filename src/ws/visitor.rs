@@ -1,5 +1,9 @@
 //! A visitor's websocket (the web widget). The visitor writes into its open session; the first
 //! message, or the first after the session ended, opens a new one.
+//!
+//! A connection's messages are stored in the order they arrived: they go to the session one at
+//! a time. Concurrently, a burst into a session that is still being opened (the widget's
+//! offline queue) would race the open and land in any order.
 
 use super::conn::{read_history, spawn_resume, ConnCore};
 use crate::actors::registry::{ConnHandle, Registry};
@@ -7,7 +11,7 @@ use crate::actors::session::{self, with_retry};
 use crate::actors::Deliver;
 use crate::db::contacts::Contact;
 use crate::db::messages::MessageRow;
-use crate::domain::conversation::{Applied, Author, NewPost};
+use crate::domain::conversation::{self, Applied, Author, NewPost};
 use crate::domain::views::MessageView;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::protocol::{self, VisitorIn};
@@ -15,7 +19,13 @@ use actix::prelude::*;
 use actix_web::{HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 use serde_json::Value;
+use std::collections::VecDeque;
 use std::sync::Arc;
+
+/// Sends accepted but not yet stored, per connection. Past this a send is refused with
+/// `rate_limited` (not stored; the client sends it again once acks come back), so a client
+/// that never waits for acks cannot queue without bound.
+const MAX_QUEUED_SENDS: usize = 256;
 
 pub struct VisitorConn {
     core: ConnCore,
@@ -24,6 +34,9 @@ pub struct VisitorConn {
     token: String,
     session_id: Option<i64>,
     last_seq: i64,
+    /// Validated sends waiting for the one in flight, oldest first.
+    queued: VecDeque<NewPost>,
+    sending: bool,
 }
 
 pub struct VisitorStart {
@@ -46,7 +59,10 @@ pub fn start(
         token: v.token,
         session_id: v.session_id,
         last_seq: v.last_seq,
+        queued: VecDeque::new(),
+        sending: false,
     };
+    let stream = conn.core.limited(stream);
     ws::WsResponseBuilder::new(conn, req, stream)
         .frame_size(protocol::MAX_CODEC_FRAME_BYTES)
         .start()
@@ -90,9 +106,9 @@ impl Handler<Deliver> for VisitorConn {
 
 impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for VisitorConn {
     fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
-        let Ok(msg) = item else {
-            ctx.stop();
-            return;
+        let msg = match item {
+            Ok(m) => m,
+            Err(e) => return self.core.input_ended(ctx, Some(&e)),
         };
         self.core.heard();
         match msg {
@@ -115,6 +131,10 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for VisitorConn {
             }
             ws::Message::Nop => {}
         }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        self.core.input_ended(ctx, None);
     }
 }
 
@@ -143,6 +163,8 @@ impl VisitorConn {
         }
     }
 
+    /// Validates a send before anything is opened or queued ("refused; nothing was applied"),
+    /// then stores it after every earlier send of this connection.
     fn send_message(
         &mut self,
         ctx: &mut ws::WebsocketContext<Self>,
@@ -150,13 +172,40 @@ impl VisitorConn {
         text: String,
     ) {
         let reference = Value::String(client_id.clone());
-        let post = NewPost {
+        let checked = conversation::validate_client_id(&client_id)
+            .and_then(|()| conversation::validate_text(&text));
+        if let Err(e) = checked {
+            self.core.error(ctx, &e, Some(&reference));
+            return;
+        }
+        if self.queued.len() >= MAX_QUEUED_SENDS {
+            let e = AppError::new(
+                ErrorCode::RateLimited,
+                "too many messages waiting for their ack; not stored, send it again after the acks",
+            );
+            self.core.error(ctx, &e, Some(&reference));
+            return;
+        }
+        self.queued.push_back(NewPost {
             author: Author::Visitor {
                 contact_id: self.contact.id,
             },
             client_id: Some(client_id),
             text,
+        });
+        self.send_next(ctx);
+    }
+
+    /// Stores the oldest queued send unless one is in flight; its answer starts the next.
+    fn send_next(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        if self.sending {
+            return;
+        }
+        let Some(post) = self.queued.pop_front() else {
+            return;
         };
+        self.sending = true;
+        let reference = Value::String(post.client_id.clone().unwrap_or_default());
         let (reg, contact, current) =
             (Arc::clone(&self.reg), self.contact.clone(), self.session_id);
         let fut = async move {
@@ -186,15 +235,21 @@ impl VisitorConn {
         };
         ctx.spawn(
             fut.into_actor(self)
-                .map(move |res: AppResult<_>, act, ctx| match res {
-                    Ok((session_id, message)) => {
-                        if session_id.is_some() {
-                            act.session_id = session_id;
+                .map(move |res: AppResult<_>, act, ctx| {
+                    match res {
+                        Ok((session_id, message)) => {
+                            // Never back to an older session: another tab may have opened a
+                            // newer one meanwhile (see `Deliver`).
+                            if session_id > act.session_id {
+                                act.session_id = session_id;
+                            }
+                            act.core
+                                .send(ctx, &protocol::ack(&MessageView::from(&message)));
                         }
-                        act.core
-                            .send(ctx, &protocol::ack(&MessageView::from(&message)));
+                        Err(e) => act.core.error(ctx, &e, Some(&reference)),
                     }
-                    Err(e) => act.core.error(ctx, &e, Some(&reference)),
+                    act.sending = false;
+                    act.send_next(ctx);
                 }),
         );
     }

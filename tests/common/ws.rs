@@ -55,6 +55,18 @@ impl WsClient {
             .expect("send");
     }
 
+    /// Writes bytes on the TCP connection under the websocket (e.g. a hand-made frame header).
+    pub async fn write_raw_bytes(&mut self, bytes: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        let MaybeTlsStream::Plain(tcp) = self.stream.get_mut() else {
+            panic!("tests use plain TCP");
+        };
+        tokio::time::timeout(super::WAIT, tcp.write_all(bytes))
+            .await
+            .expect("write timed out")
+            .expect("write");
+    }
+
     pub async fn send_raw(&mut self, m: Message) {
         self.stream.send(m).await.expect("send");
     }

@@ -145,6 +145,15 @@ describe('outbox', () => {
     expect(c.messages[1]).toMatchObject({ pending: false, failed: true });
   });
 
+  it('rate_limited (too many sends waiting for acks) makes the message go out again', () => {
+    const c = new Chat();
+    c.apply(hello(7));
+    c.queue('a', 'one');
+    c.toSend();
+    expect(c.apply({ type: 'error', code: 'rate_limited', ref: 'a' })).toEqual({ retryLater: true });
+    expect(c.toSend().map((o) => o.id)).toEqual(['a']);
+  });
+
   it('committed messages go before pending ones, in seq order', () => {
     const c = new Chat();
     c.apply(hello(7));

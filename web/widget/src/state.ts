@@ -38,7 +38,8 @@ export interface Seen {
   q: number;
 }
 
-const TRANSIENT = ['db_unavailable', 'internal'];
+/** Not stored; the same client id goes out again (protocol.md, error codes). */
+const TRANSIENT = ['db_unavailable', 'rate_limited', 'internal'];
 export const RESUME_REF = 'resume';
 
 export class Chat {
