@@ -1,12 +1,15 @@
 //! Starting the server: migrations, pool, the shared actors (once, before the HTTP server, so
 //! every worker shares them), then the HTTP server.
 
-use crate::actors::{
-    mailer::MailerActor, registry::Registry, scheduler::Scheduler, stats::StatsActor,
-};
+use crate::actors::hub::{FanoutListener, Hub};
+use crate::actors::sessions::SessionSupervisor;
+use crate::actors::stats::StatsListener;
+use crate::actors::{mailer::MailerActor, scheduler::Scheduler, stats::StatsActor};
 use crate::config::Config;
+use crate::context::AppContext;
 use crate::domain::alerts::MailEnv;
 use crate::email::{Mailer, RetryPolicy};
+use crate::events::Dispatcher;
 use crate::state::AppState;
 use crate::{db, http};
 use actix::prelude::*;
@@ -59,18 +62,31 @@ pub async fn start(config: Config) -> Result<Started, String> {
         .map(|n| n.get())
         .unwrap_or(2);
     let arbiters: Vec<Arbiter> = (0..n).map(|_| Arbiter::new()).collect();
-    let reg = Arc::new(Registry::new(
-        pool.clone(),
-        stats,
-        arbiters.iter().map(|a| a.handle()).collect(),
-        config.session_idle,
-        MailEnv {
+    let events = Arc::new(Dispatcher::new());
+    let ctx = Arc::new(AppContext {
+        pool: pool.clone(),
+        mail: MailEnv {
             public_url: config.public_url.clone(),
             configured: mailer.is_some(),
         },
+        events: Arc::clone(&events),
+    });
+    let hub = Arc::new(Hub::new());
+    let sessions = Arc::new(SessionSupervisor::new(
+        Arc::clone(&ctx),
+        arbiters.iter().map(|a| a.handle()).collect(),
+        config.session_idle,
     ));
-    let scheduler_reg = Arc::clone(&reg);
-    Scheduler::start_in_arbiter(&background.handle(), move |_| Scheduler::new(scheduler_reg));
+    // The seam for listeners: every committed event reaches each of these, in this order.
+    events.set_listeners(vec![
+        Arc::new(FanoutListener(Arc::clone(&hub))),
+        Arc::new(StatsListener(stats.clone())),
+        Arc::clone(&sessions) as Arc<dyn crate::events::Listener>,
+    ]);
+    let (scheduler_pool, scheduler_sessions) = (pool.clone(), Arc::clone(&sessions));
+    Scheduler::start_in_arbiter(&background.handle(), move |_| {
+        Scheduler::new(scheduler_pool, scheduler_sessions)
+    });
     if let Some(mailer) = mailer {
         let (mail_pool, retry) = (pool.clone(), RetryPolicy::with_base(config.smtp_retry_base));
         MailerActor::start_in_arbiter(&background.handle(), move |_| {
@@ -79,7 +95,10 @@ pub async fn start(config: Config) -> Result<Started, String> {
     }
     let state = web::Data::new(AppState {
         pool,
-        reg,
+        app: ctx,
+        hub,
+        sessions,
+        stats,
         config: Arc::new(config.clone()),
         limits: Arc::new(crate::http::rate_limit::RateLimits::new(&config)),
     });

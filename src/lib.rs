@@ -4,10 +4,12 @@
 pub mod actors;
 pub mod app;
 pub mod config;
+pub mod context;
 pub mod db;
 pub mod domain;
 pub mod email;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod protocol;
 pub mod state;

@@ -1,14 +1,33 @@
 //! What every request handler can reach.
 
-use crate::actors::registry::Registry;
+use crate::actors::hub::Hub;
+use crate::actors::sessions::SessionSupervisor;
+use crate::actors::stats::StatsActor;
 use crate::config::Config;
+use crate::context::AppContext;
 use crate::db::Pool;
 use crate::http::rate_limit::RateLimits;
+use crate::ws;
+use actix::Addr;
 use std::sync::Arc;
 
 pub struct AppState {
     pub pool: Pool,
-    pub reg: Arc<Registry>,
+    pub app: Arc<AppContext>,
+    pub hub: Arc<Hub>,
+    pub sessions: Arc<SessionSupervisor>,
+    pub stats: Addr<StatsActor>,
     pub config: Arc<Config>,
     pub limits: Arc<RateLimits>,
+}
+
+impl AppState {
+    /// What a websocket connection uses.
+    pub fn ws_shared(&self) -> ws::Shared {
+        ws::Shared {
+            hub: Arc::clone(&self.hub),
+            sessions: Arc::clone(&self.sessions),
+            app: Arc::clone(&self.app),
+        }
+    }
 }

@@ -1,11 +1,13 @@
-//! The actor system: a registry of live actors, one actor per live session, the statistics
-//! supervisor, the durable-timer scheduler and the e-mail outbox sender. Connection actors
-//! live in `crate::ws`.
+//! The actor system: the connection hub (local fan-out), the session supervisor and one actor
+//! per live session, the inbound path every channel takes, the statistics supervisor, the
+//! durable-timer scheduler and the e-mail outbox sender. Connection actors live in `crate::ws`.
 
+pub mod hub;
+pub mod inbound;
 pub mod mailer;
-pub mod registry;
 pub mod scheduler;
 pub mod session;
+pub mod sessions;
 pub mod stats;
 
 use actix::prelude::*;

@@ -3,9 +3,9 @@
 //! the timer until the lease lapses, and the session actor marks a timer fired in the same
 //! transaction as its effect, so it takes effect once.
 
-use super::registry::Registry;
 use super::session::Fire;
-use crate::db;
+use super::sessions::SessionSupervisor;
+use crate::db::{self, Pool};
 use actix::prelude::*;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,13 +15,18 @@ const BATCH: i64 = 200;
 const LEASE_SECS: i64 = 30;
 
 pub struct Scheduler {
-    reg: Arc<Registry>,
+    pool: Pool,
+    sessions: Arc<SessionSupervisor>,
     busy: bool,
 }
 
 impl Scheduler {
-    pub fn new(reg: Arc<Registry>) -> Self {
-        Scheduler { reg, busy: false }
+    pub fn new(pool: Pool, sessions: Arc<SessionSupervisor>) -> Self {
+        Scheduler {
+            pool,
+            sessions,
+            busy: false,
+        }
     }
 
     fn tick(&mut self, ctx: &mut Context<Self>) {
@@ -29,16 +34,16 @@ impl Scheduler {
             return;
         }
         self.busy = true;
-        let reg = Arc::clone(&self.reg);
+        let (pool, sessions) = (self.pool.clone(), Arc::clone(&self.sessions));
         let fut = async move {
-            let mut conn = reg.pool.get().await.map_err(|e| e.to_string())?;
+            let mut conn = pool.get().await.map_err(|e| e.to_string())?;
             let due = db::timers::claim_due(&mut conn, BATCH, LEASE_SECS)
                 .await
                 .map_err(|e| e.to_string())?;
             drop(conn);
             let sends = due.into_iter().filter_map(|t| {
                 let session_id = t.session_id?;
-                let addr = reg.session(session_id);
+                let addr = sessions.session(session_id);
                 Some(async move {
                     if let Err(e) = addr.send(Fire { timer_id: t.id }).await {
                         // The claim lapses and the timer is delivered again.

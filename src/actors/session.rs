@@ -3,22 +3,18 @@
 //! order, so every connection sees sequence numbers in order. It passivates when idle; the
 //! registry starts it again on the next message.
 
-use super::registry::Registry;
-use super::stats::{MessagePosted, StatusChanged};
+use super::sessions::SessionSupervisor;
+use crate::context::AppContext;
+use crate::db::retry::with_retry;
 use crate::db::sessions::SessionRow;
 use crate::domain::access::Access;
 use crate::domain::conversation::{self, Applied, NewPost};
-use crate::domain::views::{MessageView, SessionView};
+use crate::domain::events::{self, Event, Names};
 use crate::error::{AppError, AppResult};
-use crate::protocol;
 use actix::prelude::*;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// How long a change keeps retrying while the database is unreachable (restart, failover)
-/// before the client is told `db_unavailable` and resends.
-const RETRY_FOR: Duration = Duration::from_secs(12);
 
 #[derive(Message)]
 #[rtype(result = "AppResult<Applied>")]
@@ -52,38 +48,37 @@ pub struct Fire {
     pub timer_id: i64,
 }
 
-/// A session was opened elsewhere (by a visitor connection): announce it.
+/// A session was opened elsewhere (by the inbound path): announce it, before any message of
+/// it (the opener sends this before its `Post`).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Opened {
     pub row: SessionRow,
-    pub contact_name: String,
-    pub note_name: Option<String>,
+    pub names: Names,
 }
 
 /// The contact's names changed (a customer-info edit committed): later `session` frames carry
 /// the new ones instead of the cached.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct ContactNames {
-    pub contact_name: String,
-    pub note_name: Option<String>,
-}
+pub struct ContactNames(pub Names);
 
 pub struct SessionActor {
     id: i64,
-    reg: Arc<Registry>,
+    ctx: Arc<AppContext>,
+    sup: Arc<SessionSupervisor>,
     last_active: Instant,
-    /// The latest committed row and the contact's names, for fan-out without a query.
+    /// The latest committed row and the contact's names, for events without a query.
     row: Option<SessionRow>,
-    names: Option<(String, Option<String>)>,
+    names: Option<Names>,
 }
 
 impl SessionActor {
-    pub fn new(id: i64, reg: Arc<Registry>) -> Self {
+    pub fn new(id: i64, ctx: Arc<AppContext>, sup: Arc<SessionSupervisor>) -> Self {
         SessionActor {
             id,
-            reg,
+            ctx,
+            sup,
             last_active: Instant::now(),
             row: None,
             names: None,
@@ -91,14 +86,14 @@ impl SessionActor {
     }
 
     /// Runs a change with retries, loads the contact's names if not cached, then (back on the
-    /// actor, still before any other message is handled) publishes it.
+    /// actor, still before any other message is handled) dispatches its events.
     fn apply<F, Fut>(&mut self, op: F) -> AtomicResponse<Self, AppResult<Applied>>
     where
-        F: Fn(Arc<Registry>) -> Fut + 'static,
+        F: Fn(Arc<AppContext>) -> Fut + 'static,
         Fut: Future<Output = AppResult<Applied>> + 'static,
     {
-        let changed = self.apply_if_changed(move |reg| {
-            let op = op(reg);
+        let changed = self.apply_if_changed(move |ctx| {
+            let op = op(ctx);
             async move { op.await.map(Some) }
         });
         AtomicResponse::new(Box::pin(changed.map(|res, _, _| {
@@ -107,26 +102,26 @@ impl SessionActor {
     }
 
     /// `apply` for an operation that may find nothing to do (`Ok(None)`, e.g. a timer that
-    /// already fired): nothing is loaded or published then.
+    /// already fired): nothing is loaded or dispatched then.
     fn apply_if_changed<F, Fut>(
         &mut self,
         op: F,
     ) -> ResponseActFuture<Self, AppResult<Option<Applied>>>
     where
-        F: Fn(Arc<Registry>) -> Fut + 'static,
+        F: Fn(Arc<AppContext>) -> Fut + 'static,
         Fut: Future<Output = AppResult<Option<Applied>>> + 'static,
     {
         self.last_active = Instant::now();
-        let reg = Arc::clone(&self.reg);
+        let ctx = Arc::clone(&self.ctx);
         let cached = self.names.clone();
         let fut = async move {
-            let Some(applied) = with_retry(|| op(Arc::clone(&reg))).await? else {
+            let Some(applied) = with_retry(|| op(Arc::clone(&ctx))).await? else {
                 return Ok(None);
             };
             let names = match cached {
                 Some(n) => n,
                 None => {
-                    with_retry(|| load_names(Arc::clone(&reg), applied.after.contact_id)).await?
+                    with_retry(|| load_names(Arc::clone(&ctx), applied.after.contact_id)).await?
                 }
             };
             Ok(Some((applied, names)))
@@ -137,85 +132,30 @@ impl SessionActor {
                     let Some((applied, names)) = res? else {
                         return Ok(None);
                     };
+                    act.ctx.events.dispatch(&applied.events(&names));
                     act.names = Some(names);
-                    if !applied.duplicate {
-                        act.publish(&applied);
-                    }
                     act.row = Some(applied.after.clone());
                     Ok(Some(applied))
                 }),
         )
     }
-
-    fn view(&self, row: &SessionRow) -> SessionView {
-        let (name, note) = self.names.clone().unwrap_or_default();
-        SessionView::new(row, &name, note.as_deref())
-    }
-
-    fn publish(&self, a: &Applied) {
-        let (before, after) = (&a.before, &a.after);
-        if let Some(m) = &a.message {
-            let frame = protocol::message(&MessageView::from(m));
-            self.reg
-                .to_visitor(after.contact_id, after.id, Some(m.seq), &frame);
-            self.reg.to_agents(after, Some(before), Some(m.seq), &frame);
-            self.reg.stats.do_send(MessagePosted {
-                project_id: after.project_id,
-            });
-        }
-        let list_changed = before.status != after.status
-            || before.assignee_id != after.assignee_id
-            || before.bot_hosted != after.bot_hosted
-            || before.message_count == 0 && after.message_count > 0
-            // Session management shows first response times live.
-            || before.first_response_at != after.first_response_at;
-        if list_changed {
-            let frame = protocol::session(&self.view(after));
-            self.reg.to_agents(after, Some(before), None, &frame);
-            if before.status != after.status {
-                let visitor_frame = protocol::visitor_session(after);
-                self.reg
-                    .to_visitor(after.contact_id, after.id, None, &visitor_frame);
-                self.reg.stats.do_send(StatusChanged {
-                    project_id: after.project_id,
-                    from: Some(before.status.clone()),
-                    to: after.status.clone(),
-                });
-            }
-        }
-    }
 }
 
-async fn load_names(reg: Arc<Registry>, contact_id: i64) -> AppResult<(String, Option<String>)> {
-    let mut conn = reg.pool.get().await?;
-    Ok(crate::db::sessions::contact_names(&mut conn, contact_id).await?)
-}
-
-/// Retries an operation while the database is unavailable, with a capped backoff.
-pub async fn with_retry<T, F, Fut>(mut op: F) -> AppResult<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = AppResult<T>>,
-{
-    let started = Instant::now();
-    let mut pause = Duration::from_millis(50);
-    loop {
-        match op().await {
-            Err(e) if e.is_transient() && started.elapsed() < RETRY_FOR => {
-                tracing::warn!(error = %e, "database unavailable; retrying");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(1));
-            }
-            other => return other,
-        }
-    }
+async fn load_names(ctx: Arc<AppContext>, contact_id: i64) -> AppResult<Names> {
+    let mut conn = ctx.pool.get().await?;
+    let (contact_name, note_name) =
+        crate::db::sessions::contact_names(&mut conn, contact_id).await?;
+    Ok(Names {
+        contact_name,
+        note_name,
+    })
 }
 
 impl Actor for SessionActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let idle = self.reg.session_idle;
+        let idle = self.sup.idle;
         ctx.run_interval(
             idle.min(Duration::from_secs(30))
                 .max(Duration::from_millis(100)),
@@ -228,7 +168,7 @@ impl Actor for SessionActor {
     }
 
     fn stopping(&mut self, ctx: &mut Self::Context) -> Running {
-        self.reg.forget_session(self.id, &ctx.address());
+        self.sup.forget(self.id, &ctx.address());
         Running::Stop
     }
 }
@@ -237,10 +177,10 @@ impl Handler<Post> for SessionActor {
     type Result = AtomicResponse<Self, AppResult<Applied>>;
     fn handle(&mut self, msg: Post, _: &mut Self::Context) -> Self::Result {
         let id = self.id;
-        self.apply(move |reg| {
+        self.apply(move |ctx| {
             let post = msg.0.clone();
             async move {
-                let mut conn = reg.pool.get().await?;
+                let mut conn = ctx.pool.get().await?;
                 conversation::post(&mut conn, id, post).await
             }
         })
@@ -251,10 +191,10 @@ impl Handler<Assign> for SessionActor {
     type Result = AtomicResponse<Self, AppResult<Applied>>;
     fn handle(&mut self, msg: Assign, _: &mut Self::Context) -> Self::Result {
         let id = self.id;
-        self.apply(move |reg| {
+        self.apply(move |ctx| {
             let (by, to) = (msg.by.clone(), msg.to);
             async move {
-                let mut conn = reg.pool.get().await?;
+                let mut conn = ctx.pool.get().await?;
                 conversation::assign(&mut conn, id, &by, to).await
             }
         })
@@ -265,10 +205,10 @@ impl Handler<End> for SessionActor {
     type Result = AtomicResponse<Self, AppResult<Applied>>;
     fn handle(&mut self, msg: End, _: &mut Self::Context) -> Self::Result {
         let id = self.id;
-        self.apply(move |reg| {
+        self.apply(move |ctx| {
             let by = msg.by.clone();
             async move {
-                let mut conn = reg.pool.get().await?;
+                let mut conn = ctx.pool.get().await?;
                 conversation::end(&mut conn, id, Some(&by)).await
             }
         })
@@ -279,9 +219,9 @@ impl Handler<Fire> for SessionActor {
     type Result = AtomicResponse<Self, ()>;
     fn handle(&mut self, msg: Fire, _: &mut Self::Context) -> Self::Result {
         let timer_id = msg.timer_id;
-        let fired = self.apply_if_changed(move |reg| async move {
-            let mut conn = reg.pool.get().await?;
-            conversation::fire_timer(&mut conn, timer_id, &reg.mail).await
+        let fired = self.apply_if_changed(move |ctx| async move {
+            let mut conn = ctx.pool.get().await?;
+            conversation::fire_timer(&mut conn, timer_id, &ctx.mail).await
         });
         AtomicResponse::new(Box::pin(fired.map(move |res, _, _| {
             if let Err(e) = res {
@@ -296,20 +236,11 @@ impl Handler<Opened> for SessionActor {
     type Result = ();
     fn handle(&mut self, msg: Opened, _: &mut Self::Context) {
         self.last_active = Instant::now();
-        self.names = Some((msg.contact_name, msg.note_name));
-        let frame = protocol::session(&self.view(&msg.row));
-        self.reg.to_agents(&msg.row, None, None, &frame);
-        self.reg.to_visitor(
-            msg.row.contact_id,
-            msg.row.id,
-            None,
-            &protocol::visitor_session(&msg.row),
-        );
-        self.reg.stats.do_send(StatusChanged {
-            project_id: msg.row.project_id,
-            from: None,
-            to: msg.row.status.clone(),
-        });
+        self.ctx.events.dispatch(&[Event::SessionOpened {
+            session: msg.row.clone(),
+            names: msg.names.clone(),
+        }]);
+        self.names = Some(msg.names);
         self.row = Some(msg.row);
     }
 }
@@ -318,8 +249,8 @@ impl Handler<ContactNames> for SessionActor {
     type Result = ();
     fn handle(&mut self, msg: ContactNames, _: &mut Self::Context) {
         // Behind any change already running (its future holds the actor), so nothing that
-        // starts after the edit publishes the old names.
-        self.names = Some((msg.contact_name, msg.note_name));
+        // starts after the edit dispatches the old names.
+        self.names = Some(msg.0);
     }
 }
 
@@ -328,23 +259,19 @@ impl Handler<Typing> for SessionActor {
     fn handle(&mut self, msg: Typing, ctx: &mut Self::Context) {
         self.last_active = Instant::now();
         match self.row.clone() {
-            Some(row) => self.publish_typing(&row, msg),
+            Some(row) => self.dispatch_typing(&row, &msg),
             None => {
-                // Not yet loaded (the actor was just started): load the row once, then publish.
-                let reg = Arc::clone(&self.reg);
+                // Not yet loaded (the actor was just started): load the row once, then announce.
+                let app = Arc::clone(&self.ctx);
                 let id = self.id;
                 let fut = async move {
-                    let mut conn = reg.pool.get().await?;
-                    let row = crate::db::sessions::find(&mut conn, id).await?;
-                    let names =
-                        crate::db::sessions::contact_names(&mut conn, row.contact_id).await?;
-                    Ok::<_, AppError>((row, names))
+                    let mut conn = app.pool.get().await?;
+                    Ok::<_, AppError>(crate::db::sessions::find(&mut conn, id).await?)
                 };
                 ctx.spawn(fut.into_actor(self).map(move |res, act, _| {
-                    if let Ok((row, names)) = res {
-                        act.names = Some(names);
+                    if let Ok(row) = res {
                         act.row = Some(row.clone());
-                        act.publish_typing(&row, msg);
+                        act.dispatch_typing(&row, &msg);
                     }
                 }));
             }
@@ -353,18 +280,9 @@ impl Handler<Typing> for SessionActor {
 }
 
 impl SessionActor {
-    fn publish_typing(&self, row: &SessionRow, msg: Typing) {
-        match msg.agent {
-            Some(access) => {
-                if access.can_see_session(row) {
-                    let frame = protocol::typing(row.id, "agent", Some(access.user_id), msg.on);
-                    self.reg.to_visitor(row.contact_id, row.id, None, &frame);
-                }
-            }
-            None => {
-                let frame = protocol::typing(row.id, "visitor", None, msg.on);
-                self.reg.to_agents(row, None, None, &frame);
-            }
+    fn dispatch_typing(&self, row: &SessionRow, msg: &Typing) {
+        if let Some(e) = events::typing(row, msg.agent.as_ref(), msg.on) {
+            self.ctx.events.dispatch(&[e]);
         }
     }
 }

@@ -162,3 +162,32 @@ impl Handler<GetProjectStats> for StatsActor {
         MessageResult(s)
     }
 }
+
+/// Feeds the statistics supervisor from committed events.
+pub struct StatsListener(pub Addr<StatsActor>);
+
+impl crate::events::Listener for StatsListener {
+    fn on_events(&self, events: &[crate::domain::events::Event]) {
+        use crate::domain::events::Event;
+        for e in events {
+            match e {
+                Event::SessionOpened { session, .. } => self.0.do_send(StatusChanged {
+                    project_id: session.project_id,
+                    from: None,
+                    to: session.status.clone(),
+                }),
+                Event::MessagePosted { after, .. } => self.0.do_send(MessagePosted {
+                    project_id: after.project_id,
+                }),
+                Event::SessionChanged { before, after, .. } if before.status != after.status => {
+                    self.0.do_send(StatusChanged {
+                        project_id: after.project_id,
+                        from: Some(before.status.clone()),
+                        to: after.status.clone(),
+                    })
+                }
+                _ => {}
+            }
+        }
+    }
+}

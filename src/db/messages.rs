@@ -75,11 +75,19 @@ pub async fn last_from(
 /// How many of a contact's latest sessions a visitor's client id is checked against.
 const RECENT_SESSIONS: i64 = 5;
 
-/// The message with this client id in one of the contact's latest sessions.
-pub async fn by_client_id_for_contact(
+/// What makes a message unique for idempotency: the client's id for it (widget, console,
+/// REST), or the channel's id for it (a Messenger `mid`).
+#[derive(Debug, Clone, Copy)]
+pub enum Key<'a> {
+    ClientId(&'a str),
+    ExternalId(&'a str),
+}
+
+/// The message with this key in one of the contact's latest sessions.
+pub async fn by_key_for_contact(
     conn: &mut AsyncPgConnection,
     contact_id: i64,
-    client_id: &str,
+    key: Key<'_>,
 ) -> QueryResult<Option<MessageRow>> {
     use super::schema::sessions;
     // One round trip: this runs for every visitor message.
@@ -88,13 +96,15 @@ pub async fn by_client_id_for_contact(
         .order(sessions::id.desc())
         .limit(RECENT_SESSIONS)
         .select(sessions::id);
-    messages::table
+    let q = messages::table
         .filter(messages::session_id.eq_any(recent))
-        .filter(messages::client_id.eq(client_id))
         .select(MessageRow::as_select())
-        .first(conn)
-        .await
-        .optional()
+        .into_boxed();
+    let q = match key {
+        Key::ClientId(id) => q.filter(messages::client_id.eq(id)),
+        Key::ExternalId(id) => q.filter(messages::external_id.eq(id)),
+    };
+    q.first(conn).await.optional()
 }
 
 /// Messages with `seq > after_seq`, oldest first.

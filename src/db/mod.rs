@@ -12,6 +12,7 @@ pub mod messages;
 pub mod outbox;
 pub mod projects;
 pub mod reports;
+pub mod retry;
 pub mod session_counts;
 pub mod session_tags;
 pub mod sessions;

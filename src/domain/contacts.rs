@@ -2,17 +2,15 @@
 //! labels — all fields or none, with one audit row per changed field in the same transaction —
 //! and the live `contact` frame sent after the commit.
 
-use crate::actors::registry::Registry;
-use crate::actors::session::ContactNames;
 use crate::db::{
     self,
     contact_changes::NewContactChange,
     contacts::{Contact, ContactChanges},
 };
 use crate::domain::access::Access;
+use crate::domain::events::Event;
 use crate::domain::projects::validate_email;
 use crate::error::{AppError, AppResult};
-use crate::protocol;
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Deserializer};
@@ -221,21 +219,19 @@ pub async fn edit(
     .await
 }
 
-/// After the commit: the `contact` frame to every agent connection that sees the contact
-/// (`Access::sees_contact`), so chat lists, Contacts and Session management update live; and
-/// the new names to the contact's running session actors, whose `session` frames carry them.
-pub fn publish(reg: &Registry, e: &Edited) {
-    if e.changed {
-        let frame = protocol::contact(&e.contact);
-        reg.to_agents_seeing_contact(e.contact.project_id, &e.sessions, &frame);
-        for id in &e.session_ids {
-            if let Some(actor) = reg.live_session(*id) {
-                actor.do_send(ContactNames {
-                    contact_name: e.contact.name.clone(),
-                    note_name: e.contact.note_name.clone(),
-                });
-            }
+impl Edited {
+    /// What the edit announces after its commit: the `contact` frame to every agent who sees
+    /// the contact (chat lists, Contacts and Session management update live), and the new
+    /// names to its running session actors, whose `session` frames carry them.
+    pub fn events(&self) -> Vec<Event> {
+        if !self.changed {
+            return Vec::new();
         }
+        vec![Event::ContactChanged {
+            contact: self.contact.clone(),
+            sessions: self.sessions.clone(),
+            session_ids: self.session_ids.clone(),
+        }]
     }
 }
 

@@ -6,6 +6,7 @@
 use crate::db::{self, messages::MessageRow, sessions::SessionChanges, sessions::SessionRow};
 use crate::domain::access::Access;
 use crate::domain::alerts::{self, MailEnv};
+use crate::domain::events::{Event, Names};
 use crate::error::{AppError, AppResult, ErrorCode};
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -41,7 +42,33 @@ impl Author {
 pub struct NewPost {
     pub author: Author,
     pub client_id: Option<String>,
+    /// The channel's own id for an inbound message (a Messenger `mid`): stored once per
+    /// contact however often the channel redelivers it.
+    pub external_id: Option<String>,
     pub text: String,
+}
+
+/// The message a repeated post already stored. A visitor's is looked for across the contact's
+/// recent sessions (a resend can land in a newer session than its original, when the ack was
+/// lost and the session ended meanwhile); anyone else's in the session.
+pub async fn original_of(
+    conn: &mut AsyncPgConnection,
+    post: &NewPost,
+    session_id: Option<i64>,
+) -> AppResult<Option<MessageRow>> {
+    use db::messages::Key;
+    let key = match (&post.external_id, &post.client_id) {
+        (Some(e), _) => Key::ExternalId(e),
+        (None, Some(c)) => Key::ClientId(c),
+        (None, None) => return Ok(None),
+    };
+    Ok(match (&post.author, key, session_id) {
+        (Author::Visitor { contact_id }, key, _) => {
+            db::messages::by_key_for_contact(conn, *contact_id, key).await?
+        }
+        (_, Key::ClientId(cid), Some(sid)) => db::messages::by_client_id(conn, sid, cid).await?,
+        _ => None,
+    })
 }
 
 /// A committed change to a session: the row before and after, and the message it added.
@@ -52,6 +79,39 @@ pub struct Applied {
     pub message: Option<MessageRow>,
     /// The client id was seen before: nothing was stored, `message` is the original.
     pub duplicate: bool,
+}
+
+impl Applied {
+    /// What this change announces: the message, and the session as the list shows it when
+    /// that changed. A repeated client id announces nothing.
+    pub fn events(&self, names: &Names) -> Vec<Event> {
+        let mut out = Vec::new();
+        if self.duplicate {
+            return out;
+        }
+        let (before, after) = (&self.before, &self.after);
+        if let Some(m) = &self.message {
+            out.push(Event::MessagePosted {
+                before: before.clone(),
+                after: after.clone(),
+                message: m.clone(),
+            });
+        }
+        let list_changed = before.status != after.status
+            || before.assignee_id != after.assignee_id
+            || before.bot_hosted != after.bot_hosted
+            || before.message_count == 0 && after.message_count > 0
+            // Session management shows first response times live.
+            || before.first_response_at != after.first_response_at;
+        if list_changed {
+            out.push(Event::SessionChanged {
+                before: before.clone(),
+                after: after.clone(),
+                names: names.clone(),
+            });
+        }
+        out
+    }
 }
 
 pub fn validate_text(text: &str) -> AppResult<()> {
@@ -87,6 +147,19 @@ fn check_author(author: &Author, s: &SessionRow) -> AppResult<()> {
     }
 }
 
+/// The session exists and the agent may see it (its data scope), checked before a command
+/// for it is sent to the session's actor.
+pub async fn visible_session(
+    conn: &mut AsyncPgConnection,
+    access: &Access,
+    session_id: i64,
+) -> AppResult<()> {
+    let session = db::sessions::find(conn, session_id)
+        .await
+        .map_err(not_found_session)?;
+    access.check_session(&session)
+}
+
 /// Stores a message in order. A repeated client id returns the original message and stores
 /// nothing. An agent replying to an unassigned session takes it.
 pub async fn post(
@@ -103,23 +176,13 @@ pub async fn post(
             .await
             .map_err(not_found_session)?;
         check_author(&post.author, &before)?;
-        if let Some(cid) = &post.client_id {
-            // A visitor's resend can land in a newer session than the original (the ack was
-            // lost and the session ended meanwhile): look across the contact's recent sessions.
-            let original = match &post.author {
-                Author::Visitor { contact_id } => {
-                    db::messages::by_client_id_for_contact(conn, *contact_id, cid).await?
-                }
-                _ => db::messages::by_client_id(conn, session_id, cid).await?,
-            };
-            if let Some(original) = original {
-                return Ok(Applied {
-                    after: before.clone(),
-                    before,
-                    message: Some(original),
-                    duplicate: true,
-                });
-            }
+        if let Some(original) = original_of(conn, &post, Some(session_id)).await? {
+            return Ok(Applied {
+                after: before.clone(),
+                before,
+                message: Some(original),
+                duplicate: true,
+            });
         }
         if before.status == "ended" {
             return Err(AppError::new(
@@ -142,7 +205,7 @@ pub async fn post(
                 client_id: post.client_id.as_deref(),
                 body: &post.text,
                 off_platform: false,
-                external_id: None,
+                external_id: post.external_id.as_deref(),
                 created_at: now,
             },
         )
@@ -465,7 +528,7 @@ async fn fire_release(
     }))
 }
 
-fn not_found_session(e: diesel::result::Error) -> AppError {
+pub(crate) fn not_found_session(e: diesel::result::Error) -> AppError {
     match e {
         diesel::result::Error::NotFound => AppError::not_found("session"),
         other => other.into(),

@@ -1,11 +1,10 @@
 //! Session tags: the project's tag list (managed with `session_tags.manage`) and setting the
 //! tags of one session (any member who can see the session).
 
-use crate::actors::registry::Registry;
 use crate::db::{self, session_tags::SessionTag, session_tags::TagChanges, sessions::SessionRow};
 use crate::domain::access::{Access, Permission};
+use crate::domain::events::Event;
 use crate::error::{AppError, AppResult};
-use crate::protocol;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 pub const NAME_MAX: usize = 32;
@@ -127,10 +126,13 @@ pub async fn set_for_session(
     .await
 }
 
-/// After the commit: `session_tags` to every agent connection that sees the session.
-pub fn publish(reg: &Registry, session: &SessionRow, tags: &[SessionTag]) {
-    let frame = protocol::session_tags(session.id, tags);
-    reg.to_agents(session, None, None, &frame);
+/// What replacing a session's tags announces after the commit: `session_tags` to every agent
+/// who sees the session.
+pub fn tags_changed(session: &SessionRow, tags: &[SessionTag]) -> Event {
+    Event::SessionTagsChanged {
+        session: session.clone(),
+        tags: tags.to_vec(),
+    }
 }
 
 #[cfg(test)]

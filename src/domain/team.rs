@@ -6,13 +6,13 @@
 //! deleted; a role that members hold cannot be deleted (`conflict`); a removed member's open
 //! sessions go back to the queue (a durable `release_assignee` job per session, committed with
 //! the removal). Each change returns the user ids whose access changed: after the commit their
-//! live agent connections are revoked (`Registry::revoke_agents`) and reconnect with the new
-//! access.
+//! live agent connections are revoked (`revoked` → `Event::AccessRevoked`, carried out by the
+//! connection hub) and reconnect with the new access.
 
-use crate::actors::registry::Registry;
 use crate::db::{self, projects::Role, projects::RoleChanges};
 use crate::domain::access::{Access, DataScope, Permission};
 use crate::domain::conversation::TIMER_RELEASE_ASSIGNEE;
+use crate::domain::events::Event;
 use crate::error::{AppError, AppResult, ErrorCode};
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -290,12 +290,13 @@ pub async fn delete_role(
     .await
 }
 
-/// After the commit: the members' live agent connections close and reconnect with the new
-/// access, so an own-scope agent never gets another agent's session events under old rights.
-pub fn revoke(reg: &Registry, project_id: i64, user_ids: &[i64]) {
-    let n = reg.revoke_agents(project_id, user_ids);
-    if n > 0 {
-        tracing::debug!(project_id, connections = n, "agent connections revoked");
+/// What a change of members' access announces after its commit: their live agent connections
+/// close and reconnect with the new access, so an own-scope agent never gets another agent's
+/// session events under old rights.
+pub fn revoked(project_id: i64, user_ids: &[i64]) -> Event {
+    Event::AccessRevoked {
+        project_id,
+        user_ids: user_ids.to_vec(),
     }
 }
 

@@ -90,7 +90,7 @@ pub async fn update(
     let cid = path_id(&req, "cid")?;
     let mut conn = st.pool.get().await?;
     let edited = domain::edit(&mut conn, &pa.access, cid, body.into_inner()).await?;
-    domain::publish(&st.reg, &edited);
+    st.app.events.dispatch(&edited.events());
     Ok(web::Json(edited.contact))
 }
 

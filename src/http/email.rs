@@ -27,7 +27,7 @@ fn view(st: &AppState, s: NotificationSettings) -> NotificationSettingsView {
         email_enabled: s.email_enabled,
         wait_secs: s.wait_secs,
         include_bot_hosted: s.include_bot_hosted,
-        email_configured: st.reg.mail.configured,
+        email_configured: st.app.mail.configured,
     }
 }
 
@@ -74,7 +74,7 @@ pub async fn send_test(st: web::Data<AppState>, pa: ProjectAccess) -> AppResult<
     pa.access.require(Permission::ManageProject)?;
     st.limits.test_mails.check(&pa.access.project_id)?;
     let mut conn = st.pool.get().await?;
-    let row = alerts::enqueue_test(&mut conn, pa.access.project_id, &pa.user, &st.reg.mail).await?;
+    let row = alerts::enqueue_test(&mut conn, pa.access.project_id, &pa.user, &st.app.mail).await?;
     Ok(HttpResponse::Accepted().json(OutboxView::from(&row)))
 }
 

@@ -13,11 +13,11 @@ pub async fn healthz(st: web::Data<AppState>) -> HttpResponse {
             .is_ok(),
         Err(_) => false,
     };
-    let (agents, visitors) = st.reg.connection_counts();
+    let (agents, visitors) = st.hub.connection_counts();
     let body = serde_json::json!({
         "status": if db_ok { "ok" } else { "degraded" },
         "database": if db_ok { "ok" } else { "unavailable" },
-        "live_sessions": st.reg.live_sessions(),
+        "live_sessions": st.sessions.live_count(),
         "agent_connections": agents,
         "visitor_connections": visitors,
     });

@@ -81,7 +81,6 @@ pub async fn stats(
     pa: ProjectAccess,
 ) -> AppResult<web::Json<ProjectStats>> {
     let s = st
-        .reg
         .stats
         .send(GetProjectStats {
             project_id: pa.access.project_id,

@@ -115,7 +115,9 @@ pub async fn set_for_session(
     let mut conn = st.pool.get().await?;
     let (session, tags) =
         domain::set_for_session(&mut conn, &pa.access, sid, &body.tag_ids).await?;
-    domain::publish(&st.reg, &session, &tags);
+    st.app
+        .events
+        .dispatch(&[domain::tags_changed(&session, &tags)]);
     Ok(web::Json(tags))
 }
 

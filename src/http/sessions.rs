@@ -4,10 +4,10 @@
 use super::extract::{path_id, ProjectAccess};
 use crate::actors::session;
 use crate::db::{self, sessions::ListFilter, sessions::StatusFilter};
-use crate::domain::access::DataScope;
-use crate::domain::conversation::{Applied, Author, NewPost};
+use crate::domain::access::{Access, DataScope};
+use crate::domain::conversation::{self, Applied, Author, NewPost};
 use crate::domain::views::{MessageView, SessionView};
-use crate::error::{AppError, AppResult, ErrorBody, ErrorCode};
+use crate::error::{AppError, AppResult, ErrorBody};
 use crate::state::AppState;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -178,17 +178,22 @@ pub struct Sent {
     pub duplicate: bool,
 }
 
-async fn via_actor<M>(st: &AppState, sid: i64, msg: M) -> AppResult<Applied>
+/// Sends a change to the session's actor, once the session is known to exist and be in the
+/// caller's scope (no actor is started for a made-up id).
+async fn via_actor<M>(st: &AppState, access: &Access, sid: i64, msg: M) -> AppResult<Applied>
 where
     M: actix::Message<Result = AppResult<Applied>> + Send + 'static,
     session::SessionActor: actix::Handler<M>,
 {
-    st.reg.session(sid).send(msg).await.unwrap_or_else(|e| {
-        Err(AppError::new(
-            ErrorCode::DbUnavailable,
-            format!("session busy: {e}; retry"),
-        ))
-    })
+    {
+        let mut conn = st.pool.get().await?;
+        conversation::visible_session(&mut conn, access, sid).await?;
+    }
+    st.sessions
+        .session(sid)
+        .send(msg)
+        .await
+        .unwrap_or_else(|e| Err(crate::actors::inbound::busy(e)))
 }
 
 /// Send an agent message (idempotent by `client_id`). 201 when stored, 200 for a repeat.
@@ -204,11 +209,12 @@ pub async fn send(
     let sid = path_id(&req, "sid")?;
     let body = body.into_inner();
     let post = NewPost {
-        author: Author::Agent(pa.access),
+        author: Author::Agent(pa.access.clone()),
         client_id: Some(body.client_id),
+        external_id: None,
         text: body.text,
     };
-    let applied = via_actor(&st, sid, session::Post(post)).await?;
+    let applied = via_actor(&st, &pa.access, sid, session::Post(post)).await?;
     let message = applied
         .message
         .as_ref()
@@ -249,9 +255,10 @@ pub async fn assign(
     let sid = path_id(&req, "sid")?;
     let a = via_actor(
         &st,
+        &pa.access,
         sid,
         session::Assign {
-            by: pa.access,
+            by: pa.access.clone(),
             to: body.user_id,
         },
     )
@@ -272,9 +279,10 @@ pub async fn take(
     let me = pa.access.user_id;
     let a = via_actor(
         &st,
+        &pa.access,
         sid,
         session::Assign {
-            by: pa.access,
+            by: pa.access.clone(),
             to: Some(me),
         },
     )
@@ -291,6 +299,14 @@ pub async fn end(
     req: HttpRequest,
 ) -> AppResult<web::Json<SessionView>> {
     let sid = path_id(&req, "sid")?;
-    let a = via_actor(&st, sid, session::End { by: pa.access }).await?;
+    let a = via_actor(
+        &st,
+        &pa.access,
+        sid,
+        session::End {
+            by: pa.access.clone(),
+        },
+    )
+    .await?;
     Ok(web::Json(view_of(&st, &a).await?))
 }

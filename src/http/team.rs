@@ -31,7 +31,9 @@ pub async fn set_member_role(
     let uid = path_id(&req, "uid")?;
     let mut conn = st.pool.get().await?;
     let user = team::set_member_role(&mut conn, &pa.access, uid, body.role_id).await?;
-    team::revoke(&st.reg, pa.access.project_id, &[user]);
+    st.app
+        .events
+        .dispatch(&[team::revoked(pa.access.project_id, &[user])]);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -49,7 +51,9 @@ pub async fn remove_member(
     let uid = path_id(&req, "uid")?;
     let mut conn = st.pool.get().await?;
     let user = team::remove_member(&mut conn, &pa.access, uid).await?;
-    team::revoke(&st.reg, pa.access.project_id, &[user]);
+    st.app
+        .events
+        .dispatch(&[team::revoked(pa.access.project_id, &[user])]);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -116,7 +120,9 @@ pub async fn update_role(
     };
     let mut conn = st.pool.get().await?;
     let (role, members) = team::update_role(&mut conn, &pa.access, rid, edit).await?;
-    team::revoke(&st.reg, pa.access.project_id, &members);
+    st.app
+        .events
+        .dispatch(&[team::revoked(pa.access.project_id, &members)]);
     Ok(web::Json(role))
 }
 

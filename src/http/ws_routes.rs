@@ -10,7 +10,6 @@ use crate::state::AppState;
 use crate::ws;
 use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use std::sync::Arc;
 
 #[derive(Deserialize)]
 pub struct AgentQuery {
@@ -44,12 +43,12 @@ pub async fn agent(
     let auth = AuthUser::extract(&req).await?;
     // Read before the access is loaded: a revocation committed after the load bumps it, and
     // the connection then refuses to register (`Registry::register_agent_checked`).
-    let epoch = st.reg.access_epoch(q.project, auth.user.id);
+    let epoch = st.hub.access_epoch(q.project, auth.user.id);
     let access = {
         let mut conn = st.pool.get().await?;
         access::load(&mut conn, q.project, auth.user.id).await?
     };
-    ws::agent::start(&req, stream, access, epoch, Arc::clone(&st.reg)).map_err(AppError::internal)
+    ws::agent::start(&req, stream, access, epoch, st.ws_shared()).map_err(AppError::internal)
 }
 
 #[derive(Deserialize)]
@@ -80,5 +79,5 @@ pub async fn visitor(
         session_id: open.as_ref().map(|s| s.id),
         last_seq: open.as_ref().map_or(0, |s| s.last_seq),
     };
-    ws::visitor::start(&req, stream, start, Arc::clone(&st.reg)).map_err(AppError::internal)
+    ws::visitor::start(&req, stream, start, st.ws_shared()).map_err(AppError::internal)
 }

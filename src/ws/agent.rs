@@ -2,27 +2,42 @@
 //! sends messages and commands. Every command goes to the session's actor; the reply (ack,
 //! ok or error) comes back here once committed.
 
-use super::conn::{read_history, spawn_resume, ConnCore};
-use crate::actors::registry::{AgentEntry, ConnHandle, Registry, Revoke};
-use crate::actors::session::{self, with_retry};
+use super::conn::{spawn_resume, ConnCore};
+use super::Shared;
+use crate::actors::hub::{AgentEntry, ConnHandle, Revoke};
+use crate::actors::inbound::busy;
+use crate::actors::session;
 use crate::actors::Deliver;
+use crate::db::retry::with_retry;
 use crate::domain::access::Access;
-use crate::domain::conversation::{Applied, Author, NewPost};
+use crate::domain::conversation::{self, Applied, Author, NewPost};
+use crate::domain::history;
 use crate::domain::views::MessageView;
-use crate::error::{AppError, AppResult, ErrorCode};
+use crate::error::AppResult;
+use crate::error::{AppError, ErrorCode};
 use crate::protocol::{self, AgentIn};
 use actix::prelude::*;
 use actix_web::{HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 use serde_json::Value;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+
+/// Sessions remembered as checked per connection; past this the set starts over (a check is
+/// one query).
+const MAX_KNOWN_SESSIONS: usize = 4096;
 
 pub struct AgentConn {
     core: ConnCore,
     access: Access,
-    /// `Registry::access_epoch` read before `access` was loaded.
+    /// `Hub::access_epoch` read before `access` was loaded.
     epoch: u64,
-    reg: Arc<Registry>,
+    sh: Shared,
+    /// Sessions known to exist in this project and to have been in this agent's scope: their
+    /// actors may be started for its commands. (The domain checks scope again on every change.)
+    known: HashSet<i64>,
+    /// Commands for a session being checked, in arrival order.
+    checking: HashMap<i64, Vec<AgentIn>>,
 }
 
 /// Upgrades an authenticated request to an agent connection.
@@ -31,13 +46,15 @@ pub fn start(
     stream: actix_web::web::Payload,
     access: Access,
     epoch: u64,
-    reg: Arc<Registry>,
+    sh: Shared,
 ) -> Result<HttpResponse, actix_web::Error> {
     let conn = AgentConn {
-        core: ConnCore::new(reg.next_conn_id()),
+        core: ConnCore::new(sh.hub.next_conn_id()),
         access,
         epoch,
-        reg,
+        sh,
+        known: HashSet::new(),
+        checking: HashMap::new(),
     };
     let stream = conn.core.limited(stream);
     ws::WsResponseBuilder::new(conn, req, stream)
@@ -50,7 +67,7 @@ impl Actor for AgentConn {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ConnCore::start_heartbeat(ctx, |a: &mut AgentConn| &mut a.core);
-        let registered = self.reg.register_agent_checked(
+        let registered = self.sh.hub.register_agent_checked(
             AgentEntry {
                 access: self.access.clone(),
                 conn: ConnHandle {
@@ -76,7 +93,8 @@ impl Actor for AgentConn {
     }
 
     fn stopping(&mut self, _: &mut Self::Context) -> Running {
-        self.reg
+        self.sh
+            .hub
             .unregister_agent(self.access.project_id, self.core.id);
         Running::Stop
     }
@@ -85,6 +103,10 @@ impl Actor for AgentConn {
 impl Handler<Deliver> for AgentConn {
     type Result = ();
     fn handle(&mut self, d: Deliver, ctx: &mut Self::Context) {
+        // A frame about a session in scope: commands for it need no check.
+        if d.session_id != 0 && !d.forget_cursor {
+            self.remember(d.session_id);
+        }
         self.core.deliver(ctx, d);
     }
 }
@@ -145,79 +167,15 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for AgentConn {
 }
 
 impl AgentConn {
+    fn remember(&mut self, session_id: i64) {
+        if self.known.len() >= MAX_KNOWN_SESSIONS {
+            self.known.clear();
+        }
+        self.known.insert(session_id);
+    }
+
     fn command(&mut self, frame: AgentIn, ctx: &mut ws::WebsocketContext<Self>) {
-        let access = self.access.clone();
         match frame {
-            AgentIn::Send {
-                session_id,
-                client_id,
-                text,
-                ..
-            } => {
-                let reference = Value::String(client_id.clone());
-                let post = NewPost {
-                    author: Author::Agent(access),
-                    client_id: Some(client_id),
-                    text,
-                };
-                // Queued in the session's mailbox now, not when the reply future first runs,
-                // so a connection's sends to a session keep the order they arrived in.
-                let request = self.reg.session(session_id).send(session::Post(post));
-                self.reply(ctx, request, reference, true);
-            }
-            AgentIn::Take {
-                session_id,
-                reference,
-                ..
-            } => {
-                let addr = self.reg.session(session_id);
-                let to = Some(access.user_id);
-                self.reply(
-                    ctx,
-                    async move { addr.send(session::Assign { by: access, to }).await },
-                    ref_or_null(reference),
-                    false,
-                );
-            }
-            AgentIn::Assign {
-                session_id,
-                user_id,
-                reference,
-                ..
-            } => {
-                let addr = self.reg.session(session_id);
-                self.reply(
-                    ctx,
-                    async move {
-                        addr.send(session::Assign {
-                            by: access,
-                            to: user_id,
-                        })
-                        .await
-                    },
-                    ref_or_null(reference),
-                    false,
-                );
-            }
-            AgentIn::End {
-                session_id,
-                reference,
-                ..
-            } => {
-                let addr = self.reg.session(session_id);
-                self.reply(
-                    ctx,
-                    async move { addr.send(session::End { by: access }).await },
-                    ref_or_null(reference),
-                    false,
-                );
-            }
-            AgentIn::Typing { session_id, on, .. } => {
-                self.reg.session(session_id).do_send(session::Typing {
-                    agent: Some(access),
-                    on,
-                });
-            }
             AgentIn::Resume {
                 session_id,
                 after_seq,
@@ -228,6 +186,99 @@ impl AgentConn {
                 let pong = protocol::pong(reference.as_ref());
                 self.core.send(ctx, &pong);
             }
+            frame => {
+                let Some(sid) = session_of(&frame) else {
+                    return;
+                };
+                if self.known.contains(&sid) {
+                    self.send_to_session(frame, ctx);
+                } else {
+                    self.check_then(sid, frame, ctx);
+                }
+            }
+        }
+    }
+
+    /// Checks that the session exists in this project and in the agent's scope before its
+    /// actor is started; commands arriving meanwhile wait behind the first, in order.
+    fn check_then(&mut self, sid: i64, frame: AgentIn, ctx: &mut ws::WebsocketContext<Self>) {
+        if let Some(waiting) = self.checking.get_mut(&sid) {
+            waiting.push(frame);
+            return;
+        }
+        self.checking.insert(sid, vec![frame]);
+        let (app, access) = (Arc::clone(&self.sh.app), self.access.clone());
+        let check = async move {
+            with_retry(|| async {
+                let mut conn = app.pool.get().await?;
+                conversation::visible_session(&mut conn, &access, sid).await
+            })
+            .await
+        };
+        ctx.spawn(check.into_actor(self).map(move |res, act, ctx| {
+            let waiting = act.checking.remove(&sid).unwrap_or_default();
+            match res {
+                Ok(()) => {
+                    act.remember(sid);
+                    for frame in waiting {
+                        act.send_to_session(frame, ctx);
+                    }
+                }
+                Err(e) => {
+                    for frame in waiting {
+                        // Typing is ephemeral: a refused one is dropped silently.
+                        if let Some(reference) = reference_of(&frame) {
+                            let reference = (!reference.is_null()).then_some(&reference);
+                            act.core.error(ctx, &e, reference);
+                        }
+                    }
+                }
+            }
+        }));
+    }
+
+    /// Sends a command to the session's actor now, so a connection's commands to a session
+    /// keep the order they arrived in; the answer comes back without blocking this connection.
+    fn send_to_session(&mut self, frame: AgentIn, ctx: &mut ws::WebsocketContext<Self>) {
+        let access = self.access.clone();
+        let Some(sid) = session_of(&frame) else {
+            return;
+        };
+        let addr = self.sh.sessions.session(sid);
+        let reference = reference_of(&frame).unwrap_or(Value::Null);
+        match frame {
+            AgentIn::Send {
+                client_id, text, ..
+            } => {
+                let post = NewPost {
+                    author: Author::Agent(access),
+                    client_id: Some(client_id),
+                    external_id: None,
+                    text,
+                };
+                self.reply(ctx, addr.send(session::Post(post)), reference, true);
+            }
+            AgentIn::Take { .. } => {
+                let to = Some(access.user_id);
+                let request = addr.send(session::Assign { by: access, to });
+                self.reply(ctx, request, reference, false);
+            }
+            AgentIn::Assign { user_id, .. } => {
+                let request = addr.send(session::Assign {
+                    by: access,
+                    to: user_id,
+                });
+                self.reply(ctx, request, reference, false);
+            }
+            AgentIn::End { .. } => {
+                let request = addr.send(session::End { by: access });
+                self.reply(ctx, request, reference, false);
+            }
+            AgentIn::Typing { on, .. } => addr.do_send(session::Typing {
+                agent: Some(access),
+                on,
+            }),
+            AgentIn::Resume { .. } | AgentIn::Ping { .. } => {}
         }
     }
 
@@ -242,12 +293,7 @@ impl AgentConn {
         F: std::future::Future<Output = Result<AppResult<Applied>, MailboxError>> + 'static,
     {
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
-            let res = res.unwrap_or_else(|e| {
-                Err(AppError::new(
-                    ErrorCode::DbUnavailable,
-                    format!("session busy: {e}; retry"),
-                ))
-            });
+            let res = res.unwrap_or_else(|e| Err(busy(e)));
             let reference = (!reference.is_null()).then_some(&reference);
             match res {
                 Ok(applied) if is_send => match &applied.message {
@@ -267,18 +313,11 @@ impl AgentConn {
         after_seq: i64,
         reference: Option<Value>,
     ) {
-        let (reg, access) = (Arc::clone(&self.reg), self.access.clone());
+        let (app, access) = (Arc::clone(&self.sh.app), self.access.clone());
         let history = async move {
-            with_retry(|| {
-                let (reg, access) = (Arc::clone(&reg), access.clone());
-                async move {
-                    let mut conn = reg.pool.get().await?;
-                    let session = crate::db::sessions::find(&mut conn, session_id)
-                        .await
-                        .map_err(|_| AppError::not_found("session"))?;
-                    access.check_session(&session)?;
-                    read_history(&mut conn, session_id, after_seq).await
-                }
+            with_retry(|| async {
+                let mut conn = app.pool.get().await?;
+                history::for_agent(&mut conn, &access, session_id, after_seq).await
             })
             .await
         };
@@ -287,6 +326,29 @@ impl AgentConn {
     }
 }
 
-fn ref_or_null(r: Option<Value>) -> Value {
-    r.unwrap_or(Value::Null)
+/// The session a command is about.
+fn session_of(frame: &AgentIn) -> Option<i64> {
+    match frame {
+        AgentIn::Send { session_id, .. }
+        | AgentIn::Typing { session_id, .. }
+        | AgentIn::Take { session_id, .. }
+        | AgentIn::Assign { session_id, .. }
+        | AgentIn::End { session_id, .. }
+        | AgentIn::Resume { session_id, .. } => Some(*session_id),
+        AgentIn::Ping { .. } => None,
+    }
+}
+
+/// What an answer to the command echoes: the client id of a send, the `ref` of a command
+/// (`Null` when it had none); `None` for typing, which gets no answer.
+fn reference_of(frame: &AgentIn) -> Option<Value> {
+    match frame {
+        AgentIn::Send { client_id, .. } => Some(Value::String(client_id.clone())),
+        AgentIn::Take { reference, .. }
+        | AgentIn::Assign { reference, .. }
+        | AgentIn::End { reference, .. }
+        | AgentIn::Resume { reference, .. }
+        | AgentIn::Ping { reference, .. } => Some(reference.clone().unwrap_or(Value::Null)),
+        AgentIn::Typing { .. } => None,
+    }
 }

@@ -192,9 +192,6 @@ impl ConnCore {
     }
 }
 
-/// Messages are read in pages of this size during a resume.
-const RESUME_PAGE: i64 = 1000;
-
 /// Runs a resume for `session_id`: live messages of that session are held back while
 /// `history` reads what was stored after `after_seq`; then the missing messages go out in
 /// order, the held-back ones after them, and `ok` (or the error, after releasing what was held).
@@ -225,25 +222,4 @@ pub fn spawn_resume<A, F>(
             }
         }
     }));
-}
-
-/// All stored messages after `after_seq`, read in pages.
-pub async fn read_history(
-    conn: &mut diesel_async::AsyncPgConnection,
-    session_id: i64,
-    after_seq: i64,
-) -> crate::error::AppResult<Vec<crate::db::messages::MessageRow>> {
-    let mut rows = Vec::new();
-    let mut cursor = after_seq;
-    loop {
-        let page = crate::db::messages::after(conn, session_id, cursor, RESUME_PAGE).await?;
-        let done = (page.len() as i64) < RESUME_PAGE;
-        if let Some(last) = page.last() {
-            cursor = last.seq;
-        }
-        rows.extend(page);
-        if done {
-            return Ok(rows);
-        }
-    }
 }

@@ -5,13 +5,16 @@
 //! a time. Concurrently, a burst into a session that is still being opened (the widget's
 //! offline queue) would race the open and land in any order.
 
-use super::conn::{read_history, spawn_resume, ConnCore};
-use crate::actors::registry::{ConnHandle, Registry};
-use crate::actors::session::{self, with_retry};
+use super::conn::{spawn_resume, ConnCore};
+use super::Shared;
+use crate::actors::hub::ConnHandle;
+use crate::actors::inbound::{self, Received};
+use crate::actors::session;
 use crate::actors::Deliver;
 use crate::db::contacts::Contact;
-use crate::db::messages::MessageRow;
-use crate::domain::conversation::{self, Applied, Author, NewPost};
+use crate::db::retry::with_retry;
+use crate::domain::conversation::{self, Author, NewPost};
+use crate::domain::history;
 use crate::domain::views::MessageView;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::protocol::{self, VisitorIn};
@@ -29,7 +32,7 @@ const MAX_QUEUED_SENDS: usize = 256;
 
 pub struct VisitorConn {
     core: ConnCore,
-    reg: Arc<Registry>,
+    sh: Shared,
     contact: Contact,
     token: String,
     session_id: Option<i64>,
@@ -50,11 +53,11 @@ pub fn start(
     req: &HttpRequest,
     stream: actix_web::web::Payload,
     v: VisitorStart,
-    reg: Arc<Registry>,
+    sh: Shared,
 ) -> Result<HttpResponse, actix_web::Error> {
     let conn = VisitorConn {
-        core: ConnCore::new(reg.next_conn_id()),
-        reg,
+        core: ConnCore::new(sh.hub.next_conn_id()),
+        sh,
         contact: v.contact,
         token: v.token,
         session_id: v.session_id,
@@ -73,7 +76,7 @@ impl Actor for VisitorConn {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ConnCore::start_heartbeat(ctx, |a: &mut VisitorConn| &mut a.core);
-        self.reg.register_visitor(
+        self.sh.hub.register_visitor(
             self.contact.id,
             ConnHandle {
                 id: self.core.id,
@@ -87,7 +90,9 @@ impl Actor for VisitorConn {
     }
 
     fn stopping(&mut self, _: &mut Self::Context) -> Running {
-        self.reg.unregister_visitor(self.contact.id, self.core.id);
+        self.sh
+            .hub
+            .unregister_visitor(self.contact.id, self.core.id);
         Running::Stop
     }
 }
@@ -146,7 +151,8 @@ impl VisitorConn {
             } => self.send_message(ctx, client_id, text),
             VisitorIn::Typing { on, .. } => {
                 if let Some(sid) = self.session_id {
-                    self.reg
+                    self.sh
+                        .sessions
                         .session(sid)
                         .do_send(session::Typing { agent: None, on });
                 }
@@ -191,6 +197,7 @@ impl VisitorConn {
                 contact_id: self.contact.id,
             },
             client_id: Some(client_id),
+            external_id: None,
             text,
         });
         self.send_next(ctx);
@@ -206,38 +213,17 @@ impl VisitorConn {
         };
         self.sending = true;
         let reference = Value::String(post.client_id.clone().unwrap_or_default());
-        let (reg, contact, current) =
-            (Arc::clone(&self.reg), self.contact.clone(), self.session_id);
-        let fut = async move {
-            if current.is_none() {
-                // A resend after a reconnect, whose original was stored in a session that has
-                // since ended: acknowledge it instead of opening an empty session.
-                if let Some(original) = already_stored(&reg, &post).await? {
-                    return Ok((None, original));
-                }
-            }
-            let sid = match current {
-                Some(sid) => sid,
-                None => open_session(&reg, &contact).await?,
-            };
-            let applied = match post_to(&reg, sid, post.clone()).await {
-                // The session ended since: this message opens the next one.
-                Err(e) if e.code == ErrorCode::SessionEnded => {
-                    let sid = open_session(&reg, &contact).await?;
-                    post_to(&reg, sid, post).await
-                }
-                other => other,
-            }?;
-            let message = applied
-                .message
-                .ok_or_else(|| AppError::internal("a post without its message"))?;
-            Ok((Some(applied.after.id), message))
-        };
+        let (sh, contact, current) = (self.sh.clone(), self.contact.clone(), self.session_id);
+        let fut =
+            async move { inbound::receive(&sh.app, &sh.sessions, &contact, post, current).await };
         ctx.spawn(
             fut.into_actor(self)
-                .map(move |res: AppResult<_>, act, ctx| {
+                .map(move |res: AppResult<Received>, act, ctx| {
                     match res {
-                        Ok((session_id, message)) => {
+                        Ok(Received {
+                            session_id,
+                            message,
+                        }) => {
                             // Never back to an older session: another tab may have opened a
                             // newer one meanwhile (see `Deliver`).
                             if session_id > act.session_id {
@@ -265,72 +251,15 @@ impl VisitorConn {
             self.core.send(ctx, &ok);
             return;
         };
-        let reg = Arc::clone(&self.reg);
+        let (app, contact_id) = (Arc::clone(&self.sh.app), self.contact.id);
         let history = async move {
-            with_retry(|| {
-                let reg = Arc::clone(&reg);
-                async move {
-                    let mut conn = reg.pool.get().await?;
-                    read_history(&mut conn, session_id, after_seq).await
-                }
+            with_retry(|| async {
+                let mut conn = app.pool.get().await?;
+                history::for_visitor(&mut conn, contact_id, session_id, after_seq).await
             })
             .await
         };
         let core: fn(&mut VisitorConn) -> &mut ConnCore = |v| &mut v.core;
         spawn_resume(self, ctx, core, session_id, after_seq, reference, history);
     }
-}
-
-async fn already_stored(reg: &Arc<Registry>, post: &NewPost) -> AppResult<Option<MessageRow>> {
-    let (Author::Visitor { contact_id }, Some(cid)) = (&post.author, &post.client_id) else {
-        return Ok(None);
-    };
-    with_retry(|| async {
-        let mut conn = reg.pool.get().await?;
-        Ok(crate::db::messages::by_client_id_for_contact(&mut conn, *contact_id, cid).await?)
-    })
-    .await
-}
-
-async fn post_to(reg: &Arc<Registry>, session_id: i64, post: NewPost) -> AppResult<Applied> {
-    reg.session(session_id)
-        .send(session::Post(post))
-        .await
-        .unwrap_or_else(|e| {
-            Err(AppError::new(
-                ErrorCode::DbUnavailable,
-                format!("session busy: {e}; retry"),
-            ))
-        })
-}
-
-/// Opens (or finds) the contact's open session; a new one is announced by its actor. The
-/// names are read now, not taken from `contact` as loaded at connect: an agent may have
-/// edited the note name since.
-async fn open_session(reg: &Arc<Registry>, contact: &Contact) -> AppResult<i64> {
-    let (row, opened) = with_retry(|| async {
-        let mut conn = reg.pool.get().await?;
-        let (row, created) = crate::db::sessions::open_or_get(
-            &mut conn,
-            contact.project_id,
-            contact.channel_id,
-            contact.id,
-        )
-        .await?;
-        // Only a new session is announced, with the names as they are now.
-        let names = match created {
-            true => Some(crate::db::sessions::contact_names(&mut conn, contact.id).await?),
-            false => None,
-        };
-        Ok((row, names))
-    })
-    .await?;
-    if let Some((contact_name, note_name)) = opened {
-        reg.session(row.id).do_send(session::Opened {
-            row: row.clone(),
-            contact_name,
-            note_name,
-        });
-    }
-    Ok(row.id)
 }

@@ -1,0 +1,228 @@
+//! The connection hub: this server's agent connections by project and visitor connections by
+//! contact, and the local fan-out to them. Fan-out uses `try_send` only: a connection whose
+//! bounded mailbox is full is flagged as lagging (its heartbeat closes it, the client resumes)
+//! instead of queuing without bound.
+//!
+//! Delivery goes through the `Fanout` trait: `Hub` delivers to this server's connections; a
+//! cross-server implementation (Redis pub/sub) plugs in at the same trait.
+
+use super::Deliver;
+use crate::domain::access::Access;
+use crate::domain::events::{Audience, Delivery, Event};
+use crate::events::Listener;
+use actix::prelude::*;
+use dashmap::DashMap;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Carries committed events' frames to the connections in their audiences.
+pub trait Fanout: Send + Sync {
+    fn deliver(&self, d: &Delivery);
+    /// Closes these members' agent connections (4003) before anything else reaches them.
+    fn revoke(&self, project_id: i64, user_ids: &[i64]) -> usize;
+}
+
+/// The listener that turns events into deliveries for a fan-out.
+pub struct FanoutListener<F: Fanout>(pub Arc<F>);
+
+impl<F: Fanout> Listener for FanoutListener<F> {
+    fn on_events(&self, events: &[Event]) {
+        for e in events {
+            if let Event::AccessRevoked {
+                project_id,
+                user_ids,
+            } = e
+            {
+                let n = self.0.revoke(*project_id, user_ids);
+                if n > 0 {
+                    tracing::debug!(project_id, connections = n, "agent connections revoked");
+                }
+            }
+            for d in e.deliveries() {
+                self.0.deliver(&d);
+            }
+        }
+    }
+}
+
+/// A connection as the hub sees it.
+#[derive(Clone)]
+pub struct ConnHandle {
+    pub id: u64,
+    pub recipient: Recipient<Deliver>,
+    pub lagging: Arc<AtomicBool>,
+}
+
+impl ConnHandle {
+    fn deliver(&self, d: Deliver) {
+        match self.recipient.try_send(d) {
+            Ok(()) => {}
+            Err(SendError::Full(_)) => self.lagging.store(true, Ordering::Relaxed),
+            // Closed: the connection is stopping and unregisters itself.
+            Err(SendError::Closed(_)) => {}
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AgentEntry {
+    pub access: Access,
+    pub conn: ConnHandle,
+    /// Tells the connection to close because its access changed (see `revoke`).
+    pub revoke: Recipient<Revoke>,
+}
+
+/// The member's role, data scope or membership changed: the connection closes (code 4003) and
+/// the client reconnects with its new access (or learns that it has none).
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "()")]
+pub struct Revoke;
+
+#[derive(Default)]
+pub struct Hub {
+    agents: DashMap<i64, HashMap<u64, AgentEntry>>,
+    visitors: DashMap<i64, HashMap<u64, ConnHandle>>,
+    /// (project, user) → how many times that member's access was revoked. An agent socket reads
+    /// it before its access is loaded and registers only if it is unchanged, so a connection
+    /// being opened while the member's role changes cannot slip in with the old access.
+    access_epochs: DashMap<(i64, i64), u64>,
+    next_conn: AtomicU64,
+}
+
+impl Hub {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn next_conn_id(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Read before loading a member's access for a new agent connection.
+    pub fn access_epoch(&self, project_id: i64, user_id: i64) -> u64 {
+        self.access_epochs
+            .get(&(project_id, user_id))
+            .map_or(0, |e| *e)
+    }
+
+    /// Registers an agent connection whose access was loaded after reading `epoch`; refuses
+    /// (false) when the member's access was revoked since: the connection must close.
+    pub fn register_agent_checked(&self, entry: AgentEntry, epoch: u64) -> bool {
+        let mut conns = self.agents.entry(entry.access.project_id).or_default();
+        // Checked under the project's entry lock; `revoke` bumps the epoch before it takes
+        // that lock, so either it sees this entry or this check sees its bump.
+        if self.access_epoch(entry.access.project_id, entry.access.user_id) != epoch {
+            return false;
+        }
+        conns.insert(entry.conn.id, entry);
+        true
+    }
+
+    pub fn unregister_agent(&self, project_id: i64, conn_id: u64) {
+        if let Some(mut conns) = self.agents.get_mut(&project_id) {
+            conns.remove(&conn_id);
+        }
+        self.agents
+            .remove_if(&project_id, |_, conns| conns.is_empty());
+    }
+
+    pub fn register_visitor(&self, contact_id: i64, conn: ConnHandle) {
+        self.visitors
+            .entry(contact_id)
+            .or_default()
+            .insert(conn.id, conn);
+    }
+
+    pub fn unregister_visitor(&self, contact_id: i64, conn_id: u64) {
+        if let Some(mut conns) = self.visitors.get_mut(&contact_id) {
+            conns.remove(&conn_id);
+        }
+        self.visitors
+            .remove_if(&contact_id, |_, conns| conns.is_empty());
+    }
+
+    pub fn connection_counts(&self) -> (usize, usize) {
+        let agents = self.agents.iter().map(|e| e.value().len()).sum();
+        let visitors = self.visitors.iter().map(|e| e.value().len()).sum();
+        (agents, visitors)
+    }
+
+    fn project_of(a: &Audience) -> Option<i64> {
+        match a {
+            Audience::SessionAgents { project_id, .. }
+            | Audience::ContactAgents { project_id, .. } => Some(*project_id),
+            Audience::Visitor { .. } => None,
+        }
+    }
+}
+
+impl Fanout for Hub {
+    /// Connections drop their resume cursor for a session that left their scope or ended (an
+    /// ended session takes no more messages), so long-lived connections do not accumulate
+    /// cursors.
+    fn deliver(&self, d: &Delivery) {
+        if let Audience::Visitor { contact_id, .. } = &d.audience {
+            let Some(conns) = self.visitors.get(contact_id) else {
+                return;
+            };
+            for conn in conns.values() {
+                conn.deliver(Deliver {
+                    session_id: d.session_id,
+                    seq: d.seq,
+                    forget_cursor: false,
+                    frame: Arc::clone(&d.frame),
+                });
+            }
+            return;
+        }
+        let Some(project_id) = Self::project_of(&d.audience) else {
+            return;
+        };
+        let Some(conns) = self.agents.get(&project_id) else {
+            return;
+        };
+        for entry in conns.values() {
+            let (sees, left) = d.audience.agent_sees(&entry.access);
+            if sees {
+                entry.conn.deliver(Deliver {
+                    session_id: d.session_id,
+                    seq: d.seq,
+                    forget_cursor: left || d.session_ended,
+                    frame: Arc::clone(&d.frame),
+                });
+            }
+        }
+    }
+
+    /// Removes the members' agent connections from fan-out at once (so none receives another
+    /// event under the old access) and tells each to close; a connection whose mailbox is full
+    /// is flagged lagging instead (its heartbeat closes it). Returns how many were dropped.
+    fn revoke(&self, project_id: i64, user_ids: &[i64]) -> usize {
+        for user_id in user_ids {
+            *self
+                .access_epochs
+                .entry((project_id, *user_id))
+                .or_insert(0) += 1;
+        }
+        let removed: Vec<AgentEntry> = match self.agents.get_mut(&project_id) {
+            Some(mut conns) => {
+                let ids: Vec<u64> = conns
+                    .values()
+                    .filter(|e| user_ids.contains(&e.access.user_id))
+                    .map(|e| e.conn.id)
+                    .collect();
+                ids.iter().filter_map(|id| conns.remove(id)).collect()
+            }
+            None => return 0,
+        };
+        self.agents
+            .remove_if(&project_id, |_, conns| conns.is_empty());
+        for entry in &removed {
+            if let Err(SendError::Full(_)) = entry.revoke.try_send(Revoke) {
+                entry.conn.lagging.store(true, Ordering::Relaxed);
+            }
+        }
+        removed.len()
+    }
+}

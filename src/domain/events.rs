@@ -1,0 +1,356 @@
+//! What a committed change announces. Domain operations return these events; they never
+//! deliver them. After the commit, `crate::events::Dispatcher` hands them to its listeners:
+//! local fan-out to connections, the statistics supervisor, the session actors' name caches
+//! (and, later, automation, channel outbound and the cross-server publisher).
+//!
+//! Generation is separate from delivery: `Event::deliveries` decides which frames an event
+//! sends and who may see each one (`Audience`), here in the domain; a fan-out only matches
+//! audiences to its connections.
+
+use crate::db::contacts::Contact;
+use crate::db::messages::MessageRow;
+use crate::db::session_tags::SessionTag;
+use crate::db::sessions::SessionRow;
+use crate::domain::access::Access;
+use crate::domain::views::{MessageView, SessionView};
+use crate::protocol;
+use std::sync::Arc;
+
+/// The contact's names as session frames show them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Names {
+    pub contact_name: String,
+    pub note_name: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A session was opened (a visitor's first message, or the first after one ended).
+    SessionOpened { session: SessionRow, names: Names },
+    /// A message was committed; `after` is the session with it counted.
+    MessagePosted {
+        before: SessionRow,
+        after: SessionRow,
+        message: MessageRow,
+    },
+    /// What the session list shows changed: status, assignee, hosting, the first message or
+    /// the first human reply.
+    SessionChanged {
+        before: SessionRow,
+        after: SessionRow,
+        names: Names,
+    },
+    /// Someone is typing (not stored).
+    Typing {
+        session: SessionRow,
+        by: Typist,
+        on: bool,
+    },
+    /// A contact's customer info was edited. `sessions` are its sessions' (status, assignee),
+    /// which decide which own-scope agents see it; `session_ids` are those sessions.
+    ContactChanged {
+        contact: Contact,
+        sessions: Vec<(String, Option<i64>)>,
+        session_ids: Vec<i64>,
+    },
+    /// A session's tags were replaced.
+    SessionTagsChanged {
+        session: SessionRow,
+        tags: Vec<SessionTag>,
+    },
+    /// These members' role, data scope or membership changed: their connections must close
+    /// (4003) before any other event reaches them.
+    AccessRevoked { project_id: i64, user_ids: Vec<i64> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Typist {
+    Visitor,
+    Agent { user_id: i64 },
+}
+
+/// Whether an agent sees a session: what `Access::can_see` needs of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visibility {
+    pub status: String,
+    pub assignee_id: Option<i64>,
+}
+
+impl From<&SessionRow> for Visibility {
+    fn from(s: &SessionRow) -> Self {
+        Visibility {
+            status: s.status.clone(),
+            assignee_id: s.assignee_id,
+        }
+    }
+}
+
+/// Who may receive a frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// The project's agents whose data scope includes the session now, or included it before
+    /// this change (so they learn that it left their scope).
+    SessionAgents {
+        project_id: i64,
+        session_id: i64,
+        now: Visibility,
+        before: Option<Visibility>,
+    },
+    /// Every connection of the session's visitor.
+    Visitor { contact_id: i64, session_id: i64 },
+    /// The project's agents who see the contact (`Access::sees_contact`).
+    ContactAgents {
+        project_id: i64,
+        sessions: Vec<(String, Option<i64>)>,
+    },
+}
+
+impl Audience {
+    /// Whether an agent connection with `access` is in this audience; and whether it saw the
+    /// session before the change but does not now (it then forgets the session's cursor).
+    pub fn agent_sees(&self, access: &Access) -> (bool, bool) {
+        match self {
+            Audience::SessionAgents {
+                project_id,
+                now,
+                before,
+                ..
+            } => {
+                if access.project_id != *project_id {
+                    return (false, false);
+                }
+                let sees_now = access.can_see(&now.status, now.assignee_id);
+                let saw = before
+                    .as_ref()
+                    .is_some_and(|b| access.can_see(&b.status, b.assignee_id));
+                (sees_now || saw, saw && !sees_now)
+            }
+            Audience::ContactAgents {
+                project_id,
+                sessions,
+            } => (
+                access.project_id == *project_id && access.sees_contact(sessions),
+                false,
+            ),
+            Audience::Visitor { .. } => (false, false),
+        }
+    }
+}
+
+/// One frame and who receives it.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub audience: Audience,
+    /// The session the frame is about (0 for a contact frame).
+    pub session_id: i64,
+    /// For `message` frames: drives resume cursors and de-duplication.
+    pub seq: Option<i64>,
+    /// The session ended: connections drop its resume cursor after this frame.
+    pub session_ended: bool,
+    pub frame: Arc<str>,
+}
+
+fn agents(session: &SessionRow, before: Option<&SessionRow>) -> Audience {
+    Audience::SessionAgents {
+        project_id: session.project_id,
+        session_id: session.id,
+        now: session.into(),
+        before: before.map(Visibility::from),
+    }
+}
+
+fn visitor(session: &SessionRow) -> Audience {
+    Audience::Visitor {
+        contact_id: session.contact_id,
+        session_id: session.id,
+    }
+}
+
+fn delivery(audience: Audience, s: &SessionRow, seq: Option<i64>, frame: Arc<str>) -> Delivery {
+    Delivery {
+        audience,
+        session_id: s.id,
+        seq,
+        session_ended: s.status == "ended",
+        frame,
+    }
+}
+
+impl Event {
+    /// The frames this event sends to connections, each with its audience, in the order they
+    /// are to be delivered.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        match self {
+            Event::SessionOpened { session, names } => {
+                let view =
+                    SessionView::new(session, &names.contact_name, names.note_name.as_deref());
+                vec![
+                    delivery(
+                        agents(session, None),
+                        session,
+                        None,
+                        protocol::session(&view),
+                    ),
+                    delivery(
+                        visitor(session),
+                        session,
+                        None,
+                        protocol::visitor_session(session),
+                    ),
+                ]
+            }
+            Event::MessagePosted {
+                before,
+                after,
+                message,
+            } => {
+                let frame = protocol::message(&MessageView::from(message));
+                let seq = Some(message.seq);
+                vec![
+                    delivery(visitor(after), after, seq, Arc::clone(&frame)),
+                    delivery(agents(after, Some(before)), after, seq, frame),
+                ]
+            }
+            Event::SessionChanged {
+                before,
+                after,
+                names,
+            } => {
+                let view = SessionView::new(after, &names.contact_name, names.note_name.as_deref());
+                let mut out = vec![delivery(
+                    agents(after, Some(before)),
+                    after,
+                    None,
+                    protocol::session(&view),
+                )];
+                if before.status != after.status {
+                    out.push(delivery(
+                        visitor(after),
+                        after,
+                        None,
+                        protocol::visitor_session(after),
+                    ));
+                }
+                out
+            }
+            Event::Typing { session, by, on } => match by {
+                Typist::Visitor => vec![delivery(
+                    agents(session, None),
+                    session,
+                    None,
+                    protocol::typing(session.id, "visitor", None, *on),
+                )],
+                Typist::Agent { user_id } => vec![delivery(
+                    visitor(session),
+                    session,
+                    None,
+                    protocol::typing(session.id, "agent", Some(*user_id), *on),
+                )],
+            },
+            Event::ContactChanged {
+                contact, sessions, ..
+            } => vec![Delivery {
+                audience: Audience::ContactAgents {
+                    project_id: contact.project_id,
+                    sessions: sessions.clone(),
+                },
+                session_id: 0,
+                seq: None,
+                session_ended: false,
+                frame: protocol::contact(contact),
+            }],
+            Event::SessionTagsChanged { session, tags } => vec![delivery(
+                agents(session, None),
+                session,
+                None,
+                protocol::session_tags(session.id, tags),
+            )],
+            Event::AccessRevoked { .. } => Vec::new(),
+        }
+    }
+}
+
+/// A typing indicator: a visitor's goes to the agents who see the session; an agent's goes to
+/// the visitor only when the agent may see the session.
+pub fn typing(session: &SessionRow, agent: Option<&Access>, on: bool) -> Option<Event> {
+    let by = match agent {
+        None => Typist::Visitor,
+        Some(a) if a.can_see_session(session) => Typist::Agent { user_id: a.user_id },
+        Some(_) => return None,
+    };
+    Some(Event::Typing {
+        session: session.clone(),
+        by,
+        on,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::access::DataScope;
+    use chrono::Utc;
+
+    fn session(status: &str, assignee: Option<i64>) -> SessionRow {
+        let t = Utc::now();
+        SessionRow {
+            id: 5,
+            project_id: 1,
+            channel_id: 1,
+            contact_id: 9,
+            status: status.into(),
+            bot_hosted: false,
+            assignee_id: assignee,
+            created_at: t,
+            received_at: None,
+            awaiting_since: None,
+            first_wait_at: None,
+            first_response_at: None,
+            ended_at: None,
+            last_seq: 0,
+            last_message_at: t,
+            message_count: 0,
+            visitor_message_count: 0,
+            agent_message_count: 0,
+            updated_at: t,
+            alert_wait_since: None,
+        }
+    }
+
+    fn own(user_id: i64) -> Access {
+        Access {
+            user_id,
+            project_id: 1,
+            role: "agent".into(),
+            permissions: vec![],
+            scope: DataScope::Own,
+        }
+    }
+
+    #[test]
+    fn an_own_agent_hears_once_more_of_a_session_that_left_its_scope() {
+        let before = session("unassigned", None);
+        let after = session("assigned", Some(8));
+        let event = Event::SessionChanged {
+            before,
+            after,
+            names: Names::default(),
+        };
+        let d = event.deliveries();
+        assert_eq!(d.len(), 2, "agents, and the visitor for the status change");
+        assert_eq!(d[0].audience.agent_sees(&own(7)), (true, true));
+        assert_eq!(d[0].audience.agent_sees(&own(8)), (true, false));
+        assert_eq!(d[1].audience.agent_sees(&own(8)), (false, false));
+    }
+
+    #[test]
+    fn an_agent_typing_in_a_session_out_of_scope_announces_nothing() {
+        let s = session("assigned", Some(8));
+        assert!(typing(&s, Some(&own(7)), true).is_none());
+        let e = typing(&s, Some(&own(8)), true).unwrap();
+        assert!(matches!(
+            e.deliveries()[0].audience,
+            Audience::Visitor { .. }
+        ));
+    }
+}
