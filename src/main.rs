@@ -2,7 +2,7 @@ use clap::Parser;
 use std::io::Write;
 use std::process::ExitCode;
 use switchboard::config::{Cli, Command, Config, DbArgs};
-use switchboard::db::embedded::EmbeddedPostgres;
+use switchboard::db::embedded::{Cluster, EmbeddedPostgres};
 use switchboard::domain::{auth, bootstrap, projects};
 use switchboard::{app, db};
 
@@ -29,7 +29,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => {
             args.validate()?;
-            let (url, embedded) = database(&args.db).await?;
+            let (url, embedded) = database(&args.db, Use::Serve).await?;
             let config = Config::new(&args, url);
             let public_url = config.public_url.clone();
             let started = app::start(config.clone()).await?;
@@ -64,7 +64,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             res
         }
         Command::Migrate(dbargs) => {
-            let (url, _pg) = database(&dbargs).await?;
+            let (url, _pg) = database(&dbargs, Use::Admin).await?;
             let applied = db::run_migrations(&url).await?;
             println!("{} migration(s) applied", applied.len());
             Ok(())
@@ -75,7 +75,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             password,
             name,
         } => {
-            let (url, _pg) = database(&dbargs).await?;
+            let (url, _pg) = database(&dbargs, Use::Admin).await?;
             db::run_migrations(&url).await?;
             let password = match password {
                 Some(p) => p,
@@ -103,7 +103,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             email,
             password,
         } => {
-            let (url, _pg) = database(&dbargs).await?;
+            let (url, _pg) = database(&dbargs, Use::Admin).await?;
             let pool = db::build_pool(&url, 4)?;
             let mut conn = pool.get().await.map_err(|e| format!("database: {e}"))?;
             let user = db::users::find_by_email(&mut conn, &email)
@@ -138,18 +138,51 @@ fn read_password() -> Result<String, String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-/// The database URL to use, starting the embedded cluster when DATABASE_URL is not set.
-async fn database(args: &DbArgs) -> Result<(String, Option<EmbeddedPostgres>), String> {
+/// Who needs the embedded cluster: a server must own it (it stops it on exit); an admin
+/// command may use the running server's, so nobody has to stop the service to, say, reset a
+/// forgotten password.
+#[derive(Clone, Copy)]
+enum Use {
+    Serve,
+    Admin,
+}
+
+/// The database URL to use, starting the embedded cluster when DATABASE_URL is not set (for an
+/// admin command, only when no server runs it). The cluster, when we started it, stops on drop.
+async fn database(args: &DbArgs, by: Use) -> Result<(String, Option<EmbeddedPostgres>), String> {
     if let Some(url) = &args.database_url {
         return Ok((url.clone(), None));
     }
-    std::fs::create_dir_all(&args.data_dir)
-        .map_err(|e| format!("cannot create --data-dir {}: {e}", args.data_dir.display()))?;
-    let dir = args.data_dir.join("postgres");
-    let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir, "switchboard"))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
-    let url = pg.url();
-    Ok((url, Some(pg)))
+    let data_dir = args.data_dir.clone();
+    std::fs::create_dir_all(&data_dir)
+        .map_err(|e| format!("cannot create --data-dir {}: {e}", data_dir.display()))?;
+    let dir = data_dir.join("postgres");
+    let cluster = tokio::task::spawn_blocking(move || match by {
+        Use::Serve => match EmbeddedPostgres::attach(&dir, DBNAME)? {
+            Some(running) => Ok(Cluster::Attached(running)),
+            None => EmbeddedPostgres::start(&dir, DBNAME).map(Cluster::Started),
+        },
+        Use::Admin => EmbeddedPostgres::attach_or_start(&dir, DBNAME),
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())?;
+    match (cluster, by) {
+        (Cluster::Started(pg), _) => Ok((pg.url(), Some(pg))),
+        (Cluster::Attached(running), Use::Serve) => Err(format!(
+            "a server is already running on --data-dir {} (its PostgreSQL is pid {}); stop it first or choose another --data-dir",
+            data_dir.display(),
+            running.pid()
+        )),
+        (Cluster::Attached(running), Use::Admin) => {
+            println!(
+                "using the database of the running server (--data-dir {})",
+                data_dir.display()
+            );
+            Ok((running.url().to_owned(), None))
+        }
+    }
 }
+
+/// The database that servers and admin commands use in the embedded cluster.
+const DBNAME: &str = "switchboard";

@@ -14,6 +14,9 @@
 //!   test thread that may end first.
 //! - Authentication is `trust`, which is safe because the socket directory is 0700 and owned
 //!   by the user that runs postgres: only that user and root can reach the socket.
+//! - A cluster has one postmaster, owned by whoever started it (normally `switchboard serve`).
+//!   Admin commands run while it serves use it through its socket (`attach`) instead of
+//!   waiting for a data directory that will not be released.
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::{geteuid, getgrouplist, Gid, Pid, Uid, User};
@@ -73,6 +76,9 @@ pub enum EmbeddedError {
     },
     #[error("another postgres (pid {}) is still running on {}; stop it first", .0, .1.display())]
     AlreadyRunning(i32, PathBuf),
+    /// A postgres that accepts connections already serves the cluster (another server).
+    #[error("the PostgreSQL cluster in {} is already serving another process (postgres pid {}); stop it first or choose another data dir", .1.display(), .0)]
+    InUse(i32, PathBuf),
     #[error("cannot create database {0:?}: {1}")]
     CreateDb(String, String),
 }
@@ -109,6 +115,44 @@ struct Running {
     thread: JoinHandle<()>,
 }
 
+/// A cluster that another process started and serves. Holding it keeps nothing alive and
+/// dropping it stops nothing.
+#[derive(Debug)]
+pub struct RunningCluster {
+    pid: i32,
+    url: String,
+}
+
+impl RunningCluster {
+    /// The URL of the database named when attaching.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The serving postmaster's pid.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+}
+
+/// What holds a data directory's lock file, `postmaster.pid`.
+enum Postmaster {
+    /// No lock, or its process is gone (postgres copes with that by itself).
+    Absent,
+    /// The pid now belongs to another program (pid reuse); postgres would refuse to start.
+    Reused(i32, String),
+    /// A live postgres: serving, starting, or shutting down.
+    Alive(i32),
+}
+
+/// The cluster in `cluster_dir`: ours if we started it, or one already served by another
+/// process.
+#[derive(Debug)]
+pub enum Cluster {
+    Started(EmbeddedPostgres),
+    Attached(RunningCluster),
+}
+
 impl EmbeddedPostgres {
     /// Finds the binaries, runs initdb on first use (an existing cluster is reused), starts the
     /// server, waits until it accepts connections and makes sure database `dbname` exists.
@@ -134,16 +178,8 @@ impl EmbeddedPostgres {
         if let Some(user) = &user {
             check_searchable(&cluster_dir, user)?;
         }
-        let mut pg = EmbeddedPostgres {
-            pgdata: cluster_dir.join("data"),
-            log_path: cluster_dir.join("postgres.log"),
-            socket_dir,
-            cluster_dir,
-            bin_dir,
-            dbname: dbname.to_owned(),
-            run_as: user.map(|u| (u.uid, u.gid)),
-            running: None,
-        };
+        let run_as = user.map(|u| (u.uid, u.gid));
+        let mut pg = EmbeddedPostgres::at(cluster_dir, bin_dir, dbname, run_as);
         pg.own(&pg.cluster_dir, Some(0o700))?;
         pg.open_log()?; // creates and chowns it before initdb writes to it
         if !pg.pgdata.join("PG_VERSION").exists() {
@@ -152,6 +188,67 @@ impl EmbeddedPostgres {
         pg.launch()?;
         pg.ensure_database(dbname)?;
         Ok(pg)
+    }
+
+    /// The cluster in `cluster_dir` when another process already serves it: a live postgres
+    /// holds its data directory and accepts connections on its socket. `None` when none does
+    /// (also while one is starting or shutting down: `start` then waits for it or refuses).
+    /// Makes sure database `dbname` exists, like `start`.
+    pub fn attach(
+        cluster_dir: &Path,
+        dbname: &str,
+    ) -> Result<Option<RunningCluster>, EmbeddedError> {
+        let Ok(cluster_dir) = fs::canonicalize(cluster_dir) else {
+            return Ok(None); // no cluster there yet
+        };
+        let bin_dir = find_bin_dir().ok_or(EmbeddedError::BinariesNotFound)?;
+        // Client programs only: they run as whoever we are, so no user to switch to.
+        let pg = EmbeddedPostgres::at(cluster_dir, bin_dir, dbname, None);
+        let Postmaster::Alive(pid) = pg.postmaster() else {
+            return Ok(None);
+        };
+        // Without pg_isready, a server cannot be told from a leftover shutting down: start.
+        if pg.accepts_connections() != Some(true) {
+            return Ok(None);
+        }
+        pg.ensure_database(dbname)?;
+        info!(pid, cluster = %pg.cluster_dir.display(), "using the running postgres");
+        let url = pg.url();
+        Ok(Some(RunningCluster { pid, url }))
+    }
+
+    /// The cluster that another process serves, or else one we start (and stop on drop). A
+    /// server that got ready while `start` waited for the data directory is attached to.
+    pub fn attach_or_start(cluster_dir: &Path, dbname: &str) -> Result<Cluster, EmbeddedError> {
+        if let Some(running) = Self::attach(cluster_dir, dbname)? {
+            return Ok(Cluster::Attached(running));
+        }
+        match Self::start(cluster_dir, dbname) {
+            Err(EmbeddedError::InUse(..)) => match Self::attach(cluster_dir, dbname)? {
+                Some(running) => Ok(Cluster::Attached(running)),
+                None => Self::start(cluster_dir, dbname).map(Cluster::Started),
+            },
+            started => started.map(Cluster::Started),
+        }
+    }
+
+    /// Our layout under a canonical `cluster_dir`, not started.
+    fn at(
+        cluster_dir: PathBuf,
+        bin_dir: PathBuf,
+        dbname: &str,
+        run_as: Option<(Uid, Gid)>,
+    ) -> EmbeddedPostgres {
+        EmbeddedPostgres {
+            pgdata: cluster_dir.join("data"),
+            log_path: cluster_dir.join("postgres.log"),
+            socket_dir: cluster_dir.join("sock"),
+            cluster_dir,
+            bin_dir,
+            dbname: dbname.to_owned(),
+            run_as,
+            running: None,
+        }
     }
 
     /// A URL for database `dbname` through the unix socket, for tokio-postgres / diesel-async.
@@ -339,26 +436,19 @@ impl EmbeddedPostgres {
     /// the postmaster exits.
     fn wait_ready(&mut self, offset: u64) -> Result<(), EmbeddedError> {
         let socket = self.socket_dir.join(format!(".s.PGSQL.{PORT}"));
-        let has_isready = is_executable(&self.bin_dir.join("pg_isready"));
         let deadline = Instant::now() + START_TIMEOUT;
         while Instant::now() < deadline {
             if let Some(Ok(Some(status))) = self.running.as_mut().map(|r| r.child.try_wait()) {
                 let what = format!("postgres exited during startup ({status})");
                 return Err(self.server_error(what, offset));
             }
-            if socket.exists() && !has_isready {
-                thread::sleep(Duration::from_millis(300));
-                return Ok(());
-            }
-            if socket.exists() {
-                let mut cmd = self.command("pg_isready");
-                cmd.arg("-h")
-                    .arg(&self.socket_dir)
-                    .args(["-p", PORT, "-U", SUPERUSER, "-q"]);
-                let status = cmd.args(["-d", "postgres", "-t", "2"]).status();
-                if status.is_ok_and(|s| s.success()) {
+            match self.accepts_connections() {
+                Some(true) => return Ok(()),
+                None if socket.exists() => {
+                    thread::sleep(Duration::from_millis(300));
                     return Ok(());
                 }
+                _ => {}
             }
             thread::sleep(Duration::from_millis(50));
         }
@@ -369,33 +459,61 @@ impl EmbeddedPostgres {
         ))
     }
 
+    /// Whether postgres accepts connections on the socket (one that is starting or shutting
+    /// down does not), by `pg_isready`; `None` without that program.
+    fn accepts_connections(&self) -> Option<bool> {
+        if !is_executable(&self.bin_dir.join("pg_isready")) {
+            return None;
+        }
+        if !self.socket_dir.join(format!(".s.PGSQL.{PORT}")).exists() {
+            return Some(false);
+        }
+        let mut cmd = self.command("pg_isready");
+        cmd.arg("-h")
+            .arg(&self.socket_dir)
+            .args(["-p", PORT, "-U", SUPERUSER, "-q"]);
+        let status = cmd.args(["-d", "postgres", "-t", "2"]).status();
+        Some(status.is_ok_and(|s| s.success()))
+    }
+
+    fn postmaster(&self) -> Postmaster {
+        let text = fs::read_to_string(self.pgdata.join("postmaster.pid")).unwrap_or_default();
+        let Some(pid) = text.lines().next().and_then(|l| l.trim().parse().ok()) else {
+            return Postmaster::Absent;
+        };
+        match process_name(pid) {
+            None => Postmaster::Absent,
+            Some(name) if name != "postgres" => Postmaster::Reused(pid, name),
+            Some(_) => Postmaster::Alive(pid),
+        }
+    }
+
     /// A postmaster.pid left by a killed run. If its process is gone, postgres copes by itself.
     /// If that pid now belongs to something else (pid reuse, common in containers), postgres
     /// would refuse to start, so the stale lock files are removed. If it is a postgres (the
-    /// old server shutting down after its parent died), wait for it to finish.
+    /// old server shutting down after its parent died), wait for it to finish; one that
+    /// accepts connections is another server's, which will not go away.
     fn clear_leftover(&self) -> Result<(), EmbeddedError> {
-        let pid_file = self.pgdata.join("postmaster.pid");
-        let text = fs::read_to_string(&pid_file).unwrap_or_default();
-        let Some(pid) = text.lines().next().and_then(|l| l.trim().parse().ok()) else {
-            return Ok(());
-        };
         let deadline = Instant::now() + LEFTOVER_TIMEOUT;
         loop {
-            match process_name(pid) {
-                None => return Ok(()),
-                Some(name) if name != "postgres" => {
+            match self.postmaster() {
+                Postmaster::Absent => return Ok(()),
+                Postmaster::Reused(pid, name) => {
                     warn!(
                         pid,
                         name, "removing a stale postmaster.pid (its pid was reused)"
                     );
-                    let _ = fs::remove_file(&pid_file);
+                    let _ = fs::remove_file(self.pgdata.join("postmaster.pid"));
                     let _ = fs::remove_file(self.socket_dir.join(format!(".s.PGSQL.{PORT}.lock")));
                     return Ok(());
                 }
-                Some(_) if Instant::now() >= deadline => {
+                Postmaster::Alive(pid) if self.accepts_connections() == Some(true) => {
+                    return Err(EmbeddedError::InUse(pid, self.cluster_dir.clone()));
+                }
+                Postmaster::Alive(pid) if Instant::now() >= deadline => {
                     return Err(EmbeddedError::AlreadyRunning(pid, self.pgdata.clone()));
                 }
-                Some(_) => {
+                Postmaster::Alive(pid) => {
                     debug!(pid, "waiting for a leftover postgres to exit");
                     thread::sleep(Duration::from_millis(100));
                 }
