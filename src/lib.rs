@@ -11,4 +11,5 @@ pub mod error;
 pub mod http;
 pub mod protocol;
 pub mod state;
+pub mod text;
 pub mod ws;
