@@ -13,4 +13,5 @@ pub mod events;
 pub mod http;
 pub mod protocol;
 pub mod state;
+pub mod text;
 pub mod ws;

@@ -164,6 +164,12 @@ fn parse<T: serde::de::DeserializeOwned>(text: &str, known: &[&str]) -> Result<T
         }
         Some(_) => {}
     }
+    // Before anything acts on the frame: a visitor's first `send` must not open a session for
+    // text the database will refuse.
+    crate::text::check_json(&value).map_err(|error| Refusal {
+        error,
+        reference: reference.clone(),
+    })?;
     serde_json::from_value(value)
         .map_err(|e| refuse(ErrorCode::InvalidFrame, e.to_string(), reference))
 }
@@ -300,6 +306,20 @@ mod tests {
                 .error
                 .code,
             ErrorCode::UnknownType
+        );
+    }
+
+    #[test]
+    fn a_nul_anywhere_is_refused_as_validation_naming_the_field() {
+        let r = parse_visitor(r#"{"type":"send","client_id":"c1","text":"a\u0000"}"#).unwrap_err();
+        assert_eq!(r.error.code, ErrorCode::Validation);
+        assert!(r.error.message.contains("`text`"), "{}", r.error.message);
+        assert_eq!(r.reference, Some(json!("c1")));
+        let r = parse_agent(r#"{"type":"ping","ref":{"k":["\u0000"]}}"#).unwrap_err();
+        assert!(
+            r.error.message.contains("`ref.k[0]`"),
+            "{}",
+            r.error.message
         );
     }
 }

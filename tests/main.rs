@@ -13,3 +13,4 @@ mod protocol_guarantees;
 mod realtime;
 mod reports;
 mod restarts;
+mod text_input;

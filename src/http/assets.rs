@@ -1,6 +1,7 @@
 //! The console (a single-page app), the widget script and the demo page, embedded in the binary
 //! at build time (build.rs). The console is served with a strict Content-Security-Policy.
 
+use super::input::Query;
 use crate::db;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
@@ -85,7 +86,7 @@ pub struct DemoQuery {
 /// A page that embeds the widget, so one person can chat with themselves: the first web
 /// channel's key unless `?key=` names another.
 #[get("/demo")]
-pub async fn demo(st: web::Data<AppState>, q: web::Query<DemoQuery>) -> AppResult<HttpResponse> {
+pub async fn demo(st: web::Data<AppState>, q: Query<DemoQuery>) -> AppResult<HttpResponse> {
     use db::schema::channels;
     let key = match &q.key {
         Some(k) => k.clone(),

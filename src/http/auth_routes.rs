@@ -1,6 +1,7 @@
 //! Login, logout, the current user, API tokens.
 
 use super::extract::{AuthUser, SESSION_COOKIE};
+use super::input::Json;
 use crate::db::{self, projects::Project, projects::Role, users::User};
 use crate::domain::auth;
 use crate::error::{AppError, AppResult, ErrorBody, ErrorCode};
@@ -41,7 +42,7 @@ fn wrong_credentials() -> AppError {
 pub async fn login(
     st: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginBody>,
+    body: Json<LoginBody>,
 ) -> AppResult<HttpResponse> {
     st.limits.logins.check(&st.limits.client_ip(&req))?;
     let mut conn = st.pool.get().await?;
@@ -93,9 +94,9 @@ pub async fn logout(st: web::Data<AppState>, auth: AuthUser) -> AppResult<HttpRe
 /// The logged-in user and the projects they belong to, with their role in each.
 #[utoipa::path(get, path = "/api/me", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 #[get("/api/me")]
-pub async fn me(st: web::Data<AppState>, auth: AuthUser) -> AppResult<web::Json<Me>> {
+pub async fn me(st: web::Data<AppState>, auth: AuthUser) -> AppResult<Json<Me>> {
     let mut conn = st.pool.get().await?;
-    Ok(web::Json(me_of(&mut conn, auth.user).await?))
+    Ok(Json(me_of(&mut conn, auth.user).await?))
 }
 
 async fn me_of(conn: &mut diesel_async::AsyncPgConnection, user: User) -> AppResult<Me> {
@@ -124,7 +125,7 @@ pub struct NewToken {
 pub async fn create_token(
     st: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<TokenBody>,
+    body: Json<TokenBody>,
 ) -> AppResult<HttpResponse> {
     let name = body.name.trim();
     if name.is_empty() || name.len() > 100 {

@@ -2,6 +2,7 @@
 //! live `contact` frame) and the edit history.
 
 use super::extract::{path_id, ProjectAccess};
+use super::input::{Json, Query};
 use crate::db::{self, contact_changes::ContactChange, contacts::Contact};
 use crate::domain::contacts::{self as domain, ContactPatch};
 use crate::error::{AppError, AppResult, ErrorBody};
@@ -34,8 +35,8 @@ pub struct ContactPage {
 pub async fn list(
     st: web::Data<AppState>,
     pa: ProjectAccess,
-    q: web::Query<ContactQuery>,
-) -> AppResult<web::Json<ContactPage>> {
+    q: Query<ContactQuery>,
+) -> AppResult<Json<ContactPage>> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(AppError::validation("limit must be from 1 to 200"));
@@ -52,7 +53,7 @@ pub async fn list(
     let next_before = (items.len() as i64 == limit)
         .then(|| items.last().map(|c| c.id))
         .flatten();
-    Ok(web::Json(ContactPage { items, next_before }))
+    Ok(Json(ContactPage { items, next_before }))
 }
 
 #[utoipa::path(get, path = "/api/projects/{pid}/contacts/{cid}", params(("pid" = i64, Path), ("cid" = i64, Path)),
@@ -62,7 +63,7 @@ pub async fn get(
     st: web::Data<AppState>,
     pa: ProjectAccess,
     req: HttpRequest,
-) -> AppResult<web::Json<Contact>> {
+) -> AppResult<Json<Contact>> {
     let cid = path_id(&req, "cid")?;
     let mut conn = st.pool.get().await?;
     let c = db::contacts::find(&mut conn, pa.access.project_id, cid)
@@ -70,7 +71,7 @@ pub async fn get(
         .map_err(|_| AppError::not_found("contact"))?;
     pa.access
         .check_contact(&db::contacts::session_states(&mut conn, cid).await?)?;
-    Ok(web::Json(c))
+    Ok(Json(c))
 }
 
 /// Edit customer info: note name, phone, e-mail, labels — all fields or none. Needs
@@ -85,13 +86,13 @@ pub async fn update(
     st: web::Data<AppState>,
     pa: ProjectAccess,
     req: HttpRequest,
-    body: web::Json<ContactPatch>,
-) -> AppResult<web::Json<Contact>> {
+    body: Json<ContactPatch>,
+) -> AppResult<Json<Contact>> {
     let cid = path_id(&req, "cid")?;
     let mut conn = st.pool.get().await?;
     let edited = domain::edit(&mut conn, &pa.access, cid, body.into_inner()).await?;
     st.app.events.dispatch(&edited.events());
-    Ok(web::Json(edited.contact))
+    Ok(Json(edited.contact))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -117,8 +118,8 @@ pub async fn changes(
     st: web::Data<AppState>,
     pa: ProjectAccess,
     req: HttpRequest,
-    q: web::Query<ChangesQuery>,
-) -> AppResult<web::Json<ChangePage>> {
+    q: Query<ChangesQuery>,
+) -> AppResult<Json<ChangePage>> {
     let cid = path_id(&req, "cid")?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
@@ -134,5 +135,5 @@ pub async fn changes(
     let next_before = (items.len() as i64 == limit)
         .then(|| items.last().map(|c| c.id))
         .flatten();
-    Ok(web::Json(ChangePage { items, next_before }))
+    Ok(Json(ChangePage { items, next_before }))
 }

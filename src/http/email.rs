@@ -2,6 +2,7 @@
 //! admins see it. Rules live in `domain::alerts`.
 
 use super::extract::{path_id, ProjectAccess};
+use super::input::{Json, Query};
 use crate::db;
 use crate::domain::access::Permission;
 use crate::domain::alerts::{self, NotificationPatch, NotificationSettings, OutboxView};
@@ -38,10 +39,10 @@ fn view(st: &AppState, s: NotificationSettings) -> NotificationSettingsView {
 pub async fn get_settings(
     st: web::Data<AppState>,
     pa: ProjectAccess,
-) -> AppResult<web::Json<NotificationSettingsView>> {
+) -> AppResult<Json<NotificationSettingsView>> {
     let mut conn = st.pool.get().await?;
     let s = alerts::settings(&mut conn, pa.access.project_id).await?;
-    Ok(web::Json(view(&st, s)))
+    Ok(Json(view(&st, s)))
 }
 
 /// Change the e-mail alert settings (absent fields stay); needs `project.manage`. All or
@@ -54,12 +55,12 @@ pub async fn get_settings(
 pub async fn patch_settings(
     st: web::Data<AppState>,
     pa: ProjectAccess,
-    body: web::Json<NotificationPatch>,
-) -> AppResult<web::Json<NotificationSettingsView>> {
+    body: Json<NotificationPatch>,
+) -> AppResult<Json<NotificationSettingsView>> {
     pa.access.require(Permission::ManageProject)?;
     let mut conn = st.pool.get().await?;
     let s = alerts::update_settings(&mut conn, pa.access.project_id, body.into_inner()).await?;
-    Ok(web::Json(view(&st, s)))
+    Ok(Json(view(&st, s)))
 }
 
 /// Queue a test e-mail to the caller through the outbox; poll
@@ -102,8 +103,8 @@ pub struct OutboxPage {
 pub async fn list_outbox(
     st: web::Data<AppState>,
     pa: ProjectAccess,
-    q: web::Query<OutboxQuery>,
-) -> AppResult<web::Json<OutboxPage>> {
+    q: Query<OutboxQuery>,
+) -> AppResult<Json<OutboxPage>> {
     pa.access.require(Permission::ManageProject)?;
     let state = match q.state.as_deref() {
         None | Some("") => None,
@@ -121,7 +122,7 @@ pub async fn list_outbox(
     };
     let mut conn = st.pool.get().await?;
     let rows = db::outbox::list(&mut conn, pa.access.project_id, state, q.before_id, limit).await?;
-    Ok(web::Json(OutboxPage {
+    Ok(Json(OutboxPage {
         items: rows.iter().map(OutboxView::from).collect(),
     }))
 }
@@ -135,14 +136,14 @@ pub async fn get_outbox(
     st: web::Data<AppState>,
     pa: ProjectAccess,
     req: HttpRequest,
-) -> AppResult<web::Json<OutboxView>> {
+) -> AppResult<Json<OutboxView>> {
     pa.access.require(Permission::ManageProject)?;
     let id = path_id(&req, "id")?;
     let mut conn = st.pool.get().await?;
     let row = db::outbox::find(&mut conn, pa.access.project_id, id)
         .await?
         .ok_or_else(|| AppError::not_found("e-mail"))?;
-    Ok(web::Json(OutboxView::from(&row)))
+    Ok(Json(OutboxView::from(&row)))
 }
 
 #[cfg(test)]

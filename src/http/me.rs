@@ -1,6 +1,7 @@
 //! The caller's own settings in a project (chat-list preferences).
 
 use super::extract::ProjectAccess;
+use super::input::Json;
 use crate::domain::preferences::{self, Preferences};
 use crate::error::{AppResult, ErrorBody};
 use crate::state::AppState;
@@ -12,9 +13,9 @@ use actix_web::{get, patch, web};
 pub async fn get_preferences(
     st: web::Data<AppState>,
     pa: ProjectAccess,
-) -> AppResult<web::Json<Preferences>> {
+) -> AppResult<Json<Preferences>> {
     let mut conn = st.pool.get().await?;
-    Ok(web::Json(preferences::get(&mut conn, &pa.access).await?))
+    Ok(Json(preferences::get(&mut conn, &pa.access).await?))
 }
 
 /// Change the caller's own chat-list settings: `{"show_visitor_labels": bool,
@@ -25,10 +26,10 @@ pub async fn get_preferences(
 pub async fn patch_preferences(
     st: web::Data<AppState>,
     pa: ProjectAccess,
-    body: web::Json<serde_json::Value>,
-) -> AppResult<web::Json<Preferences>> {
+    body: Json<serde_json::Value>,
+) -> AppResult<Json<Preferences>> {
     let mut conn = st.pool.get().await?;
-    Ok(web::Json(
+    Ok(Json(
         preferences::patch(&mut conn, &pa.access, &body).await?,
     ))
 }

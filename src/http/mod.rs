@@ -6,6 +6,7 @@ mod contacts;
 mod email;
 pub mod extract;
 mod health;
+pub mod input;
 mod me;
 mod openapi;
 mod projects;
@@ -23,7 +24,6 @@ pub use openapi::ApiDoc;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(json_config())
-        .app_data(query_config())
         .service(health::healthz)
         .service(openapi::spec)
         .service(auth_routes::login)
@@ -79,7 +79,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(assets::fallback));
 }
 
-/// Malformed JSON bodies get our error shape and a stable code, not actix's plain text.
+/// Malformed JSON bodies get our error shape and a stable code, not actix's plain text
+/// (`input::Json` parses under this configuration).
 fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(256 * 1024)
@@ -92,8 +93,4 @@ fn json_config() -> web::JsonConfig {
             };
             AppError::new(code, err.to_string()).into()
         })
-}
-
-fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err, _| AppError::validation(err.to_string()).into())
 }

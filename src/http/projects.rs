@@ -1,6 +1,7 @@
 //! Projects, their settings and live statistics, channels, roles and members.
 
 use super::extract::{AuthUser, ProjectAccess};
+use super::input::Json;
 use crate::actors::stats::{GetProjectStats, ProjectStats};
 use crate::db::{self, channels::Channel, projects::MemberRow, projects::Project, projects::Role};
 use crate::domain::access::Permission;
@@ -21,7 +22,7 @@ pub struct NewProject {
 pub async fn create(
     st: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<NewProject>,
+    body: Json<NewProject>,
 ) -> AppResult<HttpResponse> {
     let mut conn = st.pool.get().await?;
     let project = domain::create_project(&mut conn, &body.name, auth.user.id).await?;
@@ -31,9 +32,9 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/projects/{pid}", params(("pid" = i64, Path)),
     responses((status = 200, body = Project), (status = 404, body = ErrorBody)))]
 #[get("/api/projects/{pid}")]
-pub async fn get(st: web::Data<AppState>, pa: ProjectAccess) -> AppResult<web::Json<Project>> {
+pub async fn get(st: web::Data<AppState>, pa: ProjectAccess) -> AppResult<Json<Project>> {
     let mut conn = st.pool.get().await?;
-    Ok(web::Json(
+    Ok(Json(
         db::projects::find(&mut conn, pa.access.project_id).await?,
     ))
 }
@@ -45,8 +46,8 @@ pub async fn get(st: web::Data<AppState>, pa: ProjectAccess) -> AppResult<web::J
 pub async fn patch_settings(
     st: web::Data<AppState>,
     pa: ProjectAccess,
-    body: web::Json<serde_json::Value>,
-) -> AppResult<web::Json<serde_json::Value>> {
+    body: Json<serde_json::Value>,
+) -> AppResult<Json<serde_json::Value>> {
     pa.access.require(Permission::ManageProject)?;
     let patch = body.into_inner();
     let obj = patch
@@ -68,7 +69,7 @@ pub async fn patch_settings(
         }
     }
     let mut conn = st.pool.get().await?;
-    Ok(web::Json(
+    Ok(Json(
         db::projects::merge_settings(&mut conn, pa.access.project_id, &patch).await?,
     ))
 }
@@ -76,10 +77,7 @@ pub async fn patch_settings(
 /// Live session counters of the project (from the statistics supervisor).
 #[utoipa::path(get, path = "/api/projects/{pid}/stats", params(("pid" = i64, Path)), responses((status = 200, body = ProjectStats)))]
 #[get("/api/projects/{pid}/stats")]
-pub async fn stats(
-    st: web::Data<AppState>,
-    pa: ProjectAccess,
-) -> AppResult<web::Json<ProjectStats>> {
+pub async fn stats(st: web::Data<AppState>, pa: ProjectAccess) -> AppResult<Json<ProjectStats>> {
     let s = st
         .stats
         .send(GetProjectStats {
@@ -87,7 +85,7 @@ pub async fn stats(
         })
         .await
         .map_err(AppError::internal)?;
-    Ok(web::Json(s))
+    Ok(Json(s))
 }
 
 #[utoipa::path(get, path = "/api/projects/{pid}/channels", params(("pid" = i64, Path)), responses((status = 200, body = [Channel])))]
@@ -95,9 +93,9 @@ pub async fn stats(
 pub async fn list_channels(
     st: web::Data<AppState>,
     pa: ProjectAccess,
-) -> AppResult<web::Json<Vec<Channel>>> {
+) -> AppResult<Json<Vec<Channel>>> {
     let mut conn = st.pool.get().await?;
-    Ok(web::Json(
+    Ok(Json(
         db::channels::list(&mut conn, pa.access.project_id).await?,
     ))
 }
@@ -116,7 +114,7 @@ pub struct NewChannel {
 pub async fn create_channel(
     st: web::Data<AppState>,
     pa: ProjectAccess,
-    body: web::Json<NewChannel>,
+    body: Json<NewChannel>,
 ) -> AppResult<HttpResponse> {
     pa.access.require(Permission::ManageChannels)?;
     if body.kind != "web" {
@@ -129,12 +127,9 @@ pub async fn create_channel(
 
 #[utoipa::path(get, path = "/api/projects/{pid}/roles", params(("pid" = i64, Path)), responses((status = 200, body = [Role])))]
 #[get("/api/projects/{pid}/roles")]
-pub async fn list_roles(
-    st: web::Data<AppState>,
-    pa: ProjectAccess,
-) -> AppResult<web::Json<Vec<Role>>> {
+pub async fn list_roles(st: web::Data<AppState>, pa: ProjectAccess) -> AppResult<Json<Vec<Role>>> {
     let mut conn = st.pool.get().await?;
-    Ok(web::Json(
+    Ok(Json(
         db::projects::list_roles(&mut conn, pa.access.project_id).await?,
     ))
 }
@@ -144,9 +139,9 @@ pub async fn list_roles(
 pub async fn list_members(
     st: web::Data<AppState>,
     pa: ProjectAccess,
-) -> AppResult<web::Json<Vec<MemberRow>>> {
+) -> AppResult<Json<Vec<MemberRow>>> {
     let mut conn = st.pool.get().await?;
-    Ok(web::Json(
+    Ok(Json(
         db::projects::list_members(&mut conn, pa.access.project_id).await?,
     ))
 }
@@ -169,7 +164,7 @@ pub struct NewMember {
 pub async fn add_member(
     st: web::Data<AppState>,
     pa: ProjectAccess,
-    body: web::Json<NewMember>,
+    body: Json<NewMember>,
 ) -> AppResult<HttpResponse> {
     pa.access.require(Permission::ManageTeam)?;
     if body.role == "owner" {

@@ -2,6 +2,7 @@
 //! the caller's data scope (domain::reports).
 
 use super::extract::ProjectAccess;
+use super::input::{Json, Query};
 use crate::domain::reports::{self, RawFilter, RecordPage, Summary};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::state::AppState;
@@ -54,9 +55,9 @@ pub struct PageQuery {
 pub async fn records(
     st: web::Data<AppState>,
     pa: ProjectAccess,
-    f: web::Query<FilterQuery>,
-    p: web::Query<PageQuery>,
-) -> AppResult<web::Json<RecordPage>> {
+    f: Query<FilterQuery>,
+    p: Query<PageQuery>,
+) -> AppResult<Json<RecordPage>> {
     let filter = reports::filter_for(&pa.access, &f.raw())?;
     let limit = match p.limit {
         None => 50,
@@ -71,7 +72,7 @@ pub async fn records(
         limit,
     )
     .await?;
-    Ok(web::Json(page))
+    Ok(Json(page))
 }
 
 /// Live counts under the filter: ongoing (not ended), ended and total.
@@ -82,10 +83,10 @@ pub async fn records(
 pub async fn summary(
     st: web::Data<AppState>,
     pa: ProjectAccess,
-    f: web::Query<FilterQuery>,
-) -> AppResult<web::Json<Summary>> {
+    f: Query<FilterQuery>,
+) -> AppResult<Json<Summary>> {
     let filter = reports::filter_for(&pa.access, &f.raw())?;
-    Ok(web::Json(
+    Ok(Json(
         reports::summary(&st.pool, pa.access.project_id, &filter).await?,
     ))
 }
@@ -98,7 +99,7 @@ pub async fn summary(
 pub async fn csv(
     st: web::Data<AppState>,
     pa: ProjectAccess,
-    f: web::Query<FilterQuery>,
+    f: Query<FilterQuery>,
 ) -> AppResult<HttpResponse> {
     let filter = reports::filter_for(&pa.access, &f.raw())?;
     let name = format!(

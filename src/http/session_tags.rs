@@ -2,6 +2,7 @@
 //! tags of one session (any member who can see it; live `session_tags` frame).
 
 use super::extract::{path_id, ProjectAccess};
+use super::input::Json;
 use crate::db::{self, session_tags::SessionTag};
 use crate::domain::session_tags as domain;
 use crate::error::{AppResult, ErrorBody};
@@ -12,12 +13,9 @@ use serde::Deserialize;
 #[utoipa::path(get, path = "/api/projects/{pid}/session-tags", params(("pid" = i64, Path)),
     responses((status = 200, body = [SessionTag])))]
 #[get("/api/projects/{pid}/session-tags")]
-pub async fn list(
-    st: web::Data<AppState>,
-    pa: ProjectAccess,
-) -> AppResult<web::Json<Vec<SessionTag>>> {
+pub async fn list(st: web::Data<AppState>, pa: ProjectAccess) -> AppResult<Json<Vec<SessionTag>>> {
     let mut conn = st.pool.get().await?;
-    Ok(web::Json(
+    Ok(Json(
         db::session_tags::list(&mut conn, pa.access.project_id).await?,
     ))
 }
@@ -38,7 +36,7 @@ pub struct NewTag {
 pub async fn create(
     st: web::Data<AppState>,
     pa: ProjectAccess,
-    body: web::Json<NewTag>,
+    body: Json<NewTag>,
 ) -> AppResult<HttpResponse> {
     let mut conn = st.pool.get().await?;
     let tag = domain::create(&mut conn, &pa.access, &body.name, body.color.as_deref()).await?;
@@ -61,11 +59,11 @@ pub async fn update(
     st: web::Data<AppState>,
     pa: ProjectAccess,
     req: HttpRequest,
-    body: web::Json<TagPatch>,
-) -> AppResult<web::Json<SessionTag>> {
+    body: Json<TagPatch>,
+) -> AppResult<Json<SessionTag>> {
     let tid = path_id(&req, "tid")?;
     let mut conn = st.pool.get().await?;
-    Ok(web::Json(
+    Ok(Json(
         domain::update(
             &mut conn,
             &pa.access,
@@ -109,8 +107,8 @@ pub async fn set_for_session(
     st: web::Data<AppState>,
     pa: ProjectAccess,
     req: HttpRequest,
-    body: web::Json<SessionTagIds>,
-) -> AppResult<web::Json<Vec<SessionTag>>> {
+    body: Json<SessionTagIds>,
+) -> AppResult<Json<Vec<SessionTag>>> {
     let sid = path_id(&req, "sid")?;
     let mut conn = st.pool.get().await?;
     let (session, tags) =
@@ -118,7 +116,7 @@ pub async fn set_for_session(
     st.app
         .events
         .dispatch(&[domain::tags_changed(&session, &tags)]);
-    Ok(web::Json(tags))
+    Ok(Json(tags))
 }
 
 /// A session's tags; any member who can see the session.
@@ -129,10 +127,8 @@ pub async fn of_session(
     st: web::Data<AppState>,
     pa: ProjectAccess,
     req: HttpRequest,
-) -> AppResult<web::Json<Vec<SessionTag>>> {
+) -> AppResult<Json<Vec<SessionTag>>> {
     let sid = path_id(&req, "sid")?;
     let mut conn = st.pool.get().await?;
-    Ok(web::Json(
-        domain::of_session(&mut conn, &pa.access, sid).await?,
-    ))
+    Ok(Json(domain::of_session(&mut conn, &pa.access, sid).await?))
 }

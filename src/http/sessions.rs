@@ -2,6 +2,7 @@
 //! commands, so they are ordered, committed before the answer, and fanned out live.
 
 use super::extract::{path_id, ProjectAccess};
+use super::input::{Json, Query};
 use crate::actors::session;
 use crate::db::{self, sessions::ListFilter, sessions::StatusFilter};
 use crate::domain::access::{Access, DataScope};
@@ -56,8 +57,8 @@ fn limit_of(limit: Option<i64>, default: i64, max: i64) -> AppResult<i64> {
 pub async fn list(
     st: web::Data<AppState>,
     pa: ProjectAccess,
-    q: web::Query<ListQuery>,
-) -> AppResult<web::Json<SessionPage>> {
+    q: Query<ListQuery>,
+) -> AppResult<Json<SessionPage>> {
     let status = match q.status.as_deref() {
         None | Some("") => None,
         Some("unassigned") => Some(StatusFilter::Unassigned),
@@ -98,7 +99,7 @@ pub async fn list(
         .iter()
         .map(|(s, name, note)| SessionView::new(s, name, note.as_deref()))
         .collect();
-    Ok(web::Json(SessionPage { items, next_cursor }))
+    Ok(Json(SessionPage { items, next_cursor }))
 }
 
 async fn visible_session(st: &AppState, pa: &ProjectAccess, sid: i64) -> AppResult<SessionView> {
@@ -118,9 +119,9 @@ pub async fn get(
     st: web::Data<AppState>,
     pa: ProjectAccess,
     req: HttpRequest,
-) -> AppResult<web::Json<SessionView>> {
+) -> AppResult<Json<SessionView>> {
     let sid = path_id(&req, "sid")?;
-    Ok(web::Json(visible_session(&st, &pa, sid).await?))
+    Ok(Json(visible_session(&st, &pa, sid).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -145,8 +146,8 @@ pub async fn messages(
     st: web::Data<AppState>,
     pa: ProjectAccess,
     req: HttpRequest,
-    q: web::Query<MessagesQuery>,
-) -> AppResult<web::Json<MessagePage>> {
+    q: Query<MessagesQuery>,
+) -> AppResult<Json<MessagePage>> {
     let sid = path_id(&req, "sid")?;
     visible_session(&st, &pa, sid).await?;
     let limit = limit_of(q.limit, 100, 500)?;
@@ -160,7 +161,7 @@ pub async fn messages(
         (_, Some(before)) => db::messages::before(&mut conn, sid, before, limit).await?,
         (after, None) => db::messages::after(&mut conn, sid, after.unwrap_or(0), limit).await?,
     };
-    Ok(web::Json(MessagePage {
+    Ok(Json(MessagePage {
         items: rows.iter().map(MessageView::from).collect(),
     }))
 }
@@ -204,7 +205,7 @@ pub async fn send(
     st: web::Data<AppState>,
     pa: ProjectAccess,
     req: HttpRequest,
-    body: web::Json<SendBody>,
+    body: Json<SendBody>,
 ) -> AppResult<HttpResponse> {
     let sid = path_id(&req, "sid")?;
     let body = body.into_inner();
@@ -250,8 +251,8 @@ pub async fn assign(
     st: web::Data<AppState>,
     pa: ProjectAccess,
     req: HttpRequest,
-    body: web::Json<AssignBody>,
-) -> AppResult<web::Json<SessionView>> {
+    body: Json<AssignBody>,
+) -> AppResult<Json<SessionView>> {
     let sid = path_id(&req, "sid")?;
     let a = via_actor(
         &st,
@@ -263,7 +264,7 @@ pub async fn assign(
         },
     )
     .await?;
-    Ok(web::Json(view_of(&st, &a).await?))
+    Ok(Json(view_of(&st, &a).await?))
 }
 
 /// Assign the session to the caller.
@@ -274,7 +275,7 @@ pub async fn take(
     st: web::Data<AppState>,
     pa: ProjectAccess,
     req: HttpRequest,
-) -> AppResult<web::Json<SessionView>> {
+) -> AppResult<Json<SessionView>> {
     let sid = path_id(&req, "sid")?;
     let me = pa.access.user_id;
     let a = via_actor(
@@ -287,7 +288,7 @@ pub async fn take(
         },
     )
     .await?;
-    Ok(web::Json(view_of(&st, &a).await?))
+    Ok(Json(view_of(&st, &a).await?))
 }
 
 #[utoipa::path(post, path = "/api/projects/{pid}/sessions/{sid}/end", params(("pid" = i64, Path), ("sid" = i64, Path)),
@@ -297,7 +298,7 @@ pub async fn end(
     st: web::Data<AppState>,
     pa: ProjectAccess,
     req: HttpRequest,
-) -> AppResult<web::Json<SessionView>> {
+) -> AppResult<Json<SessionView>> {
     let sid = path_id(&req, "sid")?;
     let a = via_actor(
         &st,
@@ -308,5 +309,5 @@ pub async fn end(
         },
     )
     .await?;
-    Ok(web::Json(view_of(&st, &a).await?))
+    Ok(Json(view_of(&st, &a).await?))
 }

@@ -2,6 +2,7 @@
 //! after each change the affected members' live agent connections are revoked.
 
 use super::extract::{path_id, ProjectAccess};
+use super::input::Json;
 use crate::db::projects::Role;
 use crate::domain::team::{self, RoleEdit};
 use crate::error::{AppResult, ErrorBody};
@@ -26,7 +27,7 @@ pub async fn set_member_role(
     st: web::Data<AppState>,
     pa: ProjectAccess,
     req: HttpRequest,
-    body: web::Json<MemberPatch>,
+    body: Json<MemberPatch>,
 ) -> AppResult<HttpResponse> {
     let uid = path_id(&req, "uid")?;
     let mut conn = st.pool.get().await?;
@@ -77,7 +78,7 @@ pub struct NewRole {
 pub async fn create_role(
     st: web::Data<AppState>,
     pa: ProjectAccess,
-    body: web::Json<NewRole>,
+    body: Json<NewRole>,
 ) -> AppResult<HttpResponse> {
     let mut conn = st.pool.get().await?;
     let role = team::create_role(
@@ -110,8 +111,8 @@ pub async fn update_role(
     st: web::Data<AppState>,
     pa: ProjectAccess,
     req: HttpRequest,
-    body: web::Json<RolePatch>,
-) -> AppResult<web::Json<Role>> {
+    body: Json<RolePatch>,
+) -> AppResult<Json<Role>> {
     let rid = path_id(&req, "rid")?;
     let edit = RoleEdit {
         name: body.name.as_deref(),
@@ -123,7 +124,7 @@ pub async fn update_role(
     st.app
         .events
         .dispatch(&[team::revoked(pa.access.project_id, &members)]);
-    Ok(web::Json(role))
+    Ok(Json(role))
 }
 
 /// Delete a custom role no member holds (`conflict` when in use); needs `team.manage`.

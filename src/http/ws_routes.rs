@@ -2,6 +2,7 @@
 //! the socket to `crate::ws`.
 
 use super::extract::AuthUser;
+use super::input::Query;
 use crate::db;
 use crate::domain::access;
 use crate::domain::visitors;
@@ -33,7 +34,7 @@ pub async fn agent(
     st: web::Data<AppState>,
     req: HttpRequest,
     stream: web::Payload,
-    q: web::Query<AgentQuery>,
+    q: Query<AgentQuery>,
 ) -> AppResult<HttpResponse> {
     if !same_origin(&req) {
         return Err(AppError::forbidden(
@@ -62,7 +63,7 @@ pub async fn visitor(
     st: web::Data<AppState>,
     req: HttpRequest,
     stream: web::Payload,
-    q: web::Query<VisitorQuery>,
+    q: Query<VisitorQuery>,
 ) -> AppResult<HttpResponse> {
     let ip = st.limits.client_ip(&req);
     let mut conn = st.pool.get().await?;
