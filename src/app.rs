@@ -7,7 +7,9 @@ use crate::actors::stats::StatsListener;
 use crate::actors::{mailer::MailerActor, scheduler::Scheduler, stats::StatsActor};
 use crate::config::Config;
 use crate::context::AppContext;
-use crate::domain::alerts::MailEnv;
+use crate::domain::alerts::{self, MailEnv};
+use crate::domain::conversation;
+use crate::domain::timers::TimerKinds;
 use crate::email::{Mailer, RetryPolicy};
 use crate::events::Dispatcher;
 use crate::state::AppState;
@@ -70,6 +72,12 @@ pub async fn start(config: Config) -> Result<Started, String> {
             configured: mailer.is_some(),
         },
         events: Arc::clone(&events),
+        // The seam for timer kinds: each feature's kind, fired when its timers are due.
+        timers: TimerKinds::new(&[
+            conversation::AUTO_END,
+            conversation::RELEASE_ASSIGNEE,
+            alerts::NO_REPLY_ALERT,
+        ]),
     });
     let hub = Arc::new(Hub::new());
     let sessions = Arc::new(SessionSupervisor::new(

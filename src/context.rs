@@ -1,9 +1,10 @@
 //! What the actors and handlers share besides the connection hub and the session supervisor:
-//! the database pool, the mail environment and the event dispatcher. Passed where needed, so
+//! the database pool, the mail environment, the event dispatcher and the timer kinds. Passed where needed, so
 //! no actor is a service locator.
 
 use crate::db::Pool;
 use crate::domain::alerts::MailEnv;
+use crate::domain::timers::TimerKinds;
 use crate::events::Dispatcher;
 use std::sync::Arc;
 
@@ -12,4 +13,6 @@ pub struct AppContext {
     /// Public URL and whether SMTP is set: what a firing alert timer needs.
     pub mail: MailEnv,
     pub events: Arc<Dispatcher>,
+    /// The durable timer kinds this server fires.
+    pub timers: TimerKinds,
 }

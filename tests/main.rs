@@ -14,3 +14,4 @@ mod realtime;
 mod reports;
 mod restarts;
 mod text_input;
+mod timers;

@@ -10,6 +10,7 @@ use crate::db::sessions::SessionRow;
 use crate::domain::access::Access;
 use crate::domain::conversation::{self, Applied, NewPost};
 use crate::domain::events::{self, Event, Names};
+use crate::domain::timers::{self, TimerEnv};
 use crate::error::{AppError, AppResult};
 use actix::prelude::*;
 use std::future::Future;
@@ -221,7 +222,10 @@ impl Handler<Fire> for SessionActor {
         let timer_id = msg.timer_id;
         let fired = self.apply_if_changed(move |ctx| async move {
             let mut conn = ctx.pool.get().await?;
-            conversation::fire_timer(&mut conn, timer_id, &ctx.mail).await
+            let env = TimerEnv {
+                mail: ctx.mail.clone(),
+            };
+            timers::fire(&mut conn, timer_id, &ctx.timers, &env).await
         });
         AtomicResponse::new(Box::pin(fired.map(move |res, _, _| {
             if let Err(e) = res {

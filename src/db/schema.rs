@@ -161,6 +161,7 @@ diesel::table! {
         claimed_until -> Nullable<Timestamptz>,
         fired_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        key -> Text,
     }
 }
 

@@ -1,5 +1,6 @@
-//! Durable timers. A timer is a row; the scheduler claims due rows with a lease and delivers
-//! them to the session actor, which marks the row fired in the transaction that applies it.
+//! Durable timers. A timer is a row; the scheduler claims due rows with a lease and fires them
+//! (through the session's actor when it has a session), marking the row fired in the
+//! transaction that applies it. What a kind does is in `domain::timers`.
 
 use super::schema::timers;
 use chrono::{DateTime, Utc};
@@ -19,9 +20,11 @@ pub struct TimerRow {
     pub claimed_until: Option<DateTime<Utc>>,
     pub fired_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Tells apart several pending timers of one kind for one session ('' when one is kept).
+    pub key: String,
 }
 
-/// Sets (or moves) the one pending timer of `kind` for a session.
+/// Sets (or moves) the one pending timer of `kind` for a session (the empty key).
 pub async fn upsert_for_session(
     conn: &mut AsyncPgConnection,
     project_id: i64,
@@ -32,7 +35,7 @@ pub async fn upsert_for_session(
 ) -> QueryResult<usize> {
     diesel::sql_query(
         "INSERT INTO timers (project_id, session_id, kind, due_at, payload) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (session_id, kind) WHERE fired_at IS NULL
+         ON CONFLICT (session_id, kind, key) WHERE fired_at IS NULL
          DO UPDATE SET due_at = EXCLUDED.due_at, payload = EXCLUDED.payload, claimed_until = NULL",
     )
     .bind::<Int8, _>(project_id)

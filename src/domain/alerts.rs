@@ -15,6 +15,7 @@
 
 use crate::db::{self, outbox::NewOutbox, outbox::OutboxRow, sessions::SessionRow};
 use crate::db::{timers::TimerRow, users::User};
+use crate::domain::timers::TimerKind;
 use crate::error::{AppError, AppResult, ErrorCode};
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -245,6 +246,20 @@ async fn schedule(
 /// A `no_reply_alert` timer is due. Runs inside the transaction that marked it fired, with the
 /// session row locked. Returns the outbox rows written (none when the wait is over, alerts
 /// were turned off, or e-mail is not configured).
+/// The e-mail alert when a visitor waits too long: writes the outbox rows (nothing to
+/// announce on the sockets).
+pub const NO_REPLY_ALERT: TimerKind = TimerKind {
+    name: TIMER_NO_REPLY_ALERT,
+    fire: |conn, timer, session, env| {
+        Box::pin(async move {
+            if let Some(s) = session {
+                fire(conn, timer, &s, &env.mail).await?;
+            }
+            Ok(None)
+        })
+    },
+};
+
 pub async fn fire(
     conn: &mut AsyncPgConnection,
     timer: &TimerRow,

@@ -5,8 +5,9 @@
 
 use crate::db::{self, messages::MessageRow, sessions::SessionChanges, sessions::SessionRow};
 use crate::domain::access::Access;
-use crate::domain::alerts::{self, MailEnv};
+use crate::domain::alerts;
 use crate::domain::events::{Event, Names};
+use crate::domain::timers::TimerKind;
 use crate::error::{AppError, AppResult, ErrorCode};
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -431,48 +432,28 @@ async fn end_locked(
     })
 }
 
-/// Applies a due timer once: `None` if it already fired (another server, or a retry) or has
-/// nothing to do. The timer row is marked fired in the same transaction as its effect (for
-/// `no_reply_alert`: the outbox rows of the e-mails, which change nothing to fan out).
-pub async fn fire_timer(
-    conn: &mut AsyncPgConnection,
-    timer_id: i64,
-    env: &MailEnv,
-) -> AppResult<Option<Applied>> {
-    let env = env.clone();
-    conn.transaction(async move |conn| {
-        let Some(timer) = db::timers::lock_pending(conn, timer_id).await? else {
-            return Ok(None);
-        };
-        db::timers::mark_fired(conn, timer.id).await?;
-        let Some(session_id) = timer.session_id else {
-            return Ok(None);
-        };
-        let session = db::sessions::lock(conn, session_id).await?;
-        match timer.kind.as_str() {
-            TIMER_AUTO_END => fire_auto_end(conn, session).await,
-            TIMER_RELEASE_ASSIGNEE => {
-                let user = timer.payload.get("user_id").and_then(|v| v.as_i64());
-                fire_release(conn, session, user).await
-            }
-            alerts::TIMER_NO_REPLY_ALERT => {
-                alerts::fire(conn, &timer, &session, &env).await?;
-                Ok(None)
-            }
-            other => {
-                tracing::warn!(
-                    kind = other,
-                    timer = timer.id,
-                    "timer of unknown kind dropped"
-                );
-                Ok(None)
-            }
-        }
-    })
-    .await
-}
+/// Ends a session after the project's `auto_end_after_secs` without messages.
+pub const AUTO_END: TimerKind = TimerKind {
+    name: TIMER_AUTO_END,
+    fire: |conn, _, session, _| Box::pin(fire_auto_end(conn, session)),
+};
 
-async fn fire_auto_end(conn: &mut AsyncPgConnection, s: SessionRow) -> AppResult<Option<Applied>> {
+/// Puts a removed member's session back in the queue (`payload.user_id`).
+pub const RELEASE_ASSIGNEE: TimerKind = TimerKind {
+    name: TIMER_RELEASE_ASSIGNEE,
+    fire: |conn, timer, session, _| {
+        let user = timer.payload.get("user_id").and_then(|v| v.as_i64());
+        Box::pin(fire_release(conn, session, user))
+    },
+};
+
+async fn fire_auto_end(
+    conn: &mut AsyncPgConnection,
+    s: Option<SessionRow>,
+) -> AppResult<Option<Applied>> {
+    let Some(s) = s else {
+        return Ok(None);
+    };
     if s.status == "ended" {
         return Ok(None);
     }
@@ -500,10 +481,10 @@ async fn fire_auto_end(conn: &mut AsyncPgConnection, s: SessionRow) -> AppResult
 
 async fn fire_release(
     conn: &mut AsyncPgConnection,
-    s: SessionRow,
+    s: Option<SessionRow>,
     user: Option<i64>,
 ) -> AppResult<Option<Applied>> {
-    let Some(user) = user else {
+    let (Some(s), Some(user)) = (s, user) else {
         return Ok(None);
     };
     if s.status != "assigned" || s.assignee_id != Some(user) {

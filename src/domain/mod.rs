@@ -15,5 +15,6 @@ pub mod projects;
 pub mod reports;
 pub mod session_tags;
 pub mod team;
+pub mod timers;
 pub mod views;
 pub mod visitors;

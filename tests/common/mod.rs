@@ -323,8 +323,18 @@ pub async fn start_server_with(db_url: &str, configure: &Configure) -> RunningSe
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(s) = self.server.take() {
-            // Best effort: the test runtime may be gone; the thread ends with the process.
-            std::mem::forget(s);
+            // Stopped (not forgotten) so its pool's connections close: a suite of leaked
+            // servers runs the shared cluster out of connections. The test's runtime may be
+            // shutting down, so the stop runs on a runtime of its own.
+            let stopping = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    rt.block_on(s.stop(false));
+                }
+            });
+            let _ = stopping.join();
         }
     }
 }
