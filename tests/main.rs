@@ -11,3 +11,4 @@ mod permissions;
 mod realtime;
 mod reports;
 mod restarts;
+mod review_defects;
