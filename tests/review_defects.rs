@@ -78,3 +78,87 @@ async fn the_owner_can_add_a_member_with_a_role_that_holds_project_manage() {
     assert_eq!(status, 201, "{body}");
     app.login("deputy@example.com", "password123").await;
 }
+
+/// Sends `path` as `agent` while `table` is locked by another transaction, and terminates the
+/// server's database connection once its query waits on that lock: a real outage in the
+/// middle of the request, after it got a pooled connection.
+async fn call_during_an_outage(
+    app: &TestApp,
+    agent: &Agent,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    table: &str,
+) -> (u16, Value) {
+    let mut locker = app.db().await;
+    locker
+        .batch_execute(&format!(
+            "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
+        ))
+        .await
+        .unwrap();
+    let request = app.call(agent, method, path, body);
+    let killer = async {
+        eventually("the request waits on the lock", || async {
+            count(
+                &mut app.db().await,
+                "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .await
+                > 0
+        })
+        .await;
+    };
+    let (answer, ()) = tokio::time::timeout(WAIT, futures_util::future::join(request, killer))
+        .await
+        .expect("the request is answered");
+    locker.batch_execute("ROLLBACK").await.unwrap();
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_a_contact_during_a_database_outage_is_db_unavailable_not_not_found() {
+    let app = TestApp::start().await;
+    let owner = app.owner().await;
+    let (_v, sid) = app.open_session("hello").await;
+    let path = format!("/api/projects/{}/sessions/{sid}", app.project_id);
+    let cid = app.get_json(&owner, &path).await["contact_id"]
+        .as_i64()
+        .unwrap();
+
+    let path = format!("/api/projects/{}/contacts/{cid}", app.project_id);
+    let (status, body) =
+        call_during_an_outage(&app, &owner, Method::GET, &path, None, "contacts").await;
+
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "db_unavailable");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_a_session_during_a_database_outage_is_db_unavailable_not_not_found() {
+    let app = TestApp::start().await;
+    let owner = app.owner().await;
+    let (_v, sid) = app.open_session("hello").await;
+
+    let path = format!("/api/projects/{}/sessions/{sid}", app.project_id);
+    let (status, body) =
+        call_during_an_outage(&app, &owner, Method::GET, &path, None, "sessions").await;
+
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "db_unavailable");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_session_tags_during_a_database_outage_is_db_unavailable_not_not_found() {
+    let app = TestApp::start().await;
+    let owner = app.owner().await;
+    let (_v, sid) = app.open_session("hello").await;
+
+    let path = format!("/api/projects/{}/sessions/{sid}/tags", app.project_id);
+    let (status, body) =
+        call_during_an_outage(&app, &owner, Method::GET, &path, None, "sessions").await;
+
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "db_unavailable");
+}

@@ -7,7 +7,7 @@ use crate::db::{self, sessions::ListFilter, sessions::StatusFilter};
 use crate::domain::access::DataScope;
 use crate::domain::conversation::{Applied, Author, NewPost};
 use crate::domain::views::{MessageView, SessionView};
-use crate::error::{AppError, AppResult, ErrorBody, ErrorCode};
+use crate::error::{AppError, AppResult, ErrorBody, ErrorCode, NotFoundExt};
 use crate::state::AppState;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -105,7 +105,7 @@ async fn visible_session(st: &AppState, pa: &ProjectAccess, sid: i64) -> AppResu
     let mut conn = st.pool.get().await?;
     let s = db::sessions::find(&mut conn, sid)
         .await
-        .map_err(|_| AppError::not_found("session"))?;
+        .or_not_found("session")?;
     pa.access.check_session(&s)?;
     let (name, note) = db::sessions::contact_names(&mut conn, s.contact_id).await?;
     Ok(SessionView::new(&s, &name, note.as_deref()))
