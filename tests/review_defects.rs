@@ -162,3 +162,81 @@ async fn reading_session_tags_during_a_database_outage_is_db_unavailable_not_not
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["code"], "db_unavailable");
 }
+
+async fn due_timer(db: &mut AsyncPgConnection, project_id: i64, session: Option<i64>) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Int8)]
+        id: i64,
+    }
+    let session = session.map_or("NULL".to_owned(), |s| s.to_string());
+    // auto_end with auto-ending off: firing it only marks it fired.
+    diesel::sql_query(format!(
+        "INSERT INTO timers (project_id, session_id, kind, due_at, payload)
+         VALUES ({project_id}, {session}, 'auto_end', now(), '{{}}') RETURNING id"
+    ))
+    .get_result::<Id>(db)
+    .await
+    .unwrap()
+    .id
+}
+
+async fn timer_is(app: &TestApp, id: i64, condition: &str) -> bool {
+    count(
+        &mut app.db().await,
+        &format!("SELECT count(*) AS n FROM timers WHERE id = {id} AND {condition}"),
+    )
+    .await
+        == 1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timer_stuck_on_a_locked_session_does_not_hold_back_other_timers() {
+    let app = TestApp::start().await;
+    let (_a, stuck_session) = app.open_session("first").await;
+    let (_b, other_session) = app.open_session("second").await;
+    let mut db = app.db().await;
+    // Firing locks the session row: while this transaction holds it, that timer's Fire waits.
+    // (NO KEY UPDATE, so that inserting a timer that refers to the session can pass.)
+    let mut locker = app.db().await;
+    locker
+        .batch_execute(&format!(
+            "BEGIN; SELECT id FROM sessions WHERE id = {stuck_session} FOR NO KEY UPDATE"
+        ))
+        .await
+        .unwrap();
+    let stuck = due_timer(&mut db, app.project_id, Some(stuck_session)).await;
+    eventually("the stuck timer is claimed", || {
+        timer_is(&app, stuck, "claimed_until IS NOT NULL")
+    })
+    .await;
+
+    let other = due_timer(&mut db, app.project_id, Some(other_session)).await;
+    eventually("the other session's timer fires", || {
+        timer_is(&app, other, "fired_at IS NOT NULL")
+    })
+    .await;
+    assert!(
+        timer_is(&app, stuck, "fired_at IS NULL").await,
+        "still stuck"
+    );
+
+    locker.batch_execute("ROLLBACK").await.unwrap();
+    eventually("the stuck timer fires once its session is free", || {
+        timer_is(&app, stuck, "fired_at IS NOT NULL")
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timer_without_a_session_is_marked_fired_instead_of_claimed_forever() {
+    let app = TestApp::start().await;
+    let mut db = app.db().await;
+
+    let timer = due_timer(&mut db, app.project_id, None).await;
+
+    eventually("the timer is marked fired", || {
+        timer_is(&app, timer, "fired_at IS NOT NULL")
+    })
+    .await;
+}

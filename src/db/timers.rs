@@ -122,11 +122,9 @@ pub async fn mark_fired(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<us
         .await
 }
 
-/// The earliest pending due time, so the scheduler can sleep until then.
-pub async fn next_due(conn: &mut AsyncPgConnection) -> QueryResult<Option<DateTime<Utc>>> {
-    timers::table
-        .filter(timers::fired_at.is_null())
-        .select(diesel::dsl::min(timers::due_at))
-        .first(conn)
+pub async fn mark_all_fired(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<usize> {
+    diesel::update(timers::table.filter(timers::id.eq_any(ids)))
+        .set(timers::fired_at.eq(Utc::now()))
+        .execute(conn)
         .await
 }
