@@ -142,13 +142,6 @@ impl Registry {
         self.sessions.len()
     }
 
-    pub fn register_agent(&self, entry: AgentEntry) {
-        self.agents
-            .entry(entry.access.project_id)
-            .or_default()
-            .insert(entry.conn.id, entry);
-    }
-
     /// Read before loading a member's access for a new agent connection.
     pub fn access_epoch(&self, project_id: i64, user_id: i64) -> u64 {
         self.access_epochs
