@@ -91,9 +91,9 @@ pub async fn start(config: Config) -> Result<Started, String> {
         Arc::new(StatsListener(stats.clone())),
         Arc::clone(&sessions) as Arc<dyn crate::events::Listener>,
     ]);
-    let (scheduler_pool, scheduler_sessions) = (pool.clone(), Arc::clone(&sessions));
+    let (scheduler_ctx, scheduler_sessions) = (Arc::clone(&ctx), Arc::clone(&sessions));
     Scheduler::start_in_arbiter(&background.handle(), move |_| {
-        Scheduler::new(scheduler_pool, scheduler_sessions)
+        Scheduler::new(scheduler_ctx, scheduler_sessions)
     });
     if let Some(mailer) = mailer {
         let (mail_pool, retry) = (pool.clone(), RetryPolicy::with_base(config.smtp_retry_base));

@@ -5,6 +5,8 @@
 //! Database errors are classified once, in `From<diesel::result::Error>` and
 //! `From<PoolError>`: a missing row is `not_found`, a unique violation `conflict`, a closed
 //! connection or pool timeout `db_unavailable` (503, safe to retry), anything else `internal`.
+//! To name what is missing, use [`NotFoundExt::or_not_found`], never
+//! `map_err(|_| AppError::not_found(..))`: that would turn an outage into a 404.
 
 use actix_web::{http::StatusCode, HttpResponse, ResponseError};
 use serde::Serialize;
@@ -207,6 +209,22 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
+/// Names the missing row of a database read (`contact not found`) while every other database
+/// error keeps its classification: an outage stays `db_unavailable`, so clients retry instead
+/// of concluding the thing is gone.
+pub trait NotFoundExt<T> {
+    fn or_not_found(self, what: &str) -> AppResult<T>;
+}
+
+impl<T> NotFoundExt<T> for Result<T, diesel::result::Error> {
+    fn or_not_found(self, what: &str) -> AppResult<T> {
+        self.map_err(|e| match e {
+            diesel::result::Error::NotFound => AppError::not_found(what),
+            other => other.into(),
+        })
+    }
+}
+
 fn is_connection_message(msg: &str) -> bool {
     // tokio-postgres reports a dropped socket or a shutting-down server as an unknown database
     // error with one of these texts; they are as retryable as a closed connection.
@@ -244,6 +262,34 @@ mod tests {
             body,
             serde_json::json!({"error": {"code": "not_found", "message": "session not found"}})
         );
+    }
+
+    #[test]
+    fn only_a_missing_row_is_not_found() {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        let missing: Result<(), E> = Err(E::NotFound);
+        let e = missing.or_not_found("contact").unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (ErrorCode::NotFound, "contact not found")
+        );
+        let closed = Err::<(), _>(E::DatabaseError(
+            K::ClosedConnection,
+            Box::new(String::new()),
+        ));
+        assert_eq!(
+            closed.or_not_found("contact").unwrap_err().code,
+            ErrorCode::DbUnavailable
+        );
+        let terminated = Err::<(), _>(E::DatabaseError(
+            K::Unknown,
+            Box::new("terminating connection due to administrator command".to_owned()),
+        ));
+        assert_eq!(
+            terminated.or_not_found("contact").unwrap_err().code,
+            ErrorCode::DbUnavailable
+        );
+        assert_eq!(Ok::<_, E>(7).or_not_found("contact").unwrap(), 7);
     }
 
     #[test]

@@ -13,5 +13,6 @@ mod protocol_guarantees;
 mod realtime;
 mod reports;
 mod restarts;
+mod review_defects;
 mod text_input;
 mod timers;

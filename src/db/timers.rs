@@ -124,12 +124,3 @@ pub async fn mark_fired(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<us
         .execute(conn)
         .await
 }
-
-/// The earliest pending due time, so the scheduler can sleep until then.
-pub async fn next_due(conn: &mut AsyncPgConnection) -> QueryResult<Option<DateTime<Utc>>> {
-    timers::table
-        .filter(timers::fired_at.is_null())
-        .select(diesel::dsl::min(timers::due_at))
-        .first(conn)
-        .await
-}

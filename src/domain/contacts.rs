@@ -10,7 +10,7 @@ use crate::db::{
 use crate::domain::access::Access;
 use crate::domain::events::Event;
 use crate::domain::projects::validate_email;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, NotFoundExt};
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Deserializer};
@@ -162,7 +162,7 @@ pub async fn edit(
     conn.transaction(async move |conn| {
         let before = db::contacts::lock(conn, access.project_id, contact_id)
             .await
-            .map_err(|_| AppError::not_found("contact"))?;
+            .or_not_found("contact")?;
         let (session_ids, sessions): (Vec<i64>, Vec<_>) =
             db::contacts::sessions_of(conn, contact_id)
                 .await?

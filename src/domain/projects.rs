@@ -1,4 +1,4 @@
-//! Creating projects (with their builtin roles), channels and members.
+//! Creating projects (with their builtin roles), channels and user accounts.
 
 use crate::db::{self, channels::Channel, projects::Project, users::User};
 use crate::domain::{access::builtin_roles, auth};
@@ -78,58 +78,34 @@ pub async fn create_user(
     password: &str,
 ) -> AppResult<User> {
     let email = validate_email(email)?;
+    let hash = auth::hash_password_async(password.to_owned()).await?;
+    insert_user(conn, &email, display_name, &hash).await
+}
+
+/// Inserts an account with an already hashed password; `email` is validated. Lets a caller
+/// hash (tens of ms) before it opens a transaction.
+pub async fn insert_user(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+    display_name: &str,
+    password_hash: &str,
+) -> AppResult<User> {
     let display_name = display_name.trim();
     let display_name = if display_name.is_empty() {
         email.split('@').next().unwrap_or("user")
     } else {
         display_name
     };
-    let hash = auth::hash_password_async(password.to_owned()).await?;
     db::users::insert(
         conn,
         db::users::NewUser {
-            email: &email,
+            email,
             display_name,
-            password_hash: &hash,
+            password_hash,
         },
     )
     .await
     .map_err(AppError::conflict_means("a user with this e-mail exists"))
-}
-
-/// Adds a member with a role name; creates the account when the e-mail is new (then a
-/// password is required). Returns the user.
-pub async fn add_member(
-    conn: &mut AsyncPgConnection,
-    project_id: i64,
-    email: &str,
-    display_name: &str,
-    password: Option<&str>,
-    role: &str,
-) -> AppResult<User> {
-    let email = validate_email(email)?;
-    let role_name = role.to_owned();
-    let display_name = display_name.to_owned();
-    let password = password.map(str::to_owned);
-    conn.transaction(async move |conn| {
-        let role = db::projects::role_by_name(conn, project_id, &role_name)
-            .await?
-            .ok_or_else(|| AppError::validation(format!("no role named {role_name}")))?;
-        let user = match db::users::find_by_email(conn, &email).await? {
-            Some(u) => u,
-            None => {
-                let pw = password.ok_or_else(|| {
-                    AppError::validation("a password is required for a new account")
-                })?;
-                create_user(conn, &email, &display_name, &pw).await?
-            }
-        };
-        db::projects::add_member(conn, project_id, user.id, role.id)
-            .await
-            .map_err(AppError::conflict_means("already a member of this project"))?;
-        Ok(user)
-    })
-    .await
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use crate::db::{self, session_tags::SessionTag, session_tags::TagChanges, sessions::SessionRow};
 use crate::domain::access::{Access, Permission};
 use crate::domain::events::Event;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, NotFoundExt};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 pub const NAME_MAX: usize = 32;
@@ -89,7 +89,7 @@ pub async fn of_session(
 ) -> AppResult<Vec<SessionTag>> {
     let session = db::sessions::find(conn, session_id)
         .await
-        .map_err(|_| AppError::not_found("session"))?;
+        .or_not_found("session")?;
     access.check_session(&session)?;
     Ok(db::session_tags::for_session(conn, session_id).await?)
 }
@@ -112,7 +112,7 @@ pub async fn set_for_session(
     conn.transaction(async move |conn| {
         let session = db::sessions::lock(conn, session_id)
             .await
-            .map_err(|_| AppError::not_found("session"))?;
+            .or_not_found("session")?;
         access.check_session(&session)?;
         let tags = db::session_tags::find_many(conn, access.project_id, &ids).await?;
         if tags.len() != ids.len() {

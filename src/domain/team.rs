@@ -1,7 +1,9 @@
-//! Team permissions: changing a member's role, removing a member, and custom roles.
+//! Team permissions: adding a member, changing a member's role, removing a member, and custom
+//! roles.
 //!
 //! Rules: everything needs `team.manage`; granting or revoking the owner role, and giving any
-//! role `project.manage`, also needs `project.manage` (an admin cannot make itself owner); the
+//! role `project.manage` — to a new member or an existing one, one rule (`require_may_grant`)
+//! — also needs `project.manage` (an admin cannot make itself or anyone an owner); the
 //! last owner can be neither removed nor demoted; the builtin owner role cannot be edited or
 //! deleted; a role that members hold cannot be deleted (`conflict`); a removed member's open
 //! sessions go back to the queue (a durable `release_assignee` job per session, committed with
@@ -9,10 +11,12 @@
 //! live agent connections are revoked (`revoked` → `Event::AccessRevoked`, carried out by the
 //! connection hub) and reconnect with the new access.
 
-use crate::db::{self, projects::Role, projects::RoleChanges};
+use crate::db::{self, projects::Role, projects::RoleChanges, users::User};
 use crate::domain::access::{Access, DataScope, Permission};
+use crate::domain::auth;
 use crate::domain::conversation::TIMER_RELEASE_ASSIGNEE;
 use crate::domain::events::Event;
+use crate::domain::projects::{insert_user, validate_email};
 use crate::error::{AppError, AppResult, ErrorCode};
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -21,6 +25,78 @@ pub const ROLE_NAME_MAX: usize = 50;
 
 fn is_owner_role(r: &Role) -> bool {
     r.builtin && r.name == "owner"
+}
+
+/// The one rule for handing a member a role, used when adding a member and when changing a
+/// member's role: taking the owner role away, or giving the owner role or any role holding
+/// `project.manage`, needs `project.manage` — else `team.manage` would be a way to it.
+fn require_may_grant(access: &Access, was_owner: bool, role: &Role) -> AppResult<()> {
+    let grants_project = role
+        .permissions
+        .iter()
+        .any(|p| p == Permission::ManageProject.as_str());
+    if was_owner || is_owner_role(role) || grants_project {
+        access.require(Permission::ManageProject)?;
+    }
+    Ok(())
+}
+
+async fn role_named(conn: &mut AsyncPgConnection, project_id: i64, name: &str) -> AppResult<Role> {
+    db::projects::role_by_name(conn, project_id, name)
+        .await?
+        .ok_or_else(|| AppError::validation(format!("no role named {name}")))
+}
+
+/// Adds a member with a role name, creating the account when the e-mail is new (then a
+/// password is required). Returns the user.
+pub async fn add_member(
+    conn: &mut AsyncPgConnection,
+    access: &Access,
+    email: &str,
+    display_name: &str,
+    password: Option<&str>,
+    role: &str,
+) -> AppResult<User> {
+    access.require(Permission::ManageTeam)?;
+    let email = validate_email(email)?;
+    // Checked before hashing, so a refused request costs no argon2 time; checked again in
+    // the transaction below.
+    require_may_grant(
+        access,
+        false,
+        &role_named(conn, access.project_id, role).await?,
+    )?;
+    // Hashing takes tens of ms: done before the transaction, which would otherwise stay open
+    // (holding its locks) that long.
+    let hash = match db::users::find_by_email(conn, &email).await? {
+        Some(_) => None,
+        None => {
+            let pw = password
+                .ok_or_else(|| AppError::validation("a password is required for a new account"))?;
+            Some(auth::hash_password_async(pw.to_owned()).await?)
+        }
+    };
+    let access = access.clone();
+    let role_name = role.to_owned();
+    let display_name = display_name.to_owned();
+    conn.transaction(async move |conn| {
+        let role = role_named(conn, access.project_id, &role_name).await?;
+        require_may_grant(&access, false, &role)?;
+        let user = match (db::users::find_by_email(conn, &email).await?, hash) {
+            (Some(u), _) => u,
+            (None, Some(hash)) => insert_user(conn, &email, &display_name, &hash).await?,
+            (None, None) => {
+                return Err(AppError::validation(
+                    "a password is required for a new account",
+                ))
+            }
+        };
+        db::projects::add_member(conn, access.project_id, user.id, role.id)
+            .await
+            .map_err(AppError::conflict_means("already a member of this project"))?;
+        Ok(user)
+    })
+    .await
 }
 
 pub fn validate_role_name(name: &str) -> AppResult<String> {
@@ -105,11 +181,8 @@ pub async fn set_member_role(
             .ok_or_else(|| AppError::validation("role_id is not a role of this project"))?;
         let owner = owner_role_id(conn, access.project_id).await?;
         let was_owner = Some(current) == owner;
-        let becomes_owner = is_owner_role(&role);
-        if was_owner || becomes_owner || role.permissions.iter().any(|p| p == "project.manage") {
-            access.require(Permission::ManageProject)?;
-        }
-        if was_owner && !becomes_owner && owner_count(&members, owner) <= 1 {
+        require_may_grant(&access, was_owner, &role)?;
+        if was_owner && !is_owner_role(&role) && owner_count(&members, owner) <= 1 {
             return Err(AppError::new(
                 ErrorCode::Conflict,
                 "the project's last owner cannot be demoted",

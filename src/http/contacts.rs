@@ -5,7 +5,7 @@ use super::extract::{path_id, ProjectAccess};
 use super::input::{Json, Query};
 use crate::db::{self, contact_changes::ContactChange, contacts::Contact};
 use crate::domain::contacts::{self as domain, ContactPatch};
-use crate::error::{AppError, AppResult, ErrorBody};
+use crate::error::{AppError, AppResult, ErrorBody, NotFoundExt};
 use crate::state::AppState;
 use actix_web::{get, patch, web, HttpRequest};
 use serde::{Deserialize, Serialize};
@@ -68,7 +68,7 @@ pub async fn get(
     let mut conn = st.pool.get().await?;
     let c = db::contacts::find(&mut conn, pa.access.project_id, cid)
         .await
-        .map_err(|_| AppError::not_found("contact"))?;
+        .or_not_found("contact")?;
     pa.access
         .check_contact(&db::contacts::session_states(&mut conn, cid).await?)?;
     Ok(Json(c))
@@ -128,7 +128,7 @@ pub async fn changes(
     let mut conn = st.pool.get().await?;
     db::contacts::find(&mut conn, pa.access.project_id, cid)
         .await
-        .map_err(|_| AppError::not_found("contact"))?;
+        .or_not_found("contact")?;
     pa.access
         .check_contact(&db::contacts::session_states(&mut conn, cid).await?)?;
     let items = db::contact_changes::list(&mut conn, cid, q.before, limit).await?;

@@ -157,7 +157,8 @@ pub struct NewMember {
     pub role: String,
 }
 
-/// Add a member (creating the account if needed); needs `team.manage`.
+/// Add a member (creating the account if needed); needs `team.manage` (and `project.manage`
+/// for the owner role or a role holding it).
 #[utoipa::path(post, path = "/api/projects/{pid}/members", params(("pid" = i64, Path)), request_body = NewMember,
     responses((status = 201, body = crate::db::users::User), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[post("/api/projects/{pid}/members")]
@@ -166,14 +167,10 @@ pub async fn add_member(
     pa: ProjectAccess,
     body: Json<NewMember>,
 ) -> AppResult<HttpResponse> {
-    pa.access.require(Permission::ManageTeam)?;
-    if body.role == "owner" {
-        pa.access.require(Permission::ManageProject)?;
-    }
     let mut conn = st.pool.get().await?;
-    let user = domain::add_member(
+    let user = crate::domain::team::add_member(
         &mut conn,
-        pa.access.project_id,
+        &pa.access,
         &body.email,
         &body.display_name,
         body.password.as_deref(),

@@ -8,7 +8,7 @@ use crate::db::{self, sessions::ListFilter, sessions::StatusFilter};
 use crate::domain::access::{Access, DataScope};
 use crate::domain::conversation::{self, Applied, Author, NewPost};
 use crate::domain::views::{MessageView, SessionView};
-use crate::error::{AppError, AppResult, ErrorBody};
+use crate::error::{AppError, AppResult, ErrorBody, NotFoundExt};
 use crate::state::AppState;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -106,7 +106,7 @@ async fn visible_session(st: &AppState, pa: &ProjectAccess, sid: i64) -> AppResu
     let mut conn = st.pool.get().await?;
     let s = db::sessions::find(&mut conn, sid)
         .await
-        .map_err(|_| AppError::not_found("session"))?;
+        .or_not_found("session")?;
     pa.access.check_session(&s)?;
     let (name, note) = db::sessions::contact_names(&mut conn, s.contact_id).await?;
     Ok(SessionView::new(&s, &name, note.as_deref()))
