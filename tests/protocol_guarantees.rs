@@ -6,7 +6,7 @@ use crate::common::{visitor_says, TestApp, WsClient, WAIT};
 use diesel::{ExpressionMethods, QueryDsl};
 use diesel_async::RunQueryDsl;
 use serde_json::{json, Value};
-use switchboard::db::schema::{messages, sessions};
+use switchboard::db::schema::messages;
 
 /// Sends `n` messages back to back without waiting; returns the acks by client id order.
 async fn burst(v: &mut WsClient, tag: &str, n: usize) -> Vec<Value> {
@@ -71,16 +71,6 @@ async fn a_burst_after_the_session_ended_is_stored_in_order_in_the_next_session(
     assert_eq!(stored_texts(&app, next).await, expected("n", 8));
 }
 
-async fn sessions_of_contact(app: &TestApp, contact_id: i64) -> i64 {
-    let mut conn = app.db().await;
-    sessions::table
-        .filter(sessions::contact_id.eq(contact_id))
-        .count()
-        .get_result(&mut conn)
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_first_send_opens_no_session() {
     let app = TestApp::start().await;
@@ -100,11 +90,11 @@ async fn a_refused_first_send_opens_no_session() {
         assert_eq!(e["ref"], client_id);
     }
     // Each error frame is sent after whatever the send did, so the count is final here.
-    assert_eq!(sessions_of_contact(&app, contact_id).await, 0);
+    assert_eq!(app.session_count_of_contact(contact_id).await, 0);
     // The connection is kept and the next good message opens the one session.
     let ack = visitor_says(&mut v, "ok", "now a real question").await;
     assert_eq!(ack["seq"], 1);
-    assert_eq!(sessions_of_contact(&app, contact_id).await, 1);
+    assert_eq!(app.session_count_of_contact(contact_id).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -320,18 +320,7 @@ async fn own_scope_sees_only_own_records_and_counts() {
         ids(&records(&app, &ann, "status=unassigned").await),
         Vec::<i64>::new()
     );
-    let csv = ann
-        .http
-        .get(format!(
-            "{}/api/projects/{pid}/reports/sessions.csv",
-            app.url()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = csv_export(&app, &ann, "").await;
     let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), 2, "{csv}");
     assert!(lines[1].starts_with(&format!("{s1},")));
@@ -524,25 +513,13 @@ async fn csv_export_is_quoted_guarded_and_an_attachment() {
     assert_eq!(lines[2].split(',').count(), 18);
 
     // The same filters apply.
-    let only: String = owner
-        .http
-        .get(format!(
-            "{}/api/projects/{pid}/reports/sessions.csv?status=unassigned",
-            app.url()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let only = csv_export(&app, &owner, "status=unassigned").await;
     assert_eq!(only.split("\r\n").filter(|l| !l.is_empty()).count(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn csv_and_cursor_pages_cover_every_row_once_in_order() {
     let app = TestApp::start().await;
-    let pid = app.project_id;
     let owner = app.owner().await;
     let (_v, sid) = app.open_session("the one open session").await;
     // 4,500 ended sessions of the same contact, a tenth never received, with ties in the
@@ -584,18 +561,7 @@ async fn csv_and_cursor_pages_cover_every_row_once_in_order() {
     assert_eq!(paged[4500], sid);
     assert!(paged[4050..4500].windows(2).all(|w| w[0] > w[1]));
 
-    let csv = owner
-        .http
-        .get(format!(
-            "{}/api/projects/{pid}/reports/sessions.csv",
-            app.url()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = csv_export(&app, &owner, "").await;
     let from_csv: Vec<i64> = csv
         .split("\r\n")
         .skip(1)
@@ -606,6 +572,18 @@ async fn csv_and_cursor_pages_cover_every_row_once_in_order() {
     assert_eq!(summary(&app, &owner, "").await, (1, 4500, 4501));
 }
 
+/// The CSV export's body, as `agent` downloads it with `query`.
+async fn csv_export(app: &TestApp, agent: &Agent, query: &str) -> String {
+    let url = format!(
+        "{}/api/projects/{}/reports/sessions.csv?{query}",
+        app.url(),
+        app.project_id
+    );
+    let r = agent.http.get(url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn csv_times_are_rfc3339_utc_with_three_decimals_as_documented() {
     let app = TestApp::start().await;
@@ -613,19 +591,7 @@ async fn csv_times_are_rfc3339_utc_with_three_decimals_as_documented() {
     let (_v, sid) = app.open_session("one").await;
     app.reply(&owner, sid, "r1").await;
     app.end(&owner, sid).await;
-    let body = owner
-        .http
-        .get(format!(
-            "{}/api/projects/{}/reports/sessions.csv",
-            app.url(),
-            app.project_id
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = csv_export(&app, &owner, "").await;
     let row: Vec<&str> = body.split("\r\n").nth(1).unwrap().split(',').collect();
     // created_at, received_at, ended_at, e.g. 2026-12-01T14:03:07.123Z
     for t in &row[11..14] {

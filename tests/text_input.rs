@@ -3,11 +3,11 @@
 //! field, before anything is stored.
 
 use crate::common::*;
-use diesel::{ExpressionMethods, QueryDsl};
+use diesel::QueryDsl;
 use diesel_async::RunQueryDsl;
 use reqwest::Method;
 use serde_json::{json, Value};
-use switchboard::db::schema::{auth_tokens, sessions};
+use switchboard::db::schema::auth_tokens;
 
 /// A `400 validation` answer whose message names `field`.
 fn assert_refused(status: u16, body: &Value, field: &str) {
@@ -31,16 +31,6 @@ fn assert_refused_frame(frame: &Value, reference: &str, field: &str) {
     );
 }
 
-async fn sessions_of_contact(app: &TestApp, contact_id: i64) -> i64 {
-    let mut conn = app.db().await;
-    sessions::table
-        .filter(sessions::contact_id.eq(contact_id))
-        .count()
-        .get_result(&mut conn)
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_message_with_nul_is_refused_and_opens_no_session() {
     let app = TestApp::start().await;
@@ -50,7 +40,7 @@ async fn a_visitor_message_with_nul_is_refused_and_opens_no_session() {
         v.send(json!({"v": 1, "type": "send", "client_id": client_id, "text": text}))
             .await;
         assert_refused_frame(&v.recv_type("error").await, client_id, field);
-        assert_eq!(sessions_of_contact(&app, contact_id).await, 0, "{field}");
+        assert_eq!(app.session_count_of_contact(contact_id).await, 0, "{field}");
         // The connection stays usable.
         visitor_says(&mut v, "c2", "hello").await;
     }

@@ -75,6 +75,36 @@ impl SessionChanges {
     }
 }
 
+#[cfg(test)]
+impl SessionRow {
+    /// A new session of project 1 for the domain's unit tests.
+    pub fn sample(status: &str, assignee_id: Option<i64>) -> SessionRow {
+        let t = Utc::now();
+        SessionRow {
+            id: 1,
+            project_id: 1,
+            channel_id: 1,
+            contact_id: 1,
+            status: status.into(),
+            bot_hosted: false,
+            assignee_id,
+            created_at: t,
+            received_at: None,
+            awaiting_since: None,
+            first_wait_at: None,
+            first_response_at: None,
+            ended_at: None,
+            last_seq: 0,
+            last_message_at: t,
+            message_count: 0,
+            visitor_message_count: 0,
+            agent_message_count: 0,
+            updated_at: t,
+            alert_wait_since: None,
+        }
+    }
+}
+
 pub async fn lock(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<SessionRow> {
     sessions::table
         .find(id)

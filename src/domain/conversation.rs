@@ -522,28 +522,9 @@ mod tests {
     use crate::domain::access::DataScope;
 
     fn session(bot_hosted: bool) -> SessionRow {
-        let t = Utc::now();
         SessionRow {
-            id: 1,
-            project_id: 1,
-            channel_id: 1,
-            contact_id: 1,
-            status: "unassigned".into(),
             bot_hosted,
-            assignee_id: None,
-            created_at: t,
-            received_at: None,
-            awaiting_since: None,
-            first_wait_at: None,
-            first_response_at: None,
-            ended_at: None,
-            last_seq: 0,
-            last_message_at: t,
-            message_count: 0,
-            visitor_message_count: 0,
-            agent_message_count: 0,
-            updated_at: t,
-            alert_wait_since: None,
+            ..SessionRow::sample("unassigned", None)
         }
     }
 

@@ -289,32 +289,9 @@ pub fn typing(session: &SessionRow, agent: Option<&Access>, on: bool) -> Option<
 mod tests {
     use super::*;
     use crate::domain::access::DataScope;
-    use chrono::Utc;
 
     fn session(status: &str, assignee: Option<i64>) -> SessionRow {
-        let t = Utc::now();
-        SessionRow {
-            id: 5,
-            project_id: 1,
-            channel_id: 1,
-            contact_id: 9,
-            status: status.into(),
-            bot_hosted: false,
-            assignee_id: assignee,
-            created_at: t,
-            received_at: None,
-            awaiting_since: None,
-            first_wait_at: None,
-            first_response_at: None,
-            ended_at: None,
-            last_seq: 0,
-            last_message_at: t,
-            message_count: 0,
-            visitor_message_count: 0,
-            agent_message_count: 0,
-            updated_at: t,
-            alert_wait_since: None,
-        }
+        SessionRow::sample(status, assignee)
     }
 
     fn own(user_id: i64) -> Access {

@@ -1,7 +1,7 @@
 //! Reading a session's stored messages for a resume: an agent's (within its data scope) or a
 //! visitor's (its own session), all of them after a sequence number, in pages.
 
-use crate::db::{self, messages::MessageRow};
+use crate::db::{self, messages::MessageRow, sessions::SessionRow};
 use crate::domain::access::Access;
 use crate::domain::conversation::not_found_session;
 use crate::error::{AppError, AppResult};
@@ -17,10 +17,7 @@ pub async fn for_agent(
     session_id: i64,
     after_seq: i64,
 ) -> AppResult<Vec<MessageRow>> {
-    let session = db::sessions::find(conn, session_id)
-        .await
-        .map_err(not_found_session)?;
-    access.check_session(&session)?;
+    access.check_session(&session(conn, session_id).await?)?;
     after(conn, session_id, after_seq).await
 }
 
@@ -31,13 +28,16 @@ pub async fn for_visitor(
     session_id: i64,
     after_seq: i64,
 ) -> AppResult<Vec<MessageRow>> {
-    let session = db::sessions::find(conn, session_id)
-        .await
-        .map_err(not_found_session)?;
-    if session.contact_id != contact_id {
+    if session(conn, session_id).await?.contact_id != contact_id {
         return Err(AppError::not_found("session"));
     }
     after(conn, session_id, after_seq).await
+}
+
+async fn session(conn: &mut AsyncPgConnection, id: i64) -> AppResult<SessionRow> {
+    db::sessions::find(conn, id)
+        .await
+        .map_err(not_found_session)
 }
 
 async fn after(

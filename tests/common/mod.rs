@@ -289,6 +289,19 @@ impl TestApp {
             .unwrap()
     }
 
+    /// How many sessions a contact has (open or ended).
+    pub async fn session_count_of_contact(&self, contact_id: i64) -> i64 {
+        use diesel::{ExpressionMethods, QueryDsl};
+        use switchboard::db::schema::sessions;
+        let mut conn = self.db().await;
+        sessions::table
+            .filter(sessions::contact_id.eq(contact_id))
+            .count()
+            .get_result(&mut conn)
+            .await
+            .unwrap()
+    }
+
     pub async fn message_count(&self, session_id: i64) -> i64 {
         use diesel::{ExpressionMethods, QueryDsl};
         use switchboard::db::schema::messages;
