@@ -12,3 +12,4 @@ mod protocol_guarantees;
 mod realtime;
 mod reports;
 mod restarts;
+mod team;
