@@ -4,10 +4,6 @@
 use crate::common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::time::Duration;
-
-const QUIET: Duration = Duration::from_millis(500);
-
 async fn role_id(app: &TestApp, a: &Agent, pid: i64, name: &str) -> i64 {
     let (_, roles) = app
         .call(a, Method::GET, &format!("/api/projects/{pid}/roles"), None)
@@ -36,15 +32,17 @@ async fn team_changes_follow_the_rules_and_revoke_live_connections() {
     let member = |uid: i64| format!("/api/projects/{pid}/members/{uid}");
 
     // Roles: validation, owner role protected, scope and permission names checked.
-    let (s, e) = app
-        .call(
+    assert_error(
+        app.call(
             &admin,
             Method::POST,
             &roles,
             Some(json!({"name": "x", "permissions": ["root"], "data_scope": "own"})),
         )
-        .await;
-    assert_eq!((s, e["error"]["code"].as_str()), (400, Some("validation")));
+        .await,
+        400,
+        "validation",
+    );
     let (s, _) = app
         .call(
             &admin,
@@ -104,15 +102,17 @@ async fn team_changes_follow_the_rules_and_revoke_live_connections() {
     assert_eq!(s, 409, "a role in use cannot be deleted");
 
     // Last owner; only owners grant or revoke owner.
-    let (s, e) = app
-        .call(
+    assert_error(
+        app.call(
             &owner,
             Method::PATCH,
             &member(owner.user_id),
             Some(json!({"role_id": agent_role})),
         )
-        .await;
-    assert_eq!((s, e["error"]["code"].as_str()), (409, Some("conflict")));
+        .await,
+        409,
+        "conflict",
+    );
     let (s, _) = app
         .call(&owner, Method::DELETE, &member(owner.user_id), None)
         .await;
@@ -169,7 +169,13 @@ async fn team_changes_follow_the_rules_and_revoke_live_connections() {
     v.send(json!({"v": 1, "type": "send", "client_id": "second", "text": "for bob only"}))
         .await;
     v.recv_type("ack").await;
-    amy_ws.assert_no("message", QUIET).await;
+    // The barrier: a message in a new, queued session, which own scope sees. The session actor
+    // hands "for bob only" to the sockets before it answers (the ack above), and the queued
+    // visitor writes after that, so its message reaches Amy's socket after Bob's would have.
+    let (_queued, queued_sid) = app.open_session("anyone there?").await;
+    amy_ws
+        .assert_none_before_barrier(of_type("message"), message_in(queued_sid))
+        .await;
 
     // Editing a role's scope revokes its members' connections too.
     let mut bob_ws = app.agent_ws(&bob, pid).await;
