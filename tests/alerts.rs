@@ -472,11 +472,7 @@ async fn a_permanent_failure_is_not_retried_and_is_listed() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 400);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["error"]["code"],
-        "validation"
-    );
+    assert_error_response(r, 400, "validation").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -503,11 +499,7 @@ async fn without_smtp_settings_say_so_and_are_validated_whole() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 403);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["error"]["code"],
-        "forbidden"
-    );
+    assert_error_response(r, 403, "forbidden").await;
     for path in ["email/outbox", "email/outbox/1"] {
         let r = agent
             .http
@@ -542,12 +534,7 @@ async fn without_smtp_settings_say_so_and_are_validated_whole() {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 400, "{bad}");
-        assert_eq!(
-            r.json::<Value>().await.unwrap()["error"]["code"],
-            "validation",
-            "{bad}"
-        );
+        assert_error_response(r, 400, "validation").await;
     }
     let r = owner.http.get(&settings_url).send().await.unwrap();
     assert_eq!(r.json::<Value>().await.unwrap(), defaults);
@@ -571,11 +558,7 @@ async fn without_smtp_settings_say_so_and_are_validated_whole() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 409);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["error"]["code"],
-        "email_not_configured"
-    );
+    assert_error_response(r, 409, "email_not_configured").await;
     let r = owner
         .http
         .get(format!("{base}/api/projects/{pid}/email/outbox/12345"))

@@ -14,5 +14,6 @@ mod realtime;
 mod reports;
 mod restarts;
 mod review_defects;
+mod team;
 mod text_input;
 mod timers;

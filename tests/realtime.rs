@@ -5,7 +5,6 @@ use crate::common::*;
 use diesel::{ExpressionMethods, QueryDsl};
 use diesel_async::RunQueryDsl;
 use serde_json::{json, Value};
-use std::time::Duration;
 use switchboard::db::schema::messages;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -169,7 +168,17 @@ async fn agent_reconnects_and_resumes_without_loss_or_duplicate() {
     }
     got.sort_unstable();
     assert_eq!(got, vec![3, 4, 5, 6, 7, 8], "every missing message once");
-    agent.assert_no("message", Duration::from_millis(300)).await;
+    // And none again later. The barrier: message 9, written after 8 was acknowledged. The
+    // session actor hands its messages to the socket in seq order, before acknowledging them,
+    // and the resume's history goes out before its `ok`; so a late copy of 3..=8 would come
+    // before 9.
+    visitor_says(&mut visitor, "m9", "msg 9").await;
+    let nine = agent
+        .assert_none_before_barrier(of_type("message"), |f| {
+            f["type"] == "message" && f["seq"] == 9
+        })
+        .await;
+    assert_eq!(nine["session_id"], sid);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -356,14 +365,16 @@ async fn own_data_scope_sees_only_own_sessions_and_the_queue() {
     }
     visitor_says(&mut v1, "a2", "secret for bob").await;
     visitor_says(&mut v2, "b2", "hello amy").await;
-    let m = amy_ws.recv_type("message").await;
+    // "hello amy" is the barrier: it was written after Bob's secret was acknowledged, and a
+    // session actor hands a message to the sockets before acknowledging it, so the secret
+    // would have reached Amy's socket first.
+    let m = amy_ws
+        .assert_none_before_barrier(of_type("message"), message_in(s2))
+        .await;
     assert_eq!(
         (m["session_id"].as_i64(), m["text"].as_str()),
         (Some(s2), Some("hello amy"))
     );
-    amy_ws
-        .assert_no("message", Duration::from_millis(400))
-        .await;
 
     // REST agrees: the list has only Amy's session, Bob's is 404 for her.
     let list: Value = amy

@@ -207,9 +207,7 @@ async fn reports_filter_by_reception_time_and_receptionist() {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 400, "{q}");
-        let body: Value = r.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "validation", "{q}");
+        assert_error_response(r, 400, "validation").await;
     }
 }
 
@@ -364,9 +362,7 @@ async fn another_projects_member_gets_404() {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 404, "GET {path}");
-        let body: Value = r.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "not_found");
+        assert_error_response(r, 404, "not_found").await;
     }
     // Their own project B has none of A's sessions.
     let mine: Value = outsider

@@ -5,7 +5,7 @@ use crate::common::*;
 use diesel_async::RunQueryDsl;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use switchboard::db::embedded::EmbeddedPostgres;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -21,25 +21,35 @@ async fn a_postgres_restart_mid_traffic_loses_no_acknowledged_message() {
     let app = TestApp::start_on(url).await;
     let mut visitor = app.visitor().await;
 
+    // The restart begins once traffic flows (after the 10th acknowledgement) and reports when
+    // it began and when the database was back, so the test can check that it overlapped it.
     let pg = std::sync::Arc::new(std::sync::Mutex::new(pg));
+    let (start_restart, restart_now) = tokio::sync::oneshot::channel::<()>();
     let restarter = {
         let pg = pg.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(400)).await;
-            tokio::task::spawn_blocking(move || pg.lock().unwrap().restart().unwrap())
-                .await
-                .unwrap();
+            restart_now.await.unwrap();
+            tokio::task::spawn_blocking(move || {
+                let began = Instant::now();
+                pg.lock().unwrap().restart().unwrap();
+                (began, Instant::now())
+            })
+            .await
+            .unwrap()
         })
     };
+    let mut start_restart = Some(start_restart);
 
     // Send 60 messages, one every 20 ms; an unacknowledged one is sent again with the same
-    // client id, as a client would.
+    // client id, as a client would. Each attempt's (sent, answered) times are kept.
     let mut acked: BTreeMap<String, i64> = BTreeMap::new();
+    let mut attempts: Vec<(Instant, Instant)> = Vec::new();
     let mut refused = 0;
     let mut session_id = None;
     for i in 0..60 {
         let cid = format!("m{i}");
         loop {
+            let sent = Instant::now();
             visitor
                 .send(
                     json!({"v": 1, "type": "send", "client_id": cid, "text": format!("text {i}")}),
@@ -54,6 +64,7 @@ async fn a_postgres_restart_mid_traffic_loses_no_acknowledged_message() {
                     break f;
                 }
             };
+            attempts.push((sent, Instant::now()));
             if f["type"] == "ack" {
                 session_id = f["session_id"].as_i64();
                 acked.insert(cid.clone(), f["seq"].as_i64().unwrap());
@@ -63,9 +74,29 @@ async fn a_postgres_restart_mid_traffic_loses_no_acknowledged_message() {
             refused += 1;
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+        if acked.len() == 10 {
+            start_restart.take().unwrap().send(()).unwrap();
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    restarter.await.unwrap();
+    let (began, back) = restarter.await.unwrap();
+
+    // The restart happened mid-traffic: sends were answered before it began, one was waiting
+    // for its answer while PostgreSQL restarted, and sends went on after it was back.
+    assert!(
+        attempts.iter().any(|&(_, answered)| answered < began),
+        "no send was answered before the restart began"
+    );
+    assert!(
+        attempts
+            .iter()
+            .any(|&(sent, answered)| sent < back && answered > began),
+        "no send was waiting during the restart"
+    );
+    assert!(
+        attempts.iter().any(|&(sent, _)| sent > back),
+        "no send after the database was back"
+    );
 
     let mut db = app.db().await;
     #[derive(diesel::QueryableByName)]
@@ -90,7 +121,12 @@ async fn a_postgres_restart_mid_traffic_loses_no_acknowledged_message() {
     );
     let seqs: BTreeSet<i64> = rows.iter().map(|r| r.seq).collect();
     assert_eq!(seqs, (1..=60).collect(), "no gaps");
-    eprintln!("postgres restart: {refused} sends refused with db_unavailable and retried");
+    let longest = attempts.iter().map(|&(s, a)| a - s).max().unwrap();
+    eprintln!(
+        "postgres restart took {:?}: {refused} sends refused with db_unavailable and retried; \
+         longest wait for an answer {longest:?}",
+        back - began
+    );
     // The server is healthy again.
     let h = reqwest::get(format!("{}/healthz", app.url()))
         .await

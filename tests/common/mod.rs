@@ -15,7 +15,7 @@ use switchboard::db::embedded::EmbeddedPostgres;
 use switchboard::domain::bootstrap;
 
 pub use steps::visitor_says;
-pub use ws::WsClient;
+pub use ws::{message_in, of_type, WsClient};
 
 /// Every wait in a test is bounded by this.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -260,7 +260,12 @@ impl TestApp {
     }
 
     pub async fn visitor_with(&self, token: Option<&str>) -> WsClient {
-        let mut url = format!("{}/ws/visitor?key={}", self.ws_url(), self.widget_key);
+        self.visitor_on(&self.widget_key, token).await
+    }
+
+    /// A visitor of the web channel with `widget_key` (another project's, say).
+    pub async fn visitor_on(&self, widget_key: &str, token: Option<&str>) -> WsClient {
+        let mut url = format!("{}/ws/visitor?key={widget_key}", self.ws_url());
         if let Some(t) = token {
             url.push_str(&format!("&token={t}"));
         }
@@ -366,4 +371,29 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("timed out waiting for: {what}");
+}
+
+/// Asserts that an answer of `TestApp::call` is the error `code` with HTTP `status`; returns
+/// the body (for its message).
+#[track_caller]
+pub fn assert_error(response: (u16, Value), status: u16, code: &str) -> Value {
+    let (got, body) = response;
+    assert!(
+        (got, body["error"]["code"].as_str()) == (status, Some(code)),
+        "expected {status} {code}, got {got}: {body}"
+    );
+    body
+}
+
+/// `assert_error` for a reqwest response; returns its JSON body (null if none).
+pub async fn assert_error_response(r: reqwest::Response, status: u16, code: &str) -> Value {
+    let url = r.url().clone();
+    let got = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    assert!(
+        (got, body["error"]["code"].as_str()) == (status, Some(code)),
+        "{url}: expected {status} {code}, got {got}: {text}"
+    );
+    body
 }

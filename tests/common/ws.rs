@@ -13,6 +13,16 @@ pub struct WsClient {
     pub hello: Option<Value>,
 }
 
+/// Frames of one `type` (a predicate for the barrier helpers).
+pub fn of_type(ty: &str) -> impl Fn(&Value) -> bool + '_ {
+    move |f| f["type"] == ty
+}
+
+/// A `message` frame of session `session_id`.
+pub fn message_in(session_id: i64) -> impl Fn(&Value) -> bool {
+    move |f| f["type"] == "message" && f["session_id"] == session_id
+}
+
 impl WsClient {
     pub async fn connect(url: &str, bearer: Option<&str>) -> WsClient {
         let mut req = url.into_client_request().unwrap();
@@ -114,18 +124,42 @@ impl WsClient {
         out
     }
 
-    /// Asserts that no frame of `type` arrives within `d`.
-    pub async fn assert_no(&mut self, ty: &str, d: Duration) {
-        let deadline = tokio::time::Instant::now() + d;
+    /// The frames that arrive before the first one `is_barrier` accepts, and that one; the
+    /// whole wait is bounded by `WAIT`. A barrier is a frame that the server must send to this
+    /// connection after any frame the test wants to rule out — so once it is here, the
+    /// unwanted frame can no longer be on its way, and no sleep is needed to say "nothing came".
+    pub async fn recv_until_barrier(
+        &mut self,
+        is_barrier: impl Fn(&Value) -> bool,
+    ) -> (Vec<Value>, Value) {
+        let deadline = tokio::time::Instant::now() + super::WAIT;
+        let mut before = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() {
-                return;
+            let Some(f) = self.recv_within(left).await else {
+                panic!("no barrier frame in time; frames before it: {before:?}");
+            };
+            if is_barrier(&f) {
+                return (before, f);
             }
-            if let Some(f) = self.recv_within(left).await {
-                assert_ne!(f["type"], ty, "unexpected frame {f}");
-            }
+            before.push(f);
         }
+    }
+
+    /// Waits for the barrier frame (see `recv_until_barrier`) and asserts that no frame
+    /// `unwanted` accepts came before it; returns the barrier.
+    pub async fn assert_none_before_barrier(
+        &mut self,
+        unwanted: impl Fn(&Value) -> bool,
+        is_barrier: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let (before, barrier) = self.recv_until_barrier(is_barrier).await;
+        let bad: Vec<&Value> = before.iter().filter(|f| unwanted(f)).collect();
+        assert!(
+            bad.is_empty(),
+            "unwanted frames before the barrier {barrier}: {bad:?}"
+        );
+        barrier
     }
 
     /// Waits for the server to close the socket; returns the close code.
