@@ -50,12 +50,10 @@ async fn an_admin_cannot_add_a_member_with_a_role_that_holds_project_manage() {
     // The builtin admin role has team.manage but not project.manage.
     let admin = app.member(app.project_id, "admin", "admin").await;
 
-    let (status, body) = add_member(&app, &admin, "deputy@example.com", &role).await;
-
-    assert_eq!(
-        (status, &body["error"]["code"]),
-        (403, &json!("forbidden")),
-        "{body}"
+    assert_error(
+        add_member(&app, &admin, "deputy@example.com", &role).await,
+        403,
+        "forbidden",
     );
     let mut db = app.db().await;
     let members = count(
@@ -128,11 +126,8 @@ async fn reading_a_contact_during_a_database_outage_is_db_unavailable_not_not_fo
         .unwrap();
 
     let path = format!("/api/projects/{}/contacts/{cid}", app.project_id);
-    let (status, body) =
-        call_during_an_outage(&app, &owner, Method::GET, &path, None, "contacts").await;
-
-    assert_eq!(status, 503, "{body}");
-    assert_eq!(body["error"]["code"], "db_unavailable");
+    let answer = call_during_an_outage(&app, &owner, Method::GET, &path, None, "contacts").await;
+    assert_error(answer, 503, "db_unavailable");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -142,11 +137,8 @@ async fn reading_a_session_during_a_database_outage_is_db_unavailable_not_not_fo
     let (_v, sid) = app.open_session("hello").await;
 
     let path = format!("/api/projects/{}/sessions/{sid}", app.project_id);
-    let (status, body) =
-        call_during_an_outage(&app, &owner, Method::GET, &path, None, "sessions").await;
-
-    assert_eq!(status, 503, "{body}");
-    assert_eq!(body["error"]["code"], "db_unavailable");
+    let answer = call_during_an_outage(&app, &owner, Method::GET, &path, None, "sessions").await;
+    assert_error(answer, 503, "db_unavailable");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,11 +148,8 @@ async fn reading_session_tags_during_a_database_outage_is_db_unavailable_not_not
     let (_v, sid) = app.open_session("hello").await;
 
     let path = format!("/api/projects/{}/sessions/{sid}/tags", app.project_id);
-    let (status, body) =
-        call_during_an_outage(&app, &owner, Method::GET, &path, None, "sessions").await;
-
-    assert_eq!(status, 503, "{body}");
-    assert_eq!(body["error"]["code"], "db_unavailable");
+    let answer = call_during_an_outage(&app, &owner, Method::GET, &path, None, "sessions").await;
+    assert_error(answer, 503, "db_unavailable");
 }
 
 async fn due_timer(db: &mut AsyncPgConnection, project_id: i64, session: Option<i64>) -> i64 {

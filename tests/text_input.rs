@@ -11,8 +11,7 @@ use switchboard::db::schema::auth_tokens;
 
 /// A `400 validation` answer whose message names `field`.
 fn assert_refused(status: u16, body: &Value, field: &str) {
-    assert_eq!(status, 400, "{body}");
-    assert_eq!(body["error"]["code"], "validation", "{body}");
+    let body = assert_error((status, body.clone()), 400, "validation");
     let message = body["error"]["message"].as_str().unwrap();
     assert!(
         message.contains(&format!("`{field}`")) && message.contains("U+0000"),
@@ -229,9 +228,11 @@ async fn a_nul_in_a_query_parameter_name_is_refused() {
     let app = TestApp::start().await;
     let owner = app.owner().await;
     let path = format!("/api/projects/{}/contacts?x%00=1", app.project_id);
-    let (status, body) = app.call(&owner, Method::GET, &path, None).await;
-    assert_eq!(status, 400, "{body}");
-    assert_eq!(body["error"]["code"], "validation");
+    assert_error(
+        app.call(&owner, Method::GET, &path, None).await,
+        400,
+        "validation",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
