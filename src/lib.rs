@@ -11,4 +11,5 @@ pub mod error;
 pub mod http;
 pub mod protocol;
 pub mod state;
+pub mod wire;
 pub mod ws;
