@@ -46,7 +46,9 @@ pub enum ServerFrame<'a> {
     /// A committed message.
     Message(Cow<'a, MessageView>),
     /// A contact's customer info was edited (agents who see the contact).
-    Contact { contact: ContactView },
+    Contact {
+        contact: ContactView,
+    },
     /// A session's tags were replaced: the whole new list.
     SessionTags {
         session_id: i64,
@@ -432,12 +434,18 @@ mod tests {
             &protocol::ok(Some(&json!("r1"))),
             json!({"v": 1, "type": "ok", "ref": "r1"}),
         );
-        pin(&protocol::ok(None), json!({"v": 1, "type": "ok", "ref": null}));
+        pin(
+            &protocol::ok(None),
+            json!({"v": 1, "type": "ok", "ref": null}),
+        );
         pin(
             &protocol::pong(Some(&json!(7))),
             json!({"v": 1, "type": "pong", "ref": 7}),
         );
-        pin(&protocol::pong(None), json!({"v": 1, "type": "pong", "ref": null}));
+        pin(
+            &protocol::pong(None),
+            json!({"v": 1, "type": "pong", "ref": null}),
+        );
         pin(
             &protocol::typing(34, "agent", Some(3), true),
             json!({"v": 1, "type": "typing", "session_id": 34, "from": "agent", "user_id": 3,
