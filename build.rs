@@ -15,6 +15,7 @@ fn main() {
     for p in [
         "console",
         "widget",
+        "shared",
         "package.json",
         "package-lock.json",
         "vite.console.config.ts",

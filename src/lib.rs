@@ -14,4 +14,5 @@ pub mod http;
 pub mod protocol;
 pub mod state;
 pub mod text;
+pub mod wire;
 pub mod ws;

@@ -3,8 +3,13 @@
 
 use crate::domain::views::{MessageView, SessionView};
 use crate::error::{AppError, ErrorCode};
+use crate::wire::{
+    AgentHello, ContactView, Hello, ServerFrame, SessionPayload, TagView, VisitorHello,
+    VisitorSessionView,
+};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 pub const VERSION: i64 = 1;
@@ -13,8 +18,9 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// Largest frame the codec reads at all; past this the socket is closed (1009).
 pub const MAX_CODEC_FRAME_BYTES: usize = 1024 * 1024;
 
-#[derive(Debug, Deserialize, PartialEq)]
+#[derive(Debug, Deserialize, PartialEq, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[ts(optional_fields = nullable)]
 pub enum VisitorIn {
     Send {
         #[serde(default)]
@@ -42,8 +48,9 @@ pub enum VisitorIn {
     },
 }
 
-#[derive(Debug, Deserialize, PartialEq)]
+#[derive(Debug, Deserialize, PartialEq, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[ts(optional_fields = nullable)]
 pub enum AgentIn {
     Send {
         #[serde(default)]
@@ -174,73 +181,90 @@ fn parse<T: serde::de::DeserializeOwned>(text: &str, known: &[&str]) -> Result<T
         .map_err(|e| refuse(ErrorCode::InvalidFrame, e.to_string(), reference))
 }
 
-fn frame(v: Value) -> Arc<str> {
-    Arc::from(v.to_string())
+// The builders below keep the call sites free of wire details; the shapes live in `wire`.
+
+fn frame(f: ServerFrame<'_>) -> Arc<str> {
+    Arc::from(f.into_text())
 }
 
 pub fn error(e: &AppError, reference: Option<&Value>) -> Arc<str> {
-    let mut v =
-        json!({"v": VERSION, "type": "error", "code": e.code.as_str(), "message": e.message});
-    if let Some(r) = reference {
-        v["ref"] = r.clone();
-    }
-    frame(v)
+    frame(ServerFrame::Error {
+        code: e.code.as_str().to_owned(),
+        message: e.message.clone(),
+        reference: reference.cloned(),
+    })
 }
 
 pub fn message(m: &MessageView) -> Arc<str> {
-    let mut v = serde_json::to_value(m).unwrap_or(Value::Null);
-    v["v"] = json!(VERSION);
-    v["type"] = json!("message");
-    frame(v)
+    frame(ServerFrame::Message(Cow::Borrowed(m)))
 }
 
 /// What a visitor may know of its session: not the agent-side fields (note name, assignee,
 /// counters).
 pub fn visitor_session(s: &crate::db::sessions::SessionRow) -> Arc<str> {
-    frame(json!({"v": VERSION, "type": "session", "session": {
-        "id": s.id, "status": s.status, "created_at": s.created_at, "ended_at": s.ended_at,
-    }}))
+    frame(ServerFrame::Session {
+        session: SessionPayload::Visitor(VisitorSessionView::from(s)),
+    })
 }
 
 pub fn session(s: &SessionView) -> Arc<str> {
-    frame(json!({"v": VERSION, "type": "session", "session": s}))
+    frame(ServerFrame::Session {
+        session: SessionPayload::Agent(Cow::Borrowed(s)),
+    })
 }
 
 /// A contact's customer info changed (agents who see the contact).
 pub fn contact(c: &crate::db::contacts::Contact) -> Arc<str> {
-    frame(json!({"v": VERSION, "type": "contact", "contact": c}))
+    frame(ServerFrame::Contact {
+        contact: ContactView::from(c),
+    })
 }
 
 /// A session's tags were replaced (agents who see the session).
 pub fn session_tags(session_id: i64, tags: &[crate::db::session_tags::SessionTag]) -> Arc<str> {
-    frame(json!({"v": VERSION, "type": "session_tags", "session_id": session_id, "tags": tags}))
+    frame(ServerFrame::SessionTags {
+        session_id,
+        tags: tags.iter().map(TagView::from).collect(),
+    })
 }
 
 pub fn ack(m: &MessageView) -> Arc<str> {
-    frame(json!({
-        "v": VERSION, "type": "ack", "client_id": m.client_id, "session_id": m.session_id,
-        "seq": m.seq, "message_id": m.message_id, "created_at": m.created_at,
-    }))
+    frame(ServerFrame::Ack {
+        client_id: m.client_id.clone(),
+        session_id: m.session_id,
+        seq: m.seq,
+        message_id: m.message_id,
+        created_at: m.created_at,
+    })
 }
 
 pub fn ok(reference: Option<&Value>) -> Arc<str> {
-    frame(json!({"v": VERSION, "type": "ok", "ref": reference}))
+    frame(ServerFrame::Ok {
+        reference: reference.cloned(),
+    })
 }
 
 pub fn pong(reference: Option<&Value>) -> Arc<str> {
-    frame(json!({"v": VERSION, "type": "pong", "ref": reference}))
+    frame(ServerFrame::Pong {
+        reference: reference.cloned(),
+    })
 }
 
 pub fn typing(session_id: i64, from: &str, user_id: Option<i64>, on: bool) -> Arc<str> {
-    frame(
-        json!({"v": VERSION, "type": "typing", "session_id": session_id, "from": from, "user_id": user_id, "on": on}),
-    )
+    frame(ServerFrame::Typing {
+        session_id,
+        from: from.to_owned(),
+        user_id,
+        on,
+    })
 }
 
 pub fn agent_hello(user_id: i64, project_id: i64, scope: &str) -> Arc<str> {
-    frame(
-        json!({"v": VERSION, "type": "hello", "user_id": user_id, "project_id": project_id, "data_scope": scope}),
-    )
+    frame(ServerFrame::Hello(Hello::Agent(AgentHello {
+        user_id,
+        project_id,
+        data_scope: scope.to_owned(),
+    })))
 }
 
 pub fn visitor_hello(
@@ -249,15 +273,18 @@ pub fn visitor_hello(
     session_id: Option<i64>,
     last_seq: i64,
 ) -> Arc<str> {
-    frame(json!({
-        "v": VERSION, "type": "hello", "visitor_token": token, "contact_id": contact_id,
-        "session_id": session_id, "last_seq": last_seq,
-    }))
+    frame(ServerFrame::Hello(Hello::Visitor(VisitorHello {
+        visitor_token: token.to_owned(),
+        contact_id,
+        session_id,
+        last_seq,
+    })))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn parses_known_frames() {

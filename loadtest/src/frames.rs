@@ -2,7 +2,9 @@
 //!
 //! Incoming frames are parsed into a flat, borrowed view: only the fields the generator
 //! measures are read, unknown fields and unknown frame types are tolerated, so the
-//! generator keeps working while the server grows new fields.
+//! generator keeps working while the server grows new fields. The tests check this parser
+//! against the frames the server itself builds (`switchboard::protocol`, typed in
+//! `switchboard::wire`), so the two cannot drift apart unnoticed.
 
 use std::borrow::Cow;
 
@@ -271,5 +273,119 @@ mod tests {
             v,
             serde_json::json!({"v":1,"type":"send","client_id":"c1","text":"hi"})
         );
+    }
+
+    /// The server's own frames (every type), as the generator classifies them.
+    mod against_the_server {
+        use super::*;
+        use switchboard::domain::views::MessageView;
+        use switchboard::error::{AppError, ErrorCode};
+        use switchboard::protocol;
+        use switchboard::wire::{ServerFrame, SessionPayload, VisitorSessionView};
+
+        fn view(sender: &str, client_id: Option<&str>, text: &str) -> MessageView {
+            MessageView {
+                session_id: 3,
+                seq: 4,
+                message_id: 5,
+                sender: sender.into(),
+                sender_user_id: None,
+                client_id: client_id.map(str::to_owned),
+                text: text.into(),
+                off_platform: false,
+                created_at: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+            }
+        }
+
+        #[test]
+        fn hello_ack_and_message_frames_are_understood() {
+            assert_eq!(
+                parse(&protocol::visitor_hello("t", 12, None, 0)).expect("valid"),
+                Frame::Hello
+            );
+            assert_eq!(
+                parse(&protocol::agent_hello(1, 2, "all")).expect("valid"),
+                Frame::Hello
+            );
+            let sent = view("visitor", Some("lt-1-2"), "loadtest lt-1-2 xx");
+            assert_eq!(
+                parse(&protocol::ack(&sent)).expect("valid"),
+                Frame::Ack {
+                    client_id: Cow::Borrowed("lt-1-2")
+                }
+            );
+            assert_eq!(
+                parse(&protocol::message(&sent)).expect("valid"),
+                Frame::Message {
+                    from_visitor: true,
+                    client_id: Some(Cow::Borrowed("lt-1-2"))
+                }
+            );
+            let reply = view("agent", None, "hi");
+            assert_eq!(
+                parse(&protocol::message(&reply)).expect("valid"),
+                Frame::Message {
+                    from_visitor: false,
+                    client_id: None
+                }
+            );
+        }
+
+        #[test]
+        fn error_frames_name_the_refused_send() {
+            let e = AppError::new(ErrorCode::RateLimited, "later");
+            let refused = serde_json::Value::String("lt-0-9".into());
+            assert_eq!(
+                parse(&protocol::error(&e, Some(&refused))).expect("valid"),
+                Frame::Error {
+                    code: Cow::Borrowed("rate_limited"),
+                    client_id: Some(Cow::Borrowed("lt-0-9"))
+                }
+            );
+            assert_eq!(
+                parse(&protocol::error(&e, None)).expect("valid"),
+                Frame::Error {
+                    code: Cow::Borrowed("rate_limited"),
+                    client_id: None
+                }
+            );
+        }
+
+        #[test]
+        fn session_frames_are_understood() {
+            let visitor_view = ServerFrame::Session {
+                session: SessionPayload::Visitor(VisitorSessionView {
+                    id: 3,
+                    status: "unassigned".into(),
+                    created_at: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+                    ended_at: None,
+                }),
+            };
+            assert_eq!(
+                parse(&visitor_view.into_text()).expect("valid"),
+                Frame::Session
+            );
+        }
+
+        #[test]
+        fn other_frames_are_tolerated() {
+            for f in [
+                protocol::ok(None),
+                protocol::pong(Some(&serde_json::json!("p"))),
+                protocol::typing(3, "agent", Some(1), true),
+                protocol::session_tags(3, &[]),
+            ] {
+                assert_eq!(parse(&f).expect("valid"), Frame::Other, "{f}");
+            }
+        }
+
+        #[test]
+        fn the_server_accepts_the_generated_send() {
+            let json = VisitorSend::new("lt-1-1", "loadtest lt-1-1").to_json();
+            assert!(matches!(
+                protocol::parse_visitor(&json),
+                Ok(protocol::VisitorIn::Send { client_id, .. }) if client_id == "lt-1-1"
+            ));
+        }
     }
 }

@@ -2,9 +2,9 @@
 
 use crate::db::{messages::MessageRow, sessions::SessionRow};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct SessionView {
     pub id: i64,
     pub project_id: i64,
@@ -13,6 +13,7 @@ pub struct SessionView {
     pub contact_name: String,
     pub note_name: Option<String>,
     /// `unassigned`, `assigned` or `ended`.
+    #[ts(type = "\"unassigned\" | \"assigned\" | \"ended\"")]
     pub status: String,
     pub bot_hosted: bool,
     pub assignee_id: Option<i64>,
@@ -63,12 +64,13 @@ impl SessionView {
     }
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct MessageView {
     pub session_id: i64,
     pub seq: i64,
     pub message_id: i64,
     /// `visitor`, `agent`, `bot` or `system`.
+    #[ts(type = "\"visitor\" | \"agent\" | \"bot\" | \"system\"")]
     pub sender: String,
     pub sender_user_id: Option<i64>,
     pub client_id: Option<String>,

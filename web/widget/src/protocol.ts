@@ -1,64 +1,30 @@
-// Frames of the visitor socket (docs/protocol.md). Only the fields the widget reads are typed;
-// parsing checks just enough that the state code can trust the shapes it uses.
+// Frames of the visitor socket (docs/protocol.md). The types come from the server's Rust
+// definition (src/wire.rs, generated into web/shared/protocol.generated.ts; type-only, so the
+// bundle does not grow): a frame that changes there fails `tsc` here. Parsing checks just
+// enough that the state code can trust the shapes it uses.
+import type {
+  ServerFrame as AnyServerFrame,
+  VisitorHello,
+  VisitorIn,
+  VisitorSessionView,
+} from '../../shared/protocol.generated';
 
-export type Sender = 'visitor' | 'agent' | 'bot' | 'system';
+type FrameOf<T extends AnyServerFrame['type']> = Extract<AnyServerFrame, { type: T }>;
 
-export interface HelloFrame {
-  type: 'hello';
-  visitor_token: string;
-  contact_id: number;
-  session_id: number | null;
-  last_seq: number;
-}
+export type Sender = MessageFrame['sender'];
 
-export interface MessageFrame {
-  type: 'message';
-  session_id: number;
-  seq: number;
-  message_id?: number;
-  sender: Sender;
-  client_id?: string | null;
-  text: string;
-  created_at?: string;
-}
+/** The visitor endpoint's `hello` (the agent's has other fields). */
+export type HelloFrame = { type: 'hello' } & VisitorHello;
+export type MessageFrame = FrameOf<'message'>;
+export type AckFrame = FrameOf<'ack'>;
+export type TypingFrame = FrameOf<'typing'>;
+/** A visitor sees four fields of its session, none of the agent-side ones. */
+export type SessionFrame = { type: 'session'; session: VisitorSessionView };
+export type ErrorFrame = FrameOf<'error'>;
+export type OkFrame = FrameOf<'ok'>;
+export type PongFrame = FrameOf<'pong'>;
 
-export interface AckFrame {
-  type: 'ack';
-  client_id: string;
-  session_id: number;
-  seq: number;
-  created_at?: string;
-}
-
-export interface TypingFrame {
-  type: 'typing';
-  session_id?: number;
-  from: 'visitor' | 'agent';
-  on: boolean;
-}
-
-export interface SessionFrame {
-  type: 'session';
-  session: { id: number; status: string };
-}
-
-export interface ErrorFrame {
-  type: 'error';
-  code: string;
-  message?: string;
-  ref?: unknown;
-  client_id?: string;
-}
-
-export interface OkFrame {
-  type: 'ok';
-  ref?: unknown;
-}
-
-export interface PongFrame {
-  type: 'pong';
-}
-
+/** What the visitor endpoint sends. */
 export type ServerFrame =
   | HelloFrame
   | MessageFrame
@@ -102,8 +68,13 @@ export function parseFrame(text: string): ServerFrame | null {
   }
 }
 
-// Visitor → server. The server refuses unknown fields, so these carry exactly the documented ones.
-export const sendFrame = (client_id: string, text: string) => ({ v: 1, type: 'send', client_id, text });
-export const typingFrame = (on: boolean) => ({ v: 1, type: 'typing', on });
-export const resumeFrame = (after_seq: number, ref: string) => ({ v: 1, type: 'resume', after_seq, ref });
-export const pingFrame = () => ({ v: 1, type: 'ping' });
+// Visitor → server. The server refuses unknown fields, so these carry exactly the documented ones
+// (`satisfies` checks them against the server's `VisitorIn`).
+export const sendFrame = (client_id: string, text: string) => ({ v: 1, type: 'send', client_id, text }) satisfies VisitorIn;
+export const typingFrame = (on: boolean) => ({ v: 1, type: 'typing', on }) satisfies VisitorIn;
+export const resumeFrame = (after_seq: number, ref: string) => ({ v: 1, type: 'resume', after_seq, ref }) satisfies VisitorIn;
+export const pingFrame = () => ({ v: 1, type: 'ping' }) satisfies VisitorIn;
+
+// The visitor's frames are server frames (checked at compile time).
+type Holds<T extends true> = T;
+export type WireChecks = [Holds<ServerFrame extends AnyServerFrame ? true : false>];

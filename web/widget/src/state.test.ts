@@ -5,7 +5,13 @@ import type { ServerFrame } from './protocol';
 const hello = (session_id: number | null, token = 'tok'): ServerFrame => ({ type: 'hello', visitor_token: token, contact_id: 1, session_id, last_seq: 0 });
 const msg = (seq: number, sender: 'visitor' | 'agent' | 'bot' | 'system' = 'agent', extra: object = {}, session_id = 7): ServerFrame =>
   ({ type: 'message', session_id, seq, sender, text: `m${seq}`, ...extra }) as ServerFrame;
-const ack = (client_id: string, seq: number, session_id = 7): ServerFrame => ({ type: 'ack', client_id, session_id, seq });
+const ack = (client_id: string, seq: number, session_id = 7): ServerFrame =>
+  ({ type: 'ack', client_id, session_id, seq, message_id: 100 + seq, created_at: '2026-01-02T03:04:05Z' });
+const typing = (from: 'visitor' | 'agent', on: boolean, session_id = 7): ServerFrame =>
+  ({ type: 'typing', session_id, from, user_id: from === 'agent' ? 3 : null, on });
+const error = (code: string, ref: string): ServerFrame => ({ type: 'error', code, message: code, ref });
+const session = (id: number, status: 'unassigned' | 'assigned' | 'ended'): ServerFrame =>
+  ({ type: 'session', session: { id, status, created_at: '2026-01-02T03:00:00Z', ended_at: status === 'ended' ? '2026-01-02T04:00:00Z' : null } });
 const seqs = (c: Chat) => c.messages.map((m) => m.seq);
 
 describe('frames', () => {
@@ -63,14 +69,14 @@ describe('frames', () => {
   it('agent typing shows until off or until the agent message arrives', () => {
     const c = new Chat();
     c.apply(hello(7));
-    c.apply({ type: 'typing', session_id: 7, from: 'agent', on: true });
+    c.apply(typing('agent', true));
     expect(c.agentTyping).toBe(true);
-    c.apply({ type: 'typing', session_id: 7, from: 'visitor', on: false });
+    c.apply(typing('visitor', false));
     expect(c.agentTyping).toBe(true);
     c.apply(msg(1));
     expect(c.agentTyping).toBe(false);
-    c.apply({ type: 'typing', session_id: 7, from: 'agent', on: true });
-    c.apply({ type: 'typing', session_id: 7, from: 'agent', on: false });
+    c.apply(typing('agent', true));
+    c.apply(typing('agent', false));
     expect(c.agentTyping).toBe(false);
   });
 
@@ -88,7 +94,7 @@ describe('frames', () => {
   it('a resume the server could not read asks for a reconnect', () => {
     const c = new Chat();
     c.apply(hello(7));
-    expect(c.apply({ type: 'error', code: 'db_unavailable', ref: RESUME_REF })).toEqual({ reconnect: true });
+    expect(c.apply(error('db_unavailable', RESUME_REF))).toEqual({ reconnect: true });
   });
 });
 
@@ -138,9 +144,9 @@ describe('outbox', () => {
     c.queue('a', 'one');
     c.queue('b', 'x'.repeat(9000));
     c.toSend();
-    expect(c.apply({ type: 'error', code: 'db_unavailable', ref: 'a' })).toEqual({ retryLater: true });
+    expect(c.apply(error('db_unavailable', 'a'))).toEqual({ retryLater: true });
     expect(c.toSend().map((o) => o.id)).toEqual(['a']);
-    expect(c.apply({ type: 'error', code: 'text_too_long', ref: 'b' })).toEqual({});
+    expect(c.apply(error('text_too_long', 'b'))).toEqual({});
     expect(c.outbox.map((o) => o.id)).toEqual(['a']);
     expect(c.messages[1]).toMatchObject({ pending: false, failed: true });
   });
@@ -150,7 +156,7 @@ describe('outbox', () => {
     c.apply(hello(7));
     c.queue('a', 'one');
     c.toSend();
-    expect(c.apply({ type: 'error', code: 'rate_limited', ref: 'a' })).toEqual({ retryLater: true });
+    expect(c.apply(error('rate_limited', 'a'))).toEqual({ retryLater: true });
     expect(c.toSend().map((o) => o.id)).toEqual(['a']);
   });
 
@@ -172,11 +178,11 @@ describe('session switch', () => {
     c.apply(hello(7));
     c.apply(msg(1));
     c.apply(msg(2));
-    c.apply({ type: 'session', session: { id: 7, status: 'ended' } });
+    c.apply(session(7, 'ended'));
     expect(c.ended).toBe(true);
     c.queue('a', 'again');
     c.toSend();
-    c.apply({ type: 'session', session: { id: 9, status: 'unassigned' } });
+    c.apply(session(9, 'unassigned'));
     expect(c.sessionId).toBe(9);
     expect(c.ended).toBe(false);
     expect(c.contig).toBe(0);
@@ -205,7 +211,7 @@ describe('session switch', () => {
     c.apply(hello(null));
     c.queue('a', 'hi');
     c.toSend();
-    c.apply({ type: 'session', session: { id: 3, status: 'unassigned' } });
+    c.apply(session(3, 'unassigned'));
     c.apply(ack('a', 1, 3));
     expect(c.sessionId).toBe(3);
     expect(c.messages[0]).toMatchObject({ seq: 1, sessionId: 3, pending: false });

@@ -182,6 +182,7 @@ export class Chat {
   }
 
   private ack(f: AckFrame): void {
+    if (f.client_id === null) return; // acks answer sends, which all carry a client_id
     const m = this.byClient(f.client_id);
     this.drop(f.client_id);
     if (!m) return;
@@ -192,7 +193,7 @@ export class Chat {
   }
 
   private error(f: ErrorFrame): Effect {
-    const ref = typeof f.ref === 'string' ? f.ref : f.client_id;
+    const ref = typeof f.ref === 'string' ? f.ref : undefined;
     if (ref === RESUME_REF) return { reconnect: true };
     const o = this.outbox.find((x) => x.id === ref);
     if (!o) return {};

@@ -211,7 +211,8 @@ export class AgentSocket {
         break;
       }
       case 'ack':
-        this.outbox.delete(frame.client_id);
+        // Acks answer sends, which all carry a client_id; the type allows null.
+        if (frame.client_id !== null) this.outbox.delete(frame.client_id);
         break;
       case 'error': {
         const clientId = errorClientId(frame);

@@ -1,68 +1,41 @@
 // Agent websocket protocol v1 (docs/protocol.md): the frames the console reads and the
 // commands it sends. Parsing is defensive: an unknown or malformed frame is ignored rather
 // than crashing the console, since the server may add frame types later.
+// The frame types come from the server's Rust definition (src/wire.rs, generated into
+// web/shared/protocol.generated.ts): a frame that changes there fails `tsc` here.
 import type { Contact, SessionTag } from '../api/contacts';
-import type { DataScope, Message, Session } from '../api/types';
+import type { Message, Session } from '../api/types';
+import type {
+  AgentHello,
+  AgentIn,
+  ContactView,
+  MessageView,
+  ServerFrame as AnyServerFrame,
+  SessionView,
+  TagView,
+} from '../../../shared/protocol.generated';
 
 export const PROTOCOL_VERSION = 1;
 
-export interface HelloFrame {
-  type: 'hello';
-  user_id: number;
-  project_id: number;
-  data_scope: DataScope;
-}
-export interface SessionFrame {
-  type: 'session';
-  session: Session;
-}
-export interface MessageFrame extends Message {
-  type: 'message';
-}
-export interface TypingFrame {
-  type: 'typing';
-  session_id: number;
-  from: 'visitor' | 'agent';
-  user_id: number | null;
-  on: boolean;
-}
-export interface AckFrame {
-  type: 'ack';
-  client_id: string;
-  session_id: number;
-  seq: number;
-  message_id: number;
-  created_at: string;
-}
-export interface OkFrame {
-  type: 'ok';
-  ref: string | number | null;
-}
-export interface ErrorFrame {
-  type: 'error';
-  code: string;
-  message: string;
-  /** The refused frame's `ref`; for a refused `send` the server puts its client_id here. */
-  ref?: string | number | null;
-  client_id?: string;
-}
-export interface PongFrame {
-  type: 'pong';
-  ref?: string | number | null;
-}
+type FrameOf<T extends AnyServerFrame['type']> = Extract<AnyServerFrame, { type: T }>;
 
+/** The agent endpoint's `hello` (the visitor's has other fields). */
+export type HelloFrame = { type: 'hello' } & AgentHello;
+/** Agents get the whole session view (visitors only four fields). */
+export type SessionFrame = { type: 'session'; session: SessionView };
+export type MessageFrame = FrameOf<'message'>;
+export type TypingFrame = FrameOf<'typing'>;
+export type AckFrame = FrameOf<'ack'>;
+export type OkFrame = FrameOf<'ok'>;
+/** `ref` is the refused frame's `ref`; for a refused `send` the server puts its client_id here. */
+export type ErrorFrame = FrameOf<'error'>;
+export type PongFrame = FrameOf<'pong'>;
 /** A contact's customer info was edited (note name, phone, e-mail, labels). */
-export interface ContactFrame {
-  type: 'contact';
-  contact: Contact;
-}
+export type ContactFrame = FrameOf<'contact'>;
 /** A session's tags were replaced: the whole new list. */
-export interface SessionTagsFrame {
-  type: 'session_tags';
-  session_id: number;
-  tags: SessionTag[];
-}
+export type SessionTagsFrame = FrameOf<'session_tags'>;
 
+/** What the agent endpoint sends. */
 export type ServerFrame =
   | HelloFrame
   | SessionFrame
@@ -83,6 +56,19 @@ export type AgentCommand =
   | { type: 'end'; session_id: number; ref?: string }
   | { type: 'resume'; session_id: number; after_seq: number; ref?: string }
   | { type: 'ping'; ref?: string };
+
+// Compile-time checks: the console's own shapes are the server's. `Same` fails in both
+// directions (a field added, dropped or retyped on either side).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Holds<T extends true> = T;
+export type WireChecks = [
+  Holds<ServerFrame extends AnyServerFrame ? true : false>,
+  Holds<AgentCommand extends AgentIn ? true : false>,
+  Holds<Same<Session, SessionView>>,
+  Holds<Same<Message, MessageView>>,
+  Holds<Same<Contact, ContactView>>,
+  Holds<Same<SessionTag, TagView>>,
+];
 
 const KNOWN_TYPES = new Set(['hello', 'session', 'message', 'typing', 'ack', 'ok', 'error', 'pong', 'contact', 'session_tags']);
 
@@ -126,7 +112,5 @@ export function encodeCommand(cmd: AgentCommand): string {
 
 /** The client_id a refused `send` is identified by (the server reports it as `ref`). */
 export function errorClientId(e: ErrorFrame): string | null {
-  if (typeof e.client_id === 'string') return e.client_id;
-  if (typeof e.ref === 'string') return e.ref;
-  return null;
+  return typeof e.ref === 'string' ? e.ref : null;
 }

@@ -1,0 +1,70 @@
+// Generated from src/wire.rs by ts-rs: do not edit. The frames of docs/protocol.md.
+// Regenerate: SWITCHBOARD_WRITE_TS=1 cargo test --lib wire::
+
+export type WireFrame = { v: 1 } & ServerFrame;
+
+export type ServerFrame = { "type": "hello" } & Hello | { "type": "session", session: SessionPayload, } | { "type": "message" } & MessageView | { "type": "contact", contact: ContactView, } | { "type": "session_tags", session_id: number, tags: Array<TagView>, } | { "type": "ack", client_id: string | null, session_id: number, seq: number, message_id: number, created_at: string, } | { "type": "ok", ref: JsonValue | null, } | { "type": "pong", ref: JsonValue | null, } | { "type": "typing", session_id: number, from: "visitor" | "agent", user_id: number | null, on: boolean, } | { "type": "error", code: string, message: string, ref?: JsonValue | null, };
+
+export type Hello = AgentHello | VisitorHello;
+
+export type AgentHello = { user_id: number, project_id: number, data_scope: "own" | "all", };
+
+export type VisitorHello = { visitor_token: string, contact_id: number, 
+/**
+ * The open session, null when there is none yet.
+ */
+session_id: number | null, 
+/**
+ * Newest seq in that session, 0 when none.
+ */
+last_seq: number, };
+
+export type SessionPayload = SessionView | VisitorSessionView;
+
+export type SessionView = { id: number, project_id: number, channel_id: number, contact_id: number, contact_name: string, note_name: string | null, 
+/**
+ * `unassigned`, `assigned` or `ended`.
+ */
+status: "unassigned" | "assigned" | "ended", bot_hosted: boolean, assignee_id: number | null, created_at: string, 
+/**
+ * Reception time: when an agent first took or was given the session.
+ */
+received_at: string | null, 
+/**
+ * Since when the visitor has been waiting for a human reply, if they are.
+ */
+awaiting_since: string | null, first_response_at: string | null, 
+/**
+ * Seconds from the first wait for a human to the first human reply.
+ */
+first_response_secs: number | null, ended_at: string | null, last_seq: number, last_message_at: string, message_count: number, visitor_message_count: number, agent_message_count: number, };
+
+export type VisitorSessionView = { id: number, status: "unassigned" | "assigned" | "ended", created_at: string, ended_at: string | null, };
+
+export type MessageView = { session_id: number, seq: number, message_id: number, 
+/**
+ * `visitor`, `agent`, `bot` or `system`.
+ */
+sender: "visitor" | "agent" | "bot" | "system", sender_user_id: number | null, client_id: string | null, text: string, off_platform: boolean, created_at: string, };
+
+export type ContactView = { id: number, project_id: number, channel_id: number, external_id: string, 
+/**
+ * The visitor's own name.
+ */
+name: string, note_name: string | null, 
+/**
+ * E.164, normalised by the server.
+ */
+phone: string | null, email: string | null, labels: Array<string>, created_at: string, updated_at: string, };
+
+export type TagView = { id: number, name: string, 
+/**
+ * `#rrggbb`.
+ */
+color: string, };
+
+export type VisitorIn = { "type": "send", v?: number | null, client_id: string, text: string, } | { "type": "typing", v?: number | null, on: boolean, } | { "type": "resume", v?: number | null, after_seq: number, ref?: JsonValue | null, } | { "type": "ping", v?: number | null, ref?: JsonValue | null, };
+
+export type AgentIn = { "type": "send", v?: number | null, session_id: number, client_id: string, text: string, } | { "type": "typing", v?: number | null, session_id: number, on: boolean, } | { "type": "take", v?: number | null, session_id: number, ref?: JsonValue | null, } | { "type": "assign", v?: number | null, session_id: number, user_id?: number | null, ref?: JsonValue | null, } | { "type": "end", v?: number | null, session_id: number, ref?: JsonValue | null, } | { "type": "resume", v?: number | null, session_id: number, after_seq: number, ref?: JsonValue | null, } | { "type": "ping", v?: number | null, ref?: JsonValue | null, };
+
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;
