@@ -2,6 +2,7 @@
 //! and live counts, both under one filter. Read-only; everything comes straight from
 //! `sessions` (whose counters are maintained per message, in the message's transaction).
 
+use super::enums::SessionStatus;
 use super::schema::{channels, contacts, session_tag_links, sessions, users};
 use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
@@ -44,7 +45,7 @@ pub struct RecordCursor {
 #[derive(Debug, Clone, Queryable)]
 pub struct RecordRow {
     pub id: i64,
-    pub status: String,
+    pub status: SessionStatus,
     pub created_at: DateTime<Utc>,
     pub received_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
@@ -246,16 +247,16 @@ async fn counts_from_counters(
     status: Option<ReportStatus>,
 ) -> QueryResult<(i64, i64)> {
     let rows = super::session_counts::for_project(conn, project_id).await?;
-    let wanted = |st: &str| match status {
+    let wanted = |st: SessionStatus| match status {
         None => true,
-        Some(ReportStatus::Ongoing) => st != "ended",
-        Some(ReportStatus::Ended) => st == "ended",
-        Some(ReportStatus::Unassigned) => st == "unassigned",
-        Some(ReportStatus::Assigned) => st == "assigned",
+        Some(ReportStatus::Ongoing) => !st.is_ended(),
+        Some(ReportStatus::Ended) => st == SessionStatus::Ended,
+        Some(ReportStatus::Unassigned) => st == SessionStatus::Unassigned,
+        Some(ReportStatus::Assigned) => st == SessionStatus::Assigned,
     };
     let (mut ongoing, mut ended) = (0, 0);
-    for (st, n) in rows.into_iter().filter(|(st, _)| wanted(st)) {
-        if st == "ended" {
+    for (st, n) in rows.into_iter().filter(|(st, _)| wanted(*st)) {
+        if st.is_ended() {
             ended += n;
         } else {
             ongoing += n;

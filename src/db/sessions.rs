@@ -1,6 +1,7 @@
 //! Sessions (conversations). The row is also the ordering lock for its messages: every
 //! change to a session's messages first locks its row (`lock`).
 
+use super::enums::SessionStatus;
 use super::schema::{contacts, sessions};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -13,7 +14,7 @@ pub struct SessionRow {
     pub project_id: i64,
     pub channel_id: i64,
     pub contact_id: i64,
-    pub status: String,
+    pub status: SessionStatus,
     pub bot_hosted: bool,
     pub assignee_id: Option<i64>,
     pub created_at: DateTime<Utc>,
@@ -36,7 +37,7 @@ pub struct SessionRow {
 #[derive(AsChangeset)]
 #[diesel(table_name = sessions)]
 pub struct SessionChanges {
-    pub status: Option<String>,
+    pub status: Option<SessionStatus>,
     pub assignee_id: Option<Option<i64>>,
     pub bot_hosted: Option<bool>,
     pub received_at: Option<Option<DateTime<Utc>>>,
@@ -110,7 +111,7 @@ pub async fn open_for_contact(
 ) -> QueryResult<Option<SessionRow>> {
     sessions::table
         .filter(sessions::contact_id.eq(contact_id))
-        .filter(sessions::status.ne("ended"))
+        .filter(sessions::status.ne(SessionStatus::Ended))
         .select(SessionRow::as_select())
         .first(conn)
         .await
@@ -179,10 +180,10 @@ pub async fn list(
         .limit(f.limit)
         .into_boxed();
     q = match f.status {
-        Some(StatusFilter::Unassigned) => q.filter(sessions::status.eq("unassigned")),
-        Some(StatusFilter::Assigned) => q.filter(sessions::status.eq("assigned")),
-        Some(StatusFilter::Ended) => q.filter(sessions::status.eq("ended")),
-        Some(StatusFilter::Open) => q.filter(sessions::status.ne("ended")),
+        Some(StatusFilter::Unassigned) => q.filter(sessions::status.eq(SessionStatus::Unassigned)),
+        Some(StatusFilter::Assigned) => q.filter(sessions::status.eq(SessionStatus::Assigned)),
+        Some(StatusFilter::Ended) => q.filter(sessions::status.eq(SessionStatus::Ended)),
+        Some(StatusFilter::Open) => q.filter(sessions::status.ne(SessionStatus::Ended)),
         None => q,
     };
     if let Some(a) = f.assignee_id {
@@ -192,7 +193,7 @@ pub async fn list(
         q = q.filter(
             sessions::assignee_id
                 .eq(me)
-                .or(sessions::status.eq("unassigned")),
+                .or(sessions::status.eq(SessionStatus::Unassigned)),
         );
     }
     if let Some((ts, id)) = f.after {
@@ -214,7 +215,7 @@ pub async fn assigned_to(
     sessions::table
         .filter(sessions::project_id.eq(project_id))
         .filter(sessions::assignee_id.eq(user_id))
-        .filter(sessions::status.eq("assigned"))
+        .filter(sessions::status.eq(SessionStatus::Assigned))
         .select(sessions::id)
         .load(conn)
         .await

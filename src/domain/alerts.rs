@@ -260,7 +260,7 @@ pub async fn fire(
         return Ok(vec![]);
     };
     // The same wait must still be open: a reply or the end of the session closes it.
-    if s.status == "ended" || s.alert_wait_since != Some(since) {
+    if s.status.is_ended() || s.alert_wait_since != Some(since) {
         return Ok(vec![]);
     }
     let settings = settings(conn, s.project_id).await?;

@@ -3,6 +3,7 @@
 //! assigning, ending, and the effect of a due timer. The session actor calls these; nothing is
 //! acknowledged or fanned out before they commit.
 
+use crate::db::enums::SessionStatus;
 use crate::db::{self, messages::MessageRow, sessions::SessionChanges, sessions::SessionRow};
 use crate::domain::access::Access;
 use crate::domain::alerts::{self, MailEnv};
@@ -184,7 +185,7 @@ pub async fn post(
                 duplicate: true,
             });
         }
-        if before.status == "ended" {
+        if before.status.is_ended() {
             return Err(AppError::new(
                 ErrorCode::SessionEnded,
                 "the session has ended",
@@ -264,8 +265,8 @@ fn message_changes(
             if s.first_response_at.is_none() && s.first_wait_at.is_some() {
                 c.first_response_at = Some(Some(now));
             }
-            if s.status == "unassigned" {
-                c.status = Some("assigned".into());
+            if s.status == SessionStatus::Unassigned {
+                c.status = Some(SessionStatus::Assigned);
                 c.assignee_id = Some(Some(access.user_id));
                 if s.received_at.is_none() {
                     c.received_at = Some(Some(now));
@@ -318,7 +319,7 @@ pub async fn assign(
             .await
             .map_err(not_found_session)?;
         by.check_session(&before)?;
-        if before.status == "ended" {
+        if before.status.is_ended() {
             return Err(AppError::new(
                 ErrorCode::SessionEnded,
                 "the session has ended",
@@ -337,14 +338,11 @@ pub async fn assign(
         let now = Utc::now();
         let mut c = SessionChanges::at(now);
         c.assignee_id = Some(to);
-        c.status = Some(
-            if to.is_some() {
-                "assigned"
-            } else {
-                "unassigned"
-            }
-            .into(),
-        );
+        c.status = Some(if to.is_some() {
+            SessionStatus::Assigned
+        } else {
+            SessionStatus::Unassigned
+        });
         if to.is_some() && before.received_at.is_none() {
             c.received_at = Some(Some(now));
         }
@@ -383,7 +381,7 @@ async fn end_locked(
     before: SessionRow,
     note: Option<&str>,
 ) -> AppResult<Applied> {
-    if before.status == "ended" {
+    if before.status.is_ended() {
         return Err(AppError::new(
             ErrorCode::SessionEnded,
             "the session has already ended",
@@ -414,7 +412,7 @@ async fn end_locked(
         c.last_seq = Some(seq);
         c.last_message_at = Some(now);
     }
-    c.status = Some("ended".into());
+    c.status = Some(SessionStatus::Ended);
     c.ended_at = Some(Some(now));
     c.awaiting_since = Some(None);
     c.alert_wait_since = Some(None);
@@ -473,7 +471,7 @@ pub async fn fire_timer(
 }
 
 async fn fire_auto_end(conn: &mut AsyncPgConnection, s: SessionRow) -> AppResult<Option<Applied>> {
-    if s.status == "ended" {
+    if s.status.is_ended() {
         return Ok(None);
     }
     let settings = db::projects::settings(conn, s.project_id).await?;
@@ -506,7 +504,7 @@ async fn fire_release(
     let Some(user) = user else {
         return Ok(None);
     };
-    if s.status != "assigned" || s.assignee_id != Some(user) {
+    if s.status != SessionStatus::Assigned || s.assignee_id != Some(user) {
         return Ok(None);
     }
     // Added back to the team since: the session stays theirs.
@@ -518,7 +516,7 @@ async fn fire_release(
     }
     let mut c = SessionChanges::at(Utc::now());
     c.assignee_id = Some(None);
-    c.status = Some("unassigned".into());
+    c.status = Some(SessionStatus::Unassigned);
     let after = db::sessions::update(conn, s.id, &c).await?;
     Ok(Some(Applied {
         before: s,
@@ -547,7 +545,7 @@ mod tests {
             project_id: 1,
             channel_id: 1,
             contact_id: 1,
-            status: "unassigned".into(),
+            status: SessionStatus::Unassigned,
             bot_hosted,
             assignee_id: None,
             created_at: t,

@@ -6,6 +6,7 @@
 //! columns of `sessions` that `conversation` maintains in each message's transaction, so the
 //! figures move as soon as a message, an assignment or an end commits.
 
+use crate::db::enums::SessionStatus;
 use crate::db::{
     self,
     reports::{RecordCursor, RecordRow, ReportFilter, ReportStatus},
@@ -150,8 +151,7 @@ pub struct SessionRecord {
     pub id: i64,
     pub contact: RecordContact,
     pub channel: RecordChannel,
-    /// `unassigned`, `assigned` or `ended`.
-    pub status: String,
+    pub status: SessionStatus,
     /// The assignee (who received the session); null while in the queue.
     pub receptionist: Option<Receptionist>,
     pub created_at: DateTime<Utc>,
@@ -325,7 +325,7 @@ pub fn csv_line(r: &SessionRecord) -> String {
         r.contact.email.clone().unwrap_or_default(),
         r.channel.id.to_string(),
         r.channel.name.clone(),
-        r.status.clone(),
+        r.status.as_str().to_owned(),
         r.receptionist
             .as_ref()
             .map(|x| x.id.to_string())

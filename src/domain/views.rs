@@ -1,6 +1,6 @@
 //! The shapes of sessions and messages as clients see them, over REST and the websockets alike.
 
-use crate::db::{messages::MessageRow, sessions::SessionRow};
+use crate::db::{enums::SessionStatus, messages::MessageRow, sessions::SessionRow};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -12,8 +12,7 @@ pub struct SessionView {
     pub contact_id: i64,
     pub contact_name: String,
     pub note_name: Option<String>,
-    /// `unassigned`, `assigned` or `ended`.
-    pub status: String,
+    pub status: SessionStatus,
     pub bot_hosted: bool,
     pub assignee_id: Option<i64>,
     pub created_at: DateTime<Utc>,
@@ -45,7 +44,7 @@ impl SessionView {
             contact_id: s.contact_id,
             contact_name: contact_name.to_owned(),
             note_name: note_name.map(str::to_owned),
-            status: s.status.clone(),
+            status: s.status,
             bot_hosted: s.bot_hosted,
             assignee_id: s.assignee_id,
             created_at: s.created_at,
