@@ -14,7 +14,7 @@
 //! member when the session is unassigned. The mailer (`actors::mailer`) sends them.
 
 use crate::db::{self, outbox::NewOutbox, outbox::OutboxRow, sessions::SessionRow};
-use crate::db::{timers::TimerRow, users::User};
+use crate::db::{enums::SenderKind, timers::TimerRow, users::User};
 use crate::error::{AppError, AppResult, ErrorCode};
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -296,7 +296,7 @@ pub async fn fire(
         channel: db::channels::name(conn, s.channel_id).await?,
         project: db::projects::find(conn, s.project_id).await?.name,
         waited_secs: (now - since).num_seconds().max(0),
-        last_message: db::messages::last_from(conn, s.id, "visitor")
+        last_message: db::messages::last_from(conn, s.id, SenderKind::Visitor)
             .await?
             .map(|m| m.body),
         link: env.chat_link(s.id),

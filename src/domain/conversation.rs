@@ -3,7 +3,7 @@
 //! assigning, ending, and the effect of a due timer. The session actor calls these; nothing is
 //! acknowledged or fanned out before they commit.
 
-use crate::db::enums::SessionStatus;
+use crate::db::enums::{SenderKind, SessionStatus};
 use crate::db::{self, messages::MessageRow, sessions::SessionChanges, sessions::SessionRow};
 use crate::domain::access::Access;
 use crate::domain::alerts::{self, MailEnv};
@@ -29,12 +29,12 @@ pub enum Author {
 }
 
 impl Author {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> SenderKind {
         match self {
-            Author::Visitor { .. } => "visitor",
-            Author::Agent(_) => "agent",
-            Author::Bot => "bot",
-            Author::System => "system",
+            Author::Visitor { .. } => SenderKind::Visitor,
+            Author::Agent(_) => SenderKind::Agent,
+            Author::Bot => SenderKind::Bot,
+            Author::System => SenderKind::System,
         }
     }
 }
@@ -398,7 +398,7 @@ async fn end_locked(
                 db::messages::NewMessage {
                     session_id: before.id,
                     seq,
-                    sender_kind: "system",
+                    sender_kind: SenderKind::System,
                     sender_user_id: None,
                     client_id: None,
                     body: text,

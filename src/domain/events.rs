@@ -8,7 +8,7 @@
 //! audiences to its connections.
 
 use crate::db::contacts::Contact;
-use crate::db::enums::SessionStatus;
+use crate::db::enums::{SenderKind, SessionStatus};
 use crate::db::messages::MessageRow;
 use crate::db::session_tags::SessionTag;
 use crate::db::sessions::SessionRow;
@@ -239,13 +239,13 @@ impl Event {
                     agents(session, None),
                     session,
                     None,
-                    protocol::typing(session.id, "visitor", None, *on),
+                    protocol::typing(session.id, SenderKind::Visitor.as_str(), None, *on),
                 )],
                 Typist::Agent { user_id } => vec![delivery(
                     visitor(session),
                     session,
                     None,
-                    protocol::typing(session.id, "agent", Some(*user_id), *on),
+                    protocol::typing(session.id, SenderKind::Agent.as_str(), Some(*user_id), *on),
                 )],
             },
             Event::ContactChanged {

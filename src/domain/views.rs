@@ -1,6 +1,7 @@
 //! The shapes of sessions and messages as clients see them, over REST and the websockets alike.
 
-use crate::db::{enums::SessionStatus, messages::MessageRow, sessions::SessionRow};
+use crate::db::enums::{SenderKind, SessionStatus};
+use crate::db::{messages::MessageRow, sessions::SessionRow};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -67,8 +68,7 @@ pub struct MessageView {
     pub session_id: i64,
     pub seq: i64,
     pub message_id: i64,
-    /// `visitor`, `agent`, `bot` or `system`.
-    pub sender: String,
+    pub sender: SenderKind,
     pub sender_user_id: Option<i64>,
     pub client_id: Option<String>,
     pub text: String,
@@ -82,7 +82,7 @@ impl From<&MessageRow> for MessageView {
             session_id: m.session_id,
             seq: m.seq,
             message_id: m.id,
-            sender: m.sender_kind.clone(),
+            sender: m.sender_kind,
             sender_user_id: m.sender_user_id,
             client_id: m.client_id.clone(),
             text: m.body.clone(),
