@@ -2,7 +2,7 @@
 //! and live counts, both under one filter. Read-only; everything comes straight from
 //! `sessions` (whose counters are maintained per message, in the message's transaction).
 
-use super::enums::SessionStatus;
+use super::enums::{ChannelKind, SessionStatus};
 use super::schema::{channels, contacts, session_tag_links, sessions, users};
 use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
@@ -61,7 +61,7 @@ pub struct RecordRow {
     pub email: Option<String>,
     pub channel_id: i64,
     pub channel_name: String,
-    pub channel_kind: String,
+    pub channel_kind: ChannelKind,
     pub receptionist_id: Option<i64>,
     pub receptionist_name: Option<String>,
 }

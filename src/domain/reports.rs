@@ -6,7 +6,7 @@
 //! columns of `sessions` that `conversation` maintains in each message's transaction, so the
 //! figures move as soon as a message, an assignment or an end commits.
 
-use crate::db::enums::SessionStatus;
+use crate::db::enums::{ChannelKind, SessionStatus};
 use crate::db::{
     self,
     reports::{RecordCursor, RecordRow, ReportFilter, ReportStatus},
@@ -127,8 +127,7 @@ pub struct RecordContact {
 pub struct RecordChannel {
     pub id: i64,
     pub name: String,
-    /// `web` or `messenger`.
-    pub kind: String,
+    pub kind: ChannelKind,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

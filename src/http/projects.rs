@@ -3,6 +3,7 @@
 use super::extract::{AuthUser, ProjectAccess};
 use super::input::Json;
 use crate::actors::stats::{GetProjectStats, ProjectStats};
+use crate::db::enums::ChannelKind;
 use crate::db::{self, channels::Channel, projects::MemberRow, projects::Project, projects::Role};
 use crate::domain::access::Permission;
 use crate::domain::projects as domain;
@@ -103,7 +104,7 @@ pub async fn list_channels(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewChannel {
     /// Only `web` for now.
-    pub kind: String,
+    pub kind: ChannelKind,
     pub name: String,
 }
 
@@ -117,7 +118,7 @@ pub async fn create_channel(
     body: Json<NewChannel>,
 ) -> AppResult<HttpResponse> {
     pa.access.require(Permission::ManageChannels)?;
-    if body.kind != "web" {
+    if body.kind != ChannelKind::Web {
         return Err(AppError::validation("kind must be \"web\""));
     }
     let mut conn = st.pool.get().await?;
