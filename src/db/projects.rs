@@ -1,5 +1,6 @@
 //! Projects, their roles and their members.
 
+use super::enums::DataScope;
 use super::schema::{project_members, projects, roles, users};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -24,7 +25,7 @@ pub struct Role {
     pub name: String,
     pub builtin: bool,
     pub permissions: Vec<String>,
-    pub data_scope: String,
+    pub data_scope: DataScope,
 }
 
 #[derive(Debug, Clone, Queryable, Serialize, utoipa::ToSchema)]
@@ -116,7 +117,7 @@ pub async fn insert_role(
     name: &str,
     builtin: bool,
     permissions: &[String],
-    data_scope: &str,
+    data_scope: DataScope,
 ) -> QueryResult<Role> {
     diesel::insert_into(roles::table)
         .values((
@@ -261,7 +262,7 @@ pub async fn find_role(
 pub struct RoleChanges {
     pub name: Option<String>,
     pub permissions: Option<Vec<String>>,
-    pub data_scope: Option<String>,
+    pub data_scope: Option<DataScope>,
 }
 
 pub async fn update_role(

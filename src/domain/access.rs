@@ -1,6 +1,7 @@
 //! Who may do what in a project. Every REST handler and the websocket layer ask this module;
 //! nothing else decides permissions or data scope.
 
+pub use crate::db::enums::DataScope;
 use crate::db::{self, enums::SessionStatus, projects::Role, sessions::SessionRow};
 use crate::error::{AppError, AppResult};
 use diesel_async::AsyncPgConnection;
@@ -46,23 +47,6 @@ impl Permission {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DataScope {
-    /// Sessions assigned to the member, plus the unassigned queue it may take from.
-    Own,
-    All,
-}
-
-impl DataScope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DataScope::Own => "own",
-            DataScope::All => "all",
-        }
-    }
-}
-
 /// The builtin roles every project starts with: (name, permissions, scope).
 pub fn builtin_roles() -> Vec<(&'static str, Vec<Permission>, DataScope)> {
     let all = Permission::ALL.to_vec();
@@ -99,11 +83,7 @@ impl Access {
                 .iter()
                 .filter_map(|p| Permission::parse(p))
                 .collect(),
-            scope: if role.data_scope == "own" {
-                DataScope::Own
-            } else {
-                DataScope::All
-            },
+            scope: role.data_scope,
         }
     }
 

@@ -22,8 +22,7 @@ pub async fn create_project(
         let mut owner_role = None;
         for (role, perms, scope) in builtin_roles() {
             let perms: Vec<String> = perms.iter().map(|p| p.as_str().to_owned()).collect();
-            let r = db::projects::insert_role(conn, project.id, role, true, &perms, scope.as_str())
-                .await?;
+            let r = db::projects::insert_role(conn, project.id, role, true, &perms, scope).await?;
             if role == "owner" {
                 owner_role = Some(r.id);
             }
