@@ -13,8 +13,9 @@
 //! still call for an alert, then writes one outbox row per recipient: the assignee, or every
 //! member when the session is unassigned. The mailer (`actors::mailer`) sends them.
 
+use crate::db::enums::{OutboxState, SenderKind};
 use crate::db::{self, outbox::NewOutbox, outbox::OutboxRow, sessions::SessionRow};
-use crate::db::{enums::SenderKind, timers::TimerRow, users::User};
+use crate::db::{timers::TimerRow, users::User};
 use crate::error::{AppError, AppResult, ErrorCode};
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -381,8 +382,7 @@ pub struct OutboxView {
     pub to: String,
     pub subject: String,
     pub message_id: String,
-    /// `pending`, `sent` or `failed`.
-    pub state: String,
+    pub state: OutboxState,
     /// Attempts started so far.
     pub attempts: i32,
     /// The error of the most recent failed attempt (kept after a later success).
@@ -403,10 +403,10 @@ impl From<&OutboxRow> for OutboxView {
             to: r.to_address.clone(),
             subject: r.subject.clone(),
             message_id: r.message_id.clone(),
-            state: r.state.clone(),
+            state: r.state,
             attempts: r.attempts,
             last_error: r.last_error.clone(),
-            next_attempt_at: (r.state == db::outbox::PENDING).then_some(r.next_attempt_at),
+            next_attempt_at: (r.state == OutboxState::Pending).then_some(r.next_attempt_at),
             sent_at: r.sent_at,
             created_at: r.created_at,
         }
