@@ -13,4 +13,5 @@ mod protocol_guarantees;
 mod realtime;
 mod reports;
 mod restarts;
+mod status_filter;
 mod text_input;

@@ -4,20 +4,12 @@
 
 use super::enums::{ChannelKind, SessionStatus};
 use super::schema::{channels, contacts, session_tag_links, sessions, users};
+use super::sessions::StatusFilter;
 use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportStatus {
-    /// Not ended (unassigned or assigned).
-    Ongoing,
-    Ended,
-    Unassigned,
-    Assigned,
-}
 
 /// Filters shared by the records, the summary and the CSV export.
 #[derive(Debug, Default, Clone)]
@@ -28,7 +20,7 @@ pub struct ReportFilter {
     pub received_to: Option<DateTime<Utc>>,
     /// The receptionist (assignee).
     pub receptionist: Option<i64>,
-    pub status: Option<ReportStatus>,
+    pub status: Option<StatusFilter>,
     pub channel_id: Option<i64>,
     pub tag_id: Option<i64>,
     /// Data scope `own`: only sessions assigned to this user.
@@ -86,12 +78,12 @@ macro_rules! filtered {
         // Literals, not bind parameters: the planner must see the constant to use the
         // partial index `sessions_received_ongoing` in a prepared statement's generic plan.
         q = match f.status {
-            Some(ReportStatus::Ongoing) => q.filter(sql::<Bool>("sessions.status <> 'ended'")),
-            Some(ReportStatus::Ended) => q.filter(sql::<Bool>("sessions.status = 'ended'")),
-            Some(ReportStatus::Unassigned) => {
+            Some(StatusFilter::Ongoing) => q.filter(sql::<Bool>("sessions.status <> 'ended'")),
+            Some(StatusFilter::Ended) => q.filter(sql::<Bool>("sessions.status = 'ended'")),
+            Some(StatusFilter::Unassigned) => {
                 q.filter(sql::<Bool>("sessions.status = 'unassigned'"))
             }
-            Some(ReportStatus::Assigned) => q.filter(sql::<Bool>("sessions.status = 'assigned'")),
+            Some(StatusFilter::Assigned) => q.filter(sql::<Bool>("sessions.status = 'assigned'")),
             None => q,
         };
         if let Some(c) = f.channel_id {
@@ -244,18 +236,14 @@ impl ReportFilter {
 async fn counts_from_counters(
     conn: &mut AsyncPgConnection,
     project_id: i64,
-    status: Option<ReportStatus>,
+    status: Option<StatusFilter>,
 ) -> QueryResult<(i64, i64)> {
     let rows = super::session_counts::for_project(conn, project_id).await?;
-    let wanted = |st: SessionStatus| match status {
-        None => true,
-        Some(ReportStatus::Ongoing) => !st.is_ended(),
-        Some(ReportStatus::Ended) => st == SessionStatus::Ended,
-        Some(ReportStatus::Unassigned) => st == SessionStatus::Unassigned,
-        Some(ReportStatus::Assigned) => st == SessionStatus::Assigned,
-    };
     let (mut ongoing, mut ended) = (0, 0);
-    for (st, n) in rows.into_iter().filter(|(st, _)| wanted(*st)) {
+    for (st, n) in rows
+        .into_iter()
+        .filter(|(st, _)| status.is_none_or(|f| f.matches(*st)))
+    {
         if st.is_ended() {
             ended += n;
         } else {

@@ -157,12 +157,43 @@ pub struct ListFilter {
     pub limit: i64,
 }
 
+/// The `status` filter of the session list and the session-management reports: one
+/// vocabulary for both endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusFilter {
+    /// Not ended (unassigned or assigned). Spelled `ongoing`; `open` is accepted too (the
+    /// session list's older spelling).
+    Ongoing,
     Unassigned,
     Assigned,
     Ended,
-    Open,
+}
+
+impl StatusFilter {
+    /// What `parse` accepts, for error messages and API descriptions.
+    pub const EXPECTED: &'static str = "ongoing (or open), unassigned, assigned or ended";
+
+    pub fn parse(s: &str) -> Option<StatusFilter> {
+        match s {
+            "ongoing" | "open" => Some(StatusFilter::Ongoing),
+            other => SessionStatus::parse(other).map(StatusFilter::only),
+        }
+    }
+
+    fn only(status: SessionStatus) -> StatusFilter {
+        match status {
+            SessionStatus::Unassigned => StatusFilter::Unassigned,
+            SessionStatus::Assigned => StatusFilter::Assigned,
+            SessionStatus::Ended => StatusFilter::Ended,
+        }
+    }
+
+    pub fn matches(self, status: SessionStatus) -> bool {
+        match self {
+            StatusFilter::Ongoing => !status.is_ended(),
+            _ => StatusFilter::only(status) == self,
+        }
+    }
 }
 
 pub type ListedSession = (SessionRow, String, Option<String>);
@@ -183,7 +214,7 @@ pub async fn list(
         Some(StatusFilter::Unassigned) => q.filter(sessions::status.eq(SessionStatus::Unassigned)),
         Some(StatusFilter::Assigned) => q.filter(sessions::status.eq(SessionStatus::Assigned)),
         Some(StatusFilter::Ended) => q.filter(sessions::status.eq(SessionStatus::Ended)),
-        Some(StatusFilter::Open) => q.filter(sessions::status.ne(SessionStatus::Ended)),
+        Some(StatusFilter::Ongoing) => q.filter(sessions::status.ne(SessionStatus::Ended)),
         None => q,
     };
     if let Some(a) = f.assignee_id {
