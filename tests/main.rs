@@ -9,6 +9,7 @@ mod alerts;
 mod api;
 mod contacts;
 mod permissions;
+mod project_settings;
 mod protocol_guarantees;
 mod realtime;
 mod reports;

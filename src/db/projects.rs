@@ -75,26 +75,17 @@ pub async fn lock_settings(
         .await
 }
 
-/// Merges `patch` into the project's settings object (top-level keys replace).
-pub async fn merge_settings(
+/// Replaces the project's settings object (`domain::settings` writes it whole, unknown keys
+/// included, under `lock_settings`).
+pub async fn write_settings(
     conn: &mut AsyncPgConnection,
     id: i64,
-    patch: &serde_json::Value,
-) -> QueryResult<serde_json::Value> {
-    diesel::sql_query(
-        "UPDATE projects SET settings = settings || $2 WHERE id = $1 RETURNING settings",
-    )
-    .bind::<diesel::sql_types::Int8, _>(id)
-    .bind::<diesel::sql_types::Jsonb, _>(patch)
-    .get_result::<SettingsRow>(conn)
-    .await
-    .map(|r| r.settings)
-}
-
-#[derive(QueryableByName)]
-struct SettingsRow {
-    #[diesel(sql_type = diesel::sql_types::Jsonb)]
-    settings: serde_json::Value,
+    settings: &serde_json::Value,
+) -> QueryResult<usize> {
+    diesel::update(projects::table.find(id))
+        .set(projects::settings.eq(settings))
+        .execute(conn)
+        .await
 }
 
 pub async fn list_for_user(

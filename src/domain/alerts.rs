@@ -16,6 +16,7 @@
 use crate::db::enums::{OutboxState, SenderKind};
 use crate::db::{self, outbox::NewOutbox, outbox::OutboxRow, sessions::SessionRow};
 use crate::db::{timers::TimerRow, users::User};
+use crate::domain::settings::{self, ProjectSettings};
 use crate::error::{AppError, AppResult, ErrorCode};
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -25,8 +26,6 @@ pub const TIMER_NO_REPLY_ALERT: &str = "no_reply_alert";
 pub const KIND_NO_REPLY_ALERT: &str = "no_reply_alert";
 pub const KIND_TEST: &str = "test";
 
-/// The key of the alert settings in `projects.settings`.
-const SETTINGS_KEY: &str = "notifications";
 /// The key of the wait start in a `no_reply_alert` timer's payload.
 const PAYLOAD_WAIT_SINCE: &str = "wait_since";
 
@@ -77,15 +76,29 @@ pub fn message_id(outbox_id: i64, project_id: i64, host: &str) -> String {
     format!("<outbox-{outbox_id}.{project_id}@{host}>")
 }
 
-/// A project's alert settings (`projects.settings.notifications`).
+/// A project's alert settings (`projects.settings.notifications`, part of
+/// `settings::ProjectSettings`), read leniently: a missing or malformed field has its default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
 pub struct NotificationSettings {
     /// Send an e-mail when a visitor waits longer than `wait_secs` for a human reply.
+    #[serde(deserialize_with = "settings::lenient")]
     pub email_enabled: bool,
     /// The waiting time, in seconds (1 to 604800; the console shows minutes).
+    #[serde(deserialize_with = "wait_secs")]
     pub wait_secs: i64,
     /// Sessions hosted by a bot alert too.
+    #[serde(deserialize_with = "settings::lenient")]
     pub include_bot_hosted: bool,
+}
+
+fn wait_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let secs: i64 = settings::lenient(d)?;
+    Ok(if (1..=MAX_WAIT_SECS).contains(&secs) {
+        secs
+    } else {
+        DEFAULT_WAIT_SECS
+    })
 }
 
 impl Default for NotificationSettings {
@@ -109,25 +122,6 @@ pub struct NotificationPatch {
 }
 
 impl NotificationSettings {
-    /// Reads the settings leniently: a missing or malformed field has its default.
-    pub fn of_project(settings: &serde_json::Value) -> Self {
-        let d = NotificationSettings::default();
-        let n = settings.get(SETTINGS_KEY);
-        let field = |k: &str| n.and_then(|n| n.get(k));
-        NotificationSettings {
-            email_enabled: field("email_enabled")
-                .and_then(|v| v.as_bool())
-                .unwrap_or(d.email_enabled),
-            wait_secs: field("wait_secs")
-                .and_then(|v| v.as_i64())
-                .filter(|s| (1..=MAX_WAIT_SECS).contains(s))
-                .unwrap_or(d.wait_secs),
-            include_bot_hosted: field("include_bot_hosted")
-                .and_then(|v| v.as_bool())
-                .unwrap_or(d.include_bot_hosted),
-        }
-    }
-
     /// Checks the whole patch first, so a bad field changes nothing.
     pub fn apply(&self, p: &NotificationPatch) -> AppResult<NotificationSettings> {
         if let Some(w) = p.wait_secs {
@@ -158,19 +152,13 @@ pub async fn update_settings(
     patch: NotificationPatch,
 ) -> AppResult<NotificationSettings> {
     conn.transaction(async move |conn| {
-        let current = NotificationSettings::of_project(
-            &db::projects::lock_settings(conn, project_id)
-                .await
-                .map_err(not_found_project)?,
-        );
-        let next = current.apply(&patch)?;
-        let value = serde_json::to_value(&next).map_err(AppError::internal)?;
-        db::projects::merge_settings(
-            conn,
-            project_id,
-            &serde_json::json!({ SETTINGS_KEY: value }),
-        )
+        let (written, current) = settings::update_locked(conn, project_id, |s| {
+            let current = s.notifications.clone();
+            s.notifications = current.apply(&patch)?;
+            Ok(current)
+        })
         .await?;
+        let next = written.notifications;
         if next.wait_secs != current.wait_secs {
             db::timers::reschedule_from_payload(
                 conn,
@@ -190,23 +178,20 @@ pub async fn settings(
     conn: &mut AsyncPgConnection,
     project_id: i64,
 ) -> AppResult<NotificationSettings> {
-    let raw = db::projects::settings(conn, project_id)
-        .await
-        .map_err(not_found_project)?;
-    Ok(NotificationSettings::of_project(&raw))
+    Ok(settings::load(conn, project_id).await?.notifications)
 }
 
 /// A wait began (`s` is the committed row): set its alert timer if this wait alerts.
-/// `project_settings` is the project's settings object, read once by the caller.
+/// `project_settings` are the project's settings, read once by the caller.
 pub async fn wait_started(
     conn: &mut AsyncPgConnection,
     s: &SessionRow,
-    project_settings: &serde_json::Value,
+    project_settings: &ProjectSettings,
 ) -> AppResult<()> {
     let Some(since) = s.alert_wait_since else {
         return Ok(());
     };
-    let settings = NotificationSettings::of_project(project_settings);
+    let settings = &project_settings.notifications;
     if settings.alerts_for(s) {
         schedule(
             conn,
@@ -688,9 +673,9 @@ mod tests {
 
     #[test]
     fn settings_read_leniently_and_patches_validate_whole() {
-        let s = NotificationSettings::of_project(&serde_json::json!({}));
-        assert_eq!(s, NotificationSettings::default());
-        let s = NotificationSettings::of_project(&serde_json::json!({
+        let read = |v| crate::domain::settings::ProjectSettings::from_value(v).notifications;
+        assert_eq!(read(serde_json::json!({})), NotificationSettings::default());
+        let s = read(serde_json::json!({
             "notifications": {"email_enabled": true, "wait_secs": 0, "include_bot_hosted": "yes"}
         }));
         assert_eq!(

@@ -8,6 +8,7 @@ use crate::db::{self, messages::MessageRow, sessions::SessionChanges, sessions::
 use crate::domain::access::Access;
 use crate::domain::alerts::{self, MailEnv};
 use crate::domain::events::{Event, Names};
+use crate::domain::settings::{self, ProjectSettings};
 use crate::error::{AppError, AppResult, ErrorCode};
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -213,7 +214,7 @@ pub async fn post(
         .await?;
         let changes = message_changes(&before, &post.author, seq, now);
         let after = db::sessions::update(conn, session_id, &changes).await?;
-        let settings = db::projects::settings(conn, after.project_id).await?;
+        let settings = settings::load(conn, after.project_id).await?;
         schedule_auto_end(conn, &after, now, &settings).await?;
         match (before.alert_wait_since, after.alert_wait_since) {
             (None, Some(_)) => alerts::wait_started(conn, &after, &settings).await?,
@@ -283,9 +284,9 @@ async fn schedule_auto_end(
     conn: &mut AsyncPgConnection,
     s: &SessionRow,
     now: DateTime<Utc>,
-    settings: &serde_json::Value,
+    settings: &ProjectSettings,
 ) -> AppResult<()> {
-    if let Some(secs) = auto_end_secs(settings) {
+    if let Some(secs) = settings.auto_end() {
         db::timers::upsert_for_session(
             conn,
             s.project_id,
@@ -297,13 +298,6 @@ async fn schedule_auto_end(
         .await?;
     }
     Ok(())
-}
-
-fn auto_end_secs(settings: &serde_json::Value) -> Option<i64> {
-    settings
-        .get("auto_end_after_secs")
-        .and_then(|v| v.as_i64())
-        .filter(|s| *s > 0)
 }
 
 /// Assigns the session to `to` (a project member), or back to the queue with `None`.
@@ -474,8 +468,7 @@ async fn fire_auto_end(conn: &mut AsyncPgConnection, s: SessionRow) -> AppResult
     if s.status.is_ended() {
         return Ok(None);
     }
-    let settings = db::projects::settings(conn, s.project_id).await?;
-    let Some(secs) = auto_end_secs(&settings) else {
+    let Some(secs) = settings::load(conn, s.project_id).await?.auto_end() else {
         return Ok(None);
     };
     let quiet_until = s.last_message_at + Duration::seconds(secs);
