@@ -17,6 +17,7 @@
 //! and `session` frames of different shapes (a visitor learns nothing agent-side), modelled as
 //! untagged alternatives so that the tag stays `"hello"` / `"session"` on the wire.
 
+use crate::db::enums::SessionStatus;
 use crate::db::{contacts::Contact, session_tags::SessionTag, sessions::SessionRow};
 use crate::domain::views::{MessageView, SessionView};
 use chrono::{DateTime, Utc};
@@ -129,7 +130,7 @@ pub enum SessionPayload<'a> {
 pub struct VisitorSessionView {
     pub id: i64,
     #[ts(type = "\"unassigned\" | \"assigned\" | \"ended\"")]
-    pub status: String,
+    pub status: SessionStatus,
     pub created_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
 }
@@ -138,7 +139,7 @@ impl From<&SessionRow> for VisitorSessionView {
     fn from(s: &SessionRow) -> Self {
         VisitorSessionView {
             id: s.id,
-            status: s.status.clone(),
+            status: s.status,
             created_at: s.created_at,
             ended_at: s.ended_at,
         }
@@ -249,6 +250,7 @@ pub fn typescript() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::enums::SenderKind;
     use crate::error::{AppError, ErrorCode};
     use crate::protocol;
     use serde_json::json;
@@ -265,7 +267,7 @@ mod tests {
             session_id: 34,
             seq: 7,
             message_id: 901,
-            sender: "agent".into(),
+            sender: SenderKind::Agent,
             sender_user_id: Some(3),
             client_id: Some("c1".into()),
             text: "hi".into(),
@@ -282,7 +284,7 @@ mod tests {
             contact_id: 12,
             contact_name: "Visitor 12".into(),
             note_name: None,
-            status: "assigned".into(),
+            status: SessionStatus::Assigned,
             bot_hosted: false,
             assignee_id: Some(3),
             created_at: at("2026-01-02T03:00:00Z"),
@@ -362,7 +364,7 @@ mod tests {
             project_id: 1,
             channel_id: 2,
             contact_id: 12,
-            status: "ended".into(),
+            status: SessionStatus::Ended,
             bot_hosted: false,
             assignee_id: Some(3),
             created_at: at("2026-01-02T03:00:00Z"),

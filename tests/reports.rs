@@ -192,7 +192,7 @@ async fn reports_filter_by_reception_time_and_receptionist() {
     // Bad input is a validation error with our shape.
     for q in [
         "received_from=yesterday",
-        "status=open",
+        "status=closed",
         "receptionist=bob",
         "limit=0",
         "cursor=garbage",

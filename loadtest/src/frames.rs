@@ -278,17 +278,18 @@ mod tests {
     /// The server's own frames (every type), as the generator classifies them.
     mod against_the_server {
         use super::*;
+        use switchboard::db::enums::{SenderKind, SessionStatus};
         use switchboard::domain::views::MessageView;
         use switchboard::error::{AppError, ErrorCode};
         use switchboard::protocol;
         use switchboard::wire::{ServerFrame, SessionPayload, VisitorSessionView};
 
-        fn view(sender: &str, client_id: Option<&str>, text: &str) -> MessageView {
+        fn view(sender: SenderKind, client_id: Option<&str>, text: &str) -> MessageView {
             MessageView {
                 session_id: 3,
                 seq: 4,
                 message_id: 5,
-                sender: sender.into(),
+                sender,
                 sender_user_id: None,
                 client_id: client_id.map(str::to_owned),
                 text: text.into(),
@@ -307,7 +308,7 @@ mod tests {
                 parse(&protocol::agent_hello(1, 2, "all")).expect("valid"),
                 Frame::Hello
             );
-            let sent = view("visitor", Some("lt-1-2"), "loadtest lt-1-2 xx");
+            let sent = view(SenderKind::Visitor, Some("lt-1-2"), "loadtest lt-1-2 xx");
             assert_eq!(
                 parse(&protocol::ack(&sent)).expect("valid"),
                 Frame::Ack {
@@ -321,7 +322,7 @@ mod tests {
                     client_id: Some(Cow::Borrowed("lt-1-2"))
                 }
             );
-            let reply = view("agent", None, "hi");
+            let reply = view(SenderKind::Agent, None, "hi");
             assert_eq!(
                 parse(&protocol::message(&reply)).expect("valid"),
                 Frame::Message {
@@ -356,7 +357,7 @@ mod tests {
             let visitor_view = ServerFrame::Session {
                 session: SessionPayload::Visitor(VisitorSessionView {
                     id: 3,
-                    status: "unassigned".into(),
+                    status: SessionStatus::Unassigned,
                     created_at: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
                     ended_at: None,
                 }),

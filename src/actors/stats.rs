@@ -2,7 +2,7 @@
 //! changes commit, seeded from the database at start. One per server; with several servers
 //! each counts its own traffic, so the seeded totals are re-read on `Reload`.
 
-use crate::db::{self, Pool};
+use crate::db::{self, enums::SessionStatus, Pool};
 use actix::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -29,8 +29,8 @@ pub struct ProjectStats {
 pub struct StatusChanged {
     pub project_id: i64,
     /// `None` for a new session.
-    pub from: Option<String>,
-    pub to: String,
+    pub from: Option<SessionStatus>,
+    pub to: SessionStatus,
 }
 
 #[derive(Message)]
@@ -63,13 +63,12 @@ impl StatsActor {
         }
     }
 
-    fn bump(&mut self, project_id: i64, status: &str, delta: i64) {
+    fn bump(&mut self, project_id: i64, status: SessionStatus, delta: i64) {
         let s = self.projects.entry(project_id).or_default();
         match status {
-            "unassigned" => s.unassigned += delta,
-            "assigned" => s.assigned += delta,
-            "ended" => s.ended += delta,
-            _ => {}
+            SessionStatus::Unassigned => s.unassigned += delta,
+            SessionStatus::Assigned => s.assigned += delta,
+            SessionStatus::Ended => s.ended += delta,
         }
     }
 }
@@ -118,7 +117,7 @@ impl Handler<Reload> for StatsActor {
                     .collect();
                 act.projects.clear();
                 for (project_id, status, n) in rows {
-                    act.bump(project_id, &status, n);
+                    act.bump(project_id, status, n);
                 }
                 for (k, m) in messages {
                     act.projects.entry(k).or_default().messages_since_start = m;
@@ -132,10 +131,10 @@ impl Handler<Reload> for StatsActor {
 impl Handler<StatusChanged> for StatsActor {
     type Result = ();
     fn handle(&mut self, msg: StatusChanged, _: &mut Context<Self>) {
-        if let Some(from) = &msg.from {
+        if let Some(from) = msg.from {
             self.bump(msg.project_id, from, -1);
         }
-        self.bump(msg.project_id, &msg.to, 1);
+        self.bump(msg.project_id, msg.to, 1);
     }
 }
 
@@ -174,7 +173,7 @@ impl crate::events::Listener for StatsListener {
                 Event::SessionOpened { session, .. } => self.0.do_send(StatusChanged {
                     project_id: session.project_id,
                     from: None,
-                    to: session.status.clone(),
+                    to: session.status,
                 }),
                 Event::MessagePosted { after, .. } => self.0.do_send(MessagePosted {
                     project_id: after.project_id,
@@ -182,8 +181,8 @@ impl crate::events::Listener for StatsListener {
                 Event::SessionChanged { before, after, .. } if before.status != after.status => {
                     self.0.do_send(StatusChanged {
                         project_id: after.project_id,
-                        from: Some(before.status.clone()),
-                        to: after.status.clone(),
+                        from: Some(before.status),
+                        to: after.status,
                     })
                 }
                 _ => {}

@@ -1,5 +1,6 @@
 //! Channels: where visitors reach a project (the web widget now; Messenger later).
 
+use super::enums::ChannelKind;
 use super::schema::channels;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -11,7 +12,7 @@ use serde::Serialize;
 pub struct Channel {
     pub id: i64,
     pub project_id: i64,
-    pub kind: String,
+    pub kind: ChannelKind,
     pub name: String,
     pub widget_key: Option<String>,
     #[schema(value_type = Object)]
@@ -22,7 +23,7 @@ pub struct Channel {
 pub async fn insert(
     conn: &mut AsyncPgConnection,
     project_id: i64,
-    kind: &str,
+    kind: ChannelKind,
     name: &str,
     widget_key: Option<&str>,
 ) -> QueryResult<Channel> {

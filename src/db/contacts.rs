@@ -1,5 +1,6 @@
 //! Contacts: the people who write to a project, one record per person per channel.
 
+use super::enums::SessionStatus;
 use super::schema::contacts;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -150,7 +151,7 @@ pub async fn search(
                     .filter(
                         sessions::assignee_id
                             .eq(user_id)
-                            .or(sessions::status.eq("unassigned")),
+                            .or(sessions::status.eq(SessionStatus::Unassigned)),
                     )
                     .select(sessions::contact_id),
             ),
@@ -174,7 +175,7 @@ pub async fn lock(conn: &mut AsyncPgConnection, project_id: i64, id: i64) -> Que
 pub async fn sessions_of(
     conn: &mut AsyncPgConnection,
     contact_id: i64,
-) -> QueryResult<Vec<(i64, String, Option<i64>)>> {
+) -> QueryResult<Vec<(i64, SessionStatus, Option<i64>)>> {
     use super::schema::sessions;
     sessions::table
         .filter(sessions::contact_id.eq(contact_id))
@@ -187,7 +188,7 @@ pub async fn sessions_of(
 pub async fn session_states(
     conn: &mut AsyncPgConnection,
     contact_id: i64,
-) -> QueryResult<Vec<(String, Option<i64>)>> {
+) -> QueryResult<Vec<(SessionStatus, Option<i64>)>> {
     Ok(sessions_of(conn, contact_id)
         .await?
         .into_iter()

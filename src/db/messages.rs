@@ -1,5 +1,6 @@
 //! Messages of a session, ordered by their per-session sequence number.
 
+use super::enums::SenderKind;
 use super::schema::messages;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -11,7 +12,7 @@ pub struct MessageRow {
     pub id: i64,
     pub session_id: i64,
     pub seq: i64,
-    pub sender_kind: String,
+    pub sender_kind: SenderKind,
     pub sender_user_id: Option<i64>,
     pub client_id: Option<String>,
     pub body: String,
@@ -25,7 +26,7 @@ pub struct MessageRow {
 pub struct NewMessage<'a> {
     pub session_id: i64,
     pub seq: i64,
-    pub sender_kind: &'a str,
+    pub sender_kind: SenderKind,
     pub sender_user_id: Option<i64>,
     pub client_id: Option<&'a str>,
     pub body: &'a str,
@@ -56,11 +57,11 @@ pub async fn by_client_id(
         .optional()
 }
 
-/// The newest message of a session from one kind of sender (`visitor`, `agent`, …).
+/// The newest message of a session from one kind of sender.
 pub async fn last_from(
     conn: &mut AsyncPgConnection,
     session_id: i64,
-    sender_kind: &str,
+    sender_kind: SenderKind,
 ) -> QueryResult<Option<MessageRow>> {
     messages::table
         .filter(messages::session_id.eq(session_id))

@@ -3,6 +3,7 @@
 //! inside a transaction.
 
 pub mod embedded;
+pub mod enums;
 pub mod schema;
 
 pub mod channels;

@@ -3,15 +3,12 @@
 //! records the outcome here. States: `pending` (to send, maybe after `next_attempt_at`),
 //! `sent`, `failed` (permanent error or attempts exhausted; `last_error` says why).
 
+use super::enums::OutboxState;
 use super::schema::outbox;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Double, Int8};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-
-pub const PENDING: &str = "pending";
-pub const SENT: &str = "sent";
-pub const FAILED: &str = "failed";
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = outbox)]
@@ -28,7 +25,7 @@ pub struct OutboxRow {
     pub text_body: String,
     pub html_body: String,
     pub message_id: String,
-    pub state: String,
+    pub state: OutboxState,
     pub attempts: i32,
     pub last_error: Option<String>,
     pub next_attempt_at: DateTime<Utc>,
@@ -99,15 +96,19 @@ pub async fn claim_due(
 /// Records a delivery. Only a pending row changes (a row already settled stays as it is).
 pub async fn mark_sent(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<usize> {
     let now = Utc::now();
-    diesel::update(outbox::table.find(id).filter(outbox::state.eq(PENDING)))
-        .set((
-            outbox::state.eq(SENT),
-            outbox::sent_at.eq(Some(now)),
-            outbox::claimed_until.eq(None::<DateTime<Utc>>),
-            outbox::updated_at.eq(now),
-        ))
-        .execute(conn)
-        .await
+    diesel::update(
+        outbox::table
+            .find(id)
+            .filter(outbox::state.eq(OutboxState::Pending)),
+    )
+    .set((
+        outbox::state.eq(OutboxState::Sent),
+        outbox::sent_at.eq(Some(now)),
+        outbox::claimed_until.eq(None::<DateTime<Utc>>),
+        outbox::updated_at.eq(now),
+    ))
+    .execute(conn)
+    .await
 }
 
 /// Records a temporary failure: the row stays pending until `next_attempt_at`.
@@ -117,28 +118,36 @@ pub async fn mark_retry(
     error: &str,
     next_attempt_at: DateTime<Utc>,
 ) -> QueryResult<usize> {
-    diesel::update(outbox::table.find(id).filter(outbox::state.eq(PENDING)))
-        .set((
-            outbox::last_error.eq(Some(error)),
-            outbox::next_attempt_at.eq(next_attempt_at),
-            outbox::claimed_until.eq(None::<DateTime<Utc>>),
-            outbox::updated_at.eq(Utc::now()),
-        ))
-        .execute(conn)
-        .await
+    diesel::update(
+        outbox::table
+            .find(id)
+            .filter(outbox::state.eq(OutboxState::Pending)),
+    )
+    .set((
+        outbox::last_error.eq(Some(error)),
+        outbox::next_attempt_at.eq(next_attempt_at),
+        outbox::claimed_until.eq(None::<DateTime<Utc>>),
+        outbox::updated_at.eq(Utc::now()),
+    ))
+    .execute(conn)
+    .await
 }
 
 /// Records a permanent failure: the row is not tried again.
 pub async fn mark_failed(conn: &mut AsyncPgConnection, id: i64, error: &str) -> QueryResult<usize> {
-    diesel::update(outbox::table.find(id).filter(outbox::state.eq(PENDING)))
-        .set((
-            outbox::state.eq(FAILED),
-            outbox::last_error.eq(Some(error)),
-            outbox::claimed_until.eq(None::<DateTime<Utc>>),
-            outbox::updated_at.eq(Utc::now()),
-        ))
-        .execute(conn)
-        .await
+    diesel::update(
+        outbox::table
+            .find(id)
+            .filter(outbox::state.eq(OutboxState::Pending)),
+    )
+    .set((
+        outbox::state.eq(OutboxState::Failed),
+        outbox::last_error.eq(Some(error)),
+        outbox::claimed_until.eq(None::<DateTime<Utc>>),
+        outbox::updated_at.eq(Utc::now()),
+    ))
+    .execute(conn)
+    .await
 }
 
 pub async fn find(
@@ -159,7 +168,7 @@ pub async fn find(
 pub async fn list(
     conn: &mut AsyncPgConnection,
     project_id: i64,
-    state: Option<&str>,
+    state: Option<OutboxState>,
     before_id: Option<i64>,
     limit: i64,
 ) -> QueryResult<Vec<OutboxRow>> {
@@ -170,7 +179,7 @@ pub async fn list(
         .limit(limit)
         .into_boxed();
     if let Some(s) = state {
-        q = q.filter(outbox::state.eq(s.to_owned()));
+        q = q.filter(outbox::state.eq(s));
     }
     if let Some(b) = before_id {
         q = q.filter(outbox::id.lt(b));

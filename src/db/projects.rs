@@ -1,5 +1,6 @@
 //! Projects, their roles and their members.
 
+use super::enums::DataScope;
 use super::schema::{project_members, projects, roles, users};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -24,7 +25,7 @@ pub struct Role {
     pub name: String,
     pub builtin: bool,
     pub permissions: Vec<String>,
-    pub data_scope: String,
+    pub data_scope: DataScope,
 }
 
 #[derive(Debug, Clone, Queryable, Serialize, utoipa::ToSchema)]
@@ -74,26 +75,17 @@ pub async fn lock_settings(
         .await
 }
 
-/// Merges `patch` into the project's settings object (top-level keys replace).
-pub async fn merge_settings(
+/// Replaces the project's settings object (`domain::settings` writes it whole, unknown keys
+/// included, under `lock_settings`).
+pub async fn write_settings(
     conn: &mut AsyncPgConnection,
     id: i64,
-    patch: &serde_json::Value,
-) -> QueryResult<serde_json::Value> {
-    diesel::sql_query(
-        "UPDATE projects SET settings = settings || $2 WHERE id = $1 RETURNING settings",
-    )
-    .bind::<diesel::sql_types::Int8, _>(id)
-    .bind::<diesel::sql_types::Jsonb, _>(patch)
-    .get_result::<SettingsRow>(conn)
-    .await
-    .map(|r| r.settings)
-}
-
-#[derive(QueryableByName)]
-struct SettingsRow {
-    #[diesel(sql_type = diesel::sql_types::Jsonb)]
-    settings: serde_json::Value,
+    settings: &serde_json::Value,
+) -> QueryResult<usize> {
+    diesel::update(projects::table.find(id))
+        .set(projects::settings.eq(settings))
+        .execute(conn)
+        .await
 }
 
 pub async fn list_for_user(
@@ -116,7 +108,7 @@ pub async fn insert_role(
     name: &str,
     builtin: bool,
     permissions: &[String],
-    data_scope: &str,
+    data_scope: DataScope,
 ) -> QueryResult<Role> {
     diesel::insert_into(roles::table)
         .values((
@@ -261,7 +253,7 @@ pub async fn find_role(
 pub struct RoleChanges {
     pub name: Option<String>,
     pub permissions: Option<Vec<String>>,
-    pub data_scope: Option<String>,
+    pub data_scope: Option<DataScope>,
 }
 
 pub async fn update_role(

@@ -2,21 +2,14 @@
 //! and live counts, both under one filter. Read-only; everything comes straight from
 //! `sessions` (whose counters are maintained per message, in the message's transaction).
 
+use super::enums::{ChannelKind, SessionStatus};
 use super::schema::{channels, contacts, session_tag_links, sessions, users};
+use super::sessions::StatusFilter;
 use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportStatus {
-    /// Not ended (unassigned or assigned).
-    Ongoing,
-    Ended,
-    Unassigned,
-    Assigned,
-}
 
 /// Filters shared by the records, the summary and the CSV export.
 #[derive(Debug, Default, Clone)]
@@ -27,7 +20,7 @@ pub struct ReportFilter {
     pub received_to: Option<DateTime<Utc>>,
     /// The receptionist (assignee).
     pub receptionist: Option<i64>,
-    pub status: Option<ReportStatus>,
+    pub status: Option<StatusFilter>,
     pub channel_id: Option<i64>,
     pub tag_id: Option<i64>,
     /// Data scope `own`: only sessions assigned to this user.
@@ -44,7 +37,7 @@ pub struct RecordCursor {
 #[derive(Debug, Clone, Queryable)]
 pub struct RecordRow {
     pub id: i64,
-    pub status: String,
+    pub status: SessionStatus,
     pub created_at: DateTime<Utc>,
     pub received_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
@@ -60,7 +53,7 @@ pub struct RecordRow {
     pub email: Option<String>,
     pub channel_id: i64,
     pub channel_name: String,
-    pub channel_kind: String,
+    pub channel_kind: ChannelKind,
     pub receptionist_id: Option<i64>,
     pub receptionist_name: Option<String>,
 }
@@ -85,12 +78,12 @@ macro_rules! filtered {
         // Literals, not bind parameters: the planner must see the constant to use the
         // partial index `sessions_received_ongoing` in a prepared statement's generic plan.
         q = match f.status {
-            Some(ReportStatus::Ongoing) => q.filter(sql::<Bool>("sessions.status <> 'ended'")),
-            Some(ReportStatus::Ended) => q.filter(sql::<Bool>("sessions.status = 'ended'")),
-            Some(ReportStatus::Unassigned) => {
+            Some(StatusFilter::Ongoing) => q.filter(sql::<Bool>("sessions.status <> 'ended'")),
+            Some(StatusFilter::Ended) => q.filter(sql::<Bool>("sessions.status = 'ended'")),
+            Some(StatusFilter::Unassigned) => {
                 q.filter(sql::<Bool>("sessions.status = 'unassigned'"))
             }
-            Some(ReportStatus::Assigned) => q.filter(sql::<Bool>("sessions.status = 'assigned'")),
+            Some(StatusFilter::Assigned) => q.filter(sql::<Bool>("sessions.status = 'assigned'")),
             None => q,
         };
         if let Some(c) = f.channel_id {
@@ -243,19 +236,15 @@ impl ReportFilter {
 async fn counts_from_counters(
     conn: &mut AsyncPgConnection,
     project_id: i64,
-    status: Option<ReportStatus>,
+    status: Option<StatusFilter>,
 ) -> QueryResult<(i64, i64)> {
     let rows = super::session_counts::for_project(conn, project_id).await?;
-    let wanted = |st: &str| match status {
-        None => true,
-        Some(ReportStatus::Ongoing) => st != "ended",
-        Some(ReportStatus::Ended) => st == "ended",
-        Some(ReportStatus::Unassigned) => st == "unassigned",
-        Some(ReportStatus::Assigned) => st == "assigned",
-    };
     let (mut ongoing, mut ended) = (0, 0);
-    for (st, n) in rows.into_iter().filter(|(st, _)| wanted(st)) {
-        if st == "ended" {
+    for (st, n) in rows
+        .into_iter()
+        .filter(|(st, _)| status.is_none_or(|f| f.matches(*st)))
+    {
+        if st.is_ended() {
             ended += n;
         } else {
             ongoing += n;

@@ -1,6 +1,7 @@
 //! `session_count_deltas`: sessions per project and status, kept by a trigger (migration
 //! 000006) as +1/-1 rows and folded back by [`compact`]. Raw SQL because the table has no key.
 
+use super::enums::SessionStatus;
 use diesel::sql_types::{BigInt, Text};
 use diesel::QueryableByName;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -10,7 +11,7 @@ struct Count {
     #[diesel(sql_type = BigInt)]
     project_id: i64,
     #[diesel(sql_type = Text)]
-    status: String,
+    status: SessionStatus,
     #[diesel(sql_type = BigInt)]
     n: i64,
 }
@@ -19,7 +20,7 @@ struct Count {
 pub async fn for_project(
     conn: &mut AsyncPgConnection,
     project_id: i64,
-) -> diesel::QueryResult<Vec<(String, i64)>> {
+) -> diesel::QueryResult<Vec<(SessionStatus, i64)>> {
     let rows: Vec<Count> = diesel::sql_query(
         "SELECT project_id, status, sum(n)::bigint AS n FROM session_count_deltas \
          WHERE project_id = $1 GROUP BY project_id, status",
@@ -31,7 +32,9 @@ pub async fn for_project(
 }
 
 /// (project, status, sessions) for every project.
-pub async fn all(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec<(i64, String, i64)>> {
+pub async fn all(
+    conn: &mut AsyncPgConnection,
+) -> diesel::QueryResult<Vec<(i64, SessionStatus, i64)>> {
     let rows: Vec<Count> = diesel::sql_query(
         "SELECT project_id, status, sum(n)::bigint AS n FROM session_count_deltas \
          GROUP BY project_id, status",

@@ -1,6 +1,7 @@
 //! Sessions (conversations). The row is also the ordering lock for its messages: every
 //! change to a session's messages first locks its row (`lock`).
 
+use super::enums::SessionStatus;
 use super::schema::{contacts, sessions};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -13,7 +14,7 @@ pub struct SessionRow {
     pub project_id: i64,
     pub channel_id: i64,
     pub contact_id: i64,
-    pub status: String,
+    pub status: SessionStatus,
     pub bot_hosted: bool,
     pub assignee_id: Option<i64>,
     pub created_at: DateTime<Utc>,
@@ -36,7 +37,7 @@ pub struct SessionRow {
 #[derive(AsChangeset)]
 #[diesel(table_name = sessions)]
 pub struct SessionChanges {
-    pub status: Option<String>,
+    pub status: Option<SessionStatus>,
     pub assignee_id: Option<Option<i64>>,
     pub bot_hosted: Option<bool>,
     pub received_at: Option<Option<DateTime<Utc>>>,
@@ -78,14 +79,14 @@ impl SessionChanges {
 #[cfg(test)]
 impl SessionRow {
     /// A new session of project 1 for the domain's unit tests.
-    pub fn sample(status: &str, assignee_id: Option<i64>) -> SessionRow {
+    pub fn sample(status: SessionStatus, assignee_id: Option<i64>) -> SessionRow {
         let t = Utc::now();
         SessionRow {
             id: 1,
             project_id: 1,
             channel_id: 1,
             contact_id: 1,
-            status: status.into(),
+            status,
             bot_hosted: false,
             assignee_id,
             created_at: t,
@@ -140,7 +141,7 @@ pub async fn open_for_contact(
 ) -> QueryResult<Option<SessionRow>> {
     sessions::table
         .filter(sessions::contact_id.eq(contact_id))
-        .filter(sessions::status.ne("ended"))
+        .filter(sessions::status.ne(SessionStatus::Ended))
         .select(SessionRow::as_select())
         .first(conn)
         .await
@@ -186,12 +187,43 @@ pub struct ListFilter {
     pub limit: i64,
 }
 
+/// The `status` filter of the session list and the session-management reports: one
+/// vocabulary for both endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusFilter {
+    /// Not ended (unassigned or assigned). Spelled `ongoing`; `open` is accepted too (the
+    /// session list's older spelling).
+    Ongoing,
     Unassigned,
     Assigned,
     Ended,
-    Open,
+}
+
+impl StatusFilter {
+    /// What `parse` accepts, for error messages and API descriptions.
+    pub const EXPECTED: &'static str = "ongoing (or open), unassigned, assigned or ended";
+
+    pub fn parse(s: &str) -> Option<StatusFilter> {
+        match s {
+            "ongoing" | "open" => Some(StatusFilter::Ongoing),
+            other => SessionStatus::parse(other).map(StatusFilter::only),
+        }
+    }
+
+    fn only(status: SessionStatus) -> StatusFilter {
+        match status {
+            SessionStatus::Unassigned => StatusFilter::Unassigned,
+            SessionStatus::Assigned => StatusFilter::Assigned,
+            SessionStatus::Ended => StatusFilter::Ended,
+        }
+    }
+
+    pub fn matches(self, status: SessionStatus) -> bool {
+        match self {
+            StatusFilter::Ongoing => !status.is_ended(),
+            _ => StatusFilter::only(status) == self,
+        }
+    }
 }
 
 pub type ListedSession = (SessionRow, String, Option<String>);
@@ -209,10 +241,10 @@ pub async fn list(
         .limit(f.limit)
         .into_boxed();
     q = match f.status {
-        Some(StatusFilter::Unassigned) => q.filter(sessions::status.eq("unassigned")),
-        Some(StatusFilter::Assigned) => q.filter(sessions::status.eq("assigned")),
-        Some(StatusFilter::Ended) => q.filter(sessions::status.eq("ended")),
-        Some(StatusFilter::Open) => q.filter(sessions::status.ne("ended")),
+        Some(StatusFilter::Unassigned) => q.filter(sessions::status.eq(SessionStatus::Unassigned)),
+        Some(StatusFilter::Assigned) => q.filter(sessions::status.eq(SessionStatus::Assigned)),
+        Some(StatusFilter::Ended) => q.filter(sessions::status.eq(SessionStatus::Ended)),
+        Some(StatusFilter::Ongoing) => q.filter(sessions::status.ne(SessionStatus::Ended)),
         None => q,
     };
     if let Some(a) = f.assignee_id {
@@ -222,7 +254,7 @@ pub async fn list(
         q = q.filter(
             sessions::assignee_id
                 .eq(me)
-                .or(sessions::status.eq("unassigned")),
+                .or(sessions::status.eq(SessionStatus::Unassigned)),
         );
     }
     if let Some((ts, id)) = f.after {
@@ -244,7 +276,7 @@ pub async fn assigned_to(
     sessions::table
         .filter(sessions::project_id.eq(project_id))
         .filter(sessions::assignee_id.eq(user_id))
-        .filter(sessions::status.eq("assigned"))
+        .filter(sessions::status.eq(SessionStatus::Assigned))
         .select(sessions::id)
         .load(conn)
         .await

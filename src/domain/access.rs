@@ -1,7 +1,8 @@
 //! Who may do what in a project. Every REST handler and the websocket layer ask this module;
 //! nothing else decides permissions or data scope.
 
-use crate::db::{self, projects::Role, sessions::SessionRow};
+pub use crate::db::enums::DataScope;
+use crate::db::{self, enums::SessionStatus, projects::Role, sessions::SessionRow};
 use crate::error::{AppError, AppResult};
 use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
@@ -46,23 +47,6 @@ impl Permission {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DataScope {
-    /// Sessions assigned to the member, plus the unassigned queue it may take from.
-    Own,
-    All,
-}
-
-impl DataScope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DataScope::Own => "own",
-            DataScope::All => "all",
-        }
-    }
-}
-
 /// The builtin roles every project starts with: (name, permissions, scope).
 pub fn builtin_roles() -> Vec<(&'static str, Vec<Permission>, DataScope)> {
     let all = Permission::ALL.to_vec();
@@ -99,11 +83,7 @@ impl Access {
                 .iter()
                 .filter_map(|p| Permission::parse(p))
                 .collect(),
-            scope: if role.data_scope == "own" {
-                DataScope::Own
-            } else {
-                DataScope::All
-            },
+            scope: role.data_scope,
         }
     }
 
@@ -123,10 +103,12 @@ impl Access {
     }
 
     /// Whether a session with this status and assignee is in the member's data scope.
-    pub fn can_see(&self, status: &str, assignee_id: Option<i64>) -> bool {
+    pub fn can_see(&self, status: SessionStatus, assignee_id: Option<i64>) -> bool {
         match self.scope {
             DataScope::All => true,
-            DataScope::Own => assignee_id == Some(self.user_id) || status == "unassigned",
+            DataScope::Own => {
+                assignee_id == Some(self.user_id) || status == SessionStatus::Unassigned
+            }
         }
     }
 
@@ -141,14 +123,14 @@ impl Access {
     }
 
     pub fn can_see_session(&self, s: &SessionRow) -> bool {
-        s.project_id == self.project_id && self.can_see(&s.status, s.assignee_id)
+        s.project_id == self.project_id && self.can_see(s.status, s.assignee_id)
     }
 
     /// Whether the member sees a contact: scope `all` and `contacts.manage` see every contact
     /// of the project; otherwise only contacts with a session in the member's scope.
     /// `sessions` holds (status, assignee) of each of the contact's sessions. Decides the
     /// Contacts list and page and who gets live `contact` frames.
-    pub fn sees_contact(&self, sessions: &[(String, Option<i64>)]) -> bool {
+    pub fn sees_contact(&self, sessions: &[(SessionStatus, Option<i64>)]) -> bool {
         self.contact_scope().is_none() || self.sees_a_session_of(sessions)
     }
 
@@ -163,7 +145,7 @@ impl Access {
     }
 
     /// Like `sees_contact`, as an error that does not reveal whether the contact exists.
-    pub fn check_contact(&self, sessions: &[(String, Option<i64>)]) -> AppResult<()> {
+    pub fn check_contact(&self, sessions: &[(SessionStatus, Option<i64>)]) -> AppResult<()> {
         if self.sees_contact(sessions) {
             Ok(())
         } else {
@@ -171,16 +153,16 @@ impl Access {
         }
     }
 
-    fn sees_a_session_of(&self, sessions: &[(String, Option<i64>)]) -> bool {
+    fn sees_a_session_of(&self, sessions: &[(SessionStatus, Option<i64>)]) -> bool {
         sessions
             .iter()
-            .any(|(status, assignee)| self.can_see(status, *assignee))
+            .any(|(status, assignee)| self.can_see(*status, *assignee))
     }
 
     /// Who may edit a contact's customer info: `contacts.manage`, or any member for a contact
     /// with a session in the member's data scope (agents edit from the chat's info column).
     /// A member who may not is told the contact does not exist when it cannot see it at all.
-    pub fn check_edit_contact(&self, sessions: &[(String, Option<i64>)]) -> AppResult<()> {
+    pub fn check_edit_contact(&self, sessions: &[(SessionStatus, Option<i64>)]) -> AppResult<()> {
         if self.has(Permission::ManageContacts) || self.sees_a_session_of(sessions) {
             Ok(())
         } else if self.scope == DataScope::All {
@@ -232,20 +214,21 @@ mod tests {
     #[test]
     fn own_scope_sees_own_and_queue_only() {
         let a = access(DataScope::Own);
-        assert!(a.can_see("assigned", Some(7)));
-        assert!(a.can_see("unassigned", None));
-        assert!(!a.can_see("assigned", Some(8)));
-        assert!(!a.can_see("ended", Some(8)));
-        assert!(a.can_see("ended", Some(7)));
-        assert!(access(DataScope::All).can_see("assigned", Some(8)));
+        use SessionStatus::*;
+        assert!(a.can_see(Assigned, Some(7)));
+        assert!(a.can_see(Unassigned, None));
+        assert!(!a.can_see(Assigned, Some(8)));
+        assert!(!a.can_see(Ended, Some(8)));
+        assert!(a.can_see(Ended, Some(7)));
+        assert!(access(DataScope::All).can_see(Assigned, Some(8)));
     }
 
     #[test]
     fn contact_edit_and_visibility_follow_sessions_in_scope() {
         let own = access(DataScope::Own);
-        let mine = vec![("assigned".to_string(), Some(7))];
-        let others = vec![("assigned".to_string(), Some(8))];
-        let queued = vec![("unassigned".to_string(), None)];
+        let mine = vec![(SessionStatus::Assigned, Some(7))];
+        let others = vec![(SessionStatus::Assigned, Some(8))];
+        let queued = vec![(SessionStatus::Unassigned, None)];
         assert!(own.check_edit_contact(&mine).is_ok());
         assert!(own.check_edit_contact(&queued).is_ok());
         assert_eq!(

@@ -13,8 +13,10 @@
 //! still call for an alert, then writes one outbox row per recipient: the assignee, or every
 //! member when the session is unassigned. The mailer (`actors::mailer`) sends them.
 
+use crate::db::enums::{OutboxState, SenderKind};
 use crate::db::{self, outbox::NewOutbox, outbox::OutboxRow, sessions::SessionRow};
 use crate::db::{timers::TimerRow, users::User};
+use crate::domain::settings::{self, ProjectSettings};
 use crate::domain::timers::TimerKind;
 use crate::error::{AppError, AppResult, ErrorCode};
 use chrono::{DateTime, Duration, Utc};
@@ -25,8 +27,6 @@ pub const TIMER_NO_REPLY_ALERT: &str = "no_reply_alert";
 pub const KIND_NO_REPLY_ALERT: &str = "no_reply_alert";
 pub const KIND_TEST: &str = "test";
 
-/// The key of the alert settings in `projects.settings`.
-const SETTINGS_KEY: &str = "notifications";
 /// The key of the wait start in a `no_reply_alert` timer's payload.
 const PAYLOAD_WAIT_SINCE: &str = "wait_since";
 
@@ -77,15 +77,29 @@ pub fn message_id(outbox_id: i64, project_id: i64, host: &str) -> String {
     format!("<outbox-{outbox_id}.{project_id}@{host}>")
 }
 
-/// A project's alert settings (`projects.settings.notifications`).
+/// A project's alert settings (`projects.settings.notifications`, part of
+/// `settings::ProjectSettings`), read leniently: a missing or malformed field has its default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
 pub struct NotificationSettings {
     /// Send an e-mail when a visitor waits longer than `wait_secs` for a human reply.
+    #[serde(deserialize_with = "settings::lenient")]
     pub email_enabled: bool,
     /// The waiting time, in seconds (1 to 604800; the console shows minutes).
+    #[serde(deserialize_with = "wait_secs")]
     pub wait_secs: i64,
     /// Sessions hosted by a bot alert too.
+    #[serde(deserialize_with = "settings::lenient")]
     pub include_bot_hosted: bool,
+}
+
+fn wait_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let secs: i64 = settings::lenient(d)?;
+    Ok(if (1..=MAX_WAIT_SECS).contains(&secs) {
+        secs
+    } else {
+        DEFAULT_WAIT_SECS
+    })
 }
 
 impl Default for NotificationSettings {
@@ -109,25 +123,6 @@ pub struct NotificationPatch {
 }
 
 impl NotificationSettings {
-    /// Reads the settings leniently: a missing or malformed field has its default.
-    pub fn of_project(settings: &serde_json::Value) -> Self {
-        let d = NotificationSettings::default();
-        let n = settings.get(SETTINGS_KEY);
-        let field = |k: &str| n.and_then(|n| n.get(k));
-        NotificationSettings {
-            email_enabled: field("email_enabled")
-                .and_then(|v| v.as_bool())
-                .unwrap_or(d.email_enabled),
-            wait_secs: field("wait_secs")
-                .and_then(|v| v.as_i64())
-                .filter(|s| (1..=MAX_WAIT_SECS).contains(s))
-                .unwrap_or(d.wait_secs),
-            include_bot_hosted: field("include_bot_hosted")
-                .and_then(|v| v.as_bool())
-                .unwrap_or(d.include_bot_hosted),
-        }
-    }
-
     /// Checks the whole patch first, so a bad field changes nothing.
     pub fn apply(&self, p: &NotificationPatch) -> AppResult<NotificationSettings> {
         if let Some(w) = p.wait_secs {
@@ -158,19 +153,13 @@ pub async fn update_settings(
     patch: NotificationPatch,
 ) -> AppResult<NotificationSettings> {
     conn.transaction(async move |conn| {
-        let current = NotificationSettings::of_project(
-            &db::projects::lock_settings(conn, project_id)
-                .await
-                .map_err(not_found_project)?,
-        );
-        let next = current.apply(&patch)?;
-        let value = serde_json::to_value(&next).map_err(AppError::internal)?;
-        db::projects::merge_settings(
-            conn,
-            project_id,
-            &serde_json::json!({ SETTINGS_KEY: value }),
-        )
+        let (written, current) = settings::update_locked(conn, project_id, |s| {
+            let current = s.notifications.clone();
+            s.notifications = current.apply(&patch)?;
+            Ok(current)
+        })
         .await?;
+        let next = written.notifications;
         if next.wait_secs != current.wait_secs {
             db::timers::reschedule_from_payload(
                 conn,
@@ -190,23 +179,20 @@ pub async fn settings(
     conn: &mut AsyncPgConnection,
     project_id: i64,
 ) -> AppResult<NotificationSettings> {
-    let raw = db::projects::settings(conn, project_id)
-        .await
-        .map_err(not_found_project)?;
-    Ok(NotificationSettings::of_project(&raw))
+    Ok(settings::load(conn, project_id).await?.notifications)
 }
 
 /// A wait began (`s` is the committed row): set its alert timer if this wait alerts.
-/// `project_settings` is the project's settings object, read once by the caller.
+/// `project_settings` are the project's settings, read once by the caller.
 pub async fn wait_started(
     conn: &mut AsyncPgConnection,
     s: &SessionRow,
-    project_settings: &serde_json::Value,
+    project_settings: &ProjectSettings,
 ) -> AppResult<()> {
     let Some(since) = s.alert_wait_since else {
         return Ok(());
     };
-    let settings = NotificationSettings::of_project(project_settings);
+    let settings = &project_settings.notifications;
     if settings.alerts_for(s) {
         schedule(
             conn,
@@ -275,7 +261,7 @@ pub async fn fire(
         return Ok(vec![]);
     };
     // The same wait must still be open: a reply or the end of the session closes it.
-    if s.status == "ended" || s.alert_wait_since != Some(since) {
+    if s.status.is_ended() || s.alert_wait_since != Some(since) {
         return Ok(vec![]);
     }
     let settings = settings(conn, s.project_id).await?;
@@ -311,7 +297,7 @@ pub async fn fire(
         channel: db::channels::name(conn, s.channel_id).await?,
         project: db::projects::find(conn, s.project_id).await?.name,
         waited_secs: (now - since).num_seconds().max(0),
-        last_message: db::messages::last_from(conn, s.id, "visitor")
+        last_message: db::messages::last_from(conn, s.id, SenderKind::Visitor)
             .await?
             .map(|m| m.body),
         link: env.chat_link(s.id),
@@ -396,8 +382,7 @@ pub struct OutboxView {
     pub to: String,
     pub subject: String,
     pub message_id: String,
-    /// `pending`, `sent` or `failed`.
-    pub state: String,
+    pub state: OutboxState,
     /// Attempts started so far.
     pub attempts: i32,
     /// The error of the most recent failed attempt (kept after a later success).
@@ -418,10 +403,10 @@ impl From<&OutboxRow> for OutboxView {
             to: r.to_address.clone(),
             subject: r.subject.clone(),
             message_id: r.message_id.clone(),
-            state: r.state.clone(),
+            state: r.state,
             attempts: r.attempts,
             last_error: r.last_error.clone(),
-            next_attempt_at: (r.state == db::outbox::PENDING).then_some(r.next_attempt_at),
+            next_attempt_at: (r.state == OutboxState::Pending).then_some(r.next_attempt_at),
             sent_at: r.sent_at,
             created_at: r.created_at,
         }
@@ -703,9 +688,9 @@ mod tests {
 
     #[test]
     fn settings_read_leniently_and_patches_validate_whole() {
-        let s = NotificationSettings::of_project(&serde_json::json!({}));
-        assert_eq!(s, NotificationSettings::default());
-        let s = NotificationSettings::of_project(&serde_json::json!({
+        let read = |v| crate::domain::settings::ProjectSettings::from_value(v).notifications;
+        assert_eq!(read(serde_json::json!({})), NotificationSettings::default());
+        let s = read(serde_json::json!({
             "notifications": {"email_enabled": true, "wait_secs": 0, "include_bot_hosted": "yes"}
         }));
         assert_eq!(

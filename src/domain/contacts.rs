@@ -6,6 +6,7 @@ use crate::db::{
     self,
     contact_changes::NewContactChange,
     contacts::{Contact, ContactChanges},
+    enums::SessionStatus,
 };
 use crate::domain::access::Access;
 use crate::domain::events::Event;
@@ -143,7 +144,7 @@ pub fn validate(p: ContactPatch) -> AppResult<ValidPatch> {
 /// and their ids, and whether anything changed.
 pub struct Edited {
     pub contact: Contact,
-    pub sessions: Vec<(String, Option<i64>)>,
+    pub sessions: Vec<(SessionStatus, Option<i64>)>,
     pub session_ids: Vec<i64>,
     pub changed: bool,
 }

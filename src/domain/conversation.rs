@@ -3,10 +3,12 @@
 //! assigning, ending, and the effect of a due timer. The session actor calls these; nothing is
 //! acknowledged or fanned out before they commit.
 
+use crate::db::enums::{SenderKind, SessionStatus};
 use crate::db::{self, messages::MessageRow, sessions::SessionChanges, sessions::SessionRow};
 use crate::domain::access::Access;
 use crate::domain::alerts;
 use crate::domain::events::{Event, Names};
+use crate::domain::settings::{self, ProjectSettings};
 use crate::domain::timers::TimerKind;
 use crate::error::{AppError, AppResult, ErrorCode};
 use chrono::{DateTime, Duration, Utc};
@@ -29,12 +31,12 @@ pub enum Author {
 }
 
 impl Author {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> SenderKind {
         match self {
-            Author::Visitor { .. } => "visitor",
-            Author::Agent(_) => "agent",
-            Author::Bot => "bot",
-            Author::System => "system",
+            Author::Visitor { .. } => SenderKind::Visitor,
+            Author::Agent(_) => SenderKind::Agent,
+            Author::Bot => SenderKind::Bot,
+            Author::System => SenderKind::System,
         }
     }
 }
@@ -185,7 +187,7 @@ pub async fn post(
                 duplicate: true,
             });
         }
-        if before.status == "ended" {
+        if before.status.is_ended() {
             return Err(AppError::new(
                 ErrorCode::SessionEnded,
                 "the session has ended",
@@ -213,7 +215,7 @@ pub async fn post(
         .await?;
         let changes = message_changes(&before, &post.author, seq, now);
         let after = db::sessions::update(conn, session_id, &changes).await?;
-        let settings = db::projects::settings(conn, after.project_id).await?;
+        let settings = settings::load(conn, after.project_id).await?;
         schedule_auto_end(conn, &after, now, &settings).await?;
         match (before.alert_wait_since, after.alert_wait_since) {
             (None, Some(_)) => alerts::wait_started(conn, &after, &settings).await?,
@@ -265,8 +267,8 @@ fn message_changes(
             if s.first_response_at.is_none() && s.first_wait_at.is_some() {
                 c.first_response_at = Some(Some(now));
             }
-            if s.status == "unassigned" {
-                c.status = Some("assigned".into());
+            if s.status == SessionStatus::Unassigned {
+                c.status = Some(SessionStatus::Assigned);
                 c.assignee_id = Some(Some(access.user_id));
                 if s.received_at.is_none() {
                     c.received_at = Some(Some(now));
@@ -283,9 +285,9 @@ async fn schedule_auto_end(
     conn: &mut AsyncPgConnection,
     s: &SessionRow,
     now: DateTime<Utc>,
-    settings: &serde_json::Value,
+    settings: &ProjectSettings,
 ) -> AppResult<()> {
-    if let Some(secs) = auto_end_secs(settings) {
+    if let Some(secs) = settings.auto_end() {
         db::timers::upsert_for_session(
             conn,
             s.project_id,
@@ -297,13 +299,6 @@ async fn schedule_auto_end(
         .await?;
     }
     Ok(())
-}
-
-fn auto_end_secs(settings: &serde_json::Value) -> Option<i64> {
-    settings
-        .get("auto_end_after_secs")
-        .and_then(|v| v.as_i64())
-        .filter(|s| *s > 0)
 }
 
 /// Assigns the session to `to` (a project member), or back to the queue with `None`.
@@ -319,7 +314,7 @@ pub async fn assign(
             .await
             .map_err(not_found_session)?;
         by.check_session(&before)?;
-        if before.status == "ended" {
+        if before.status.is_ended() {
             return Err(AppError::new(
                 ErrorCode::SessionEnded,
                 "the session has ended",
@@ -338,14 +333,11 @@ pub async fn assign(
         let now = Utc::now();
         let mut c = SessionChanges::at(now);
         c.assignee_id = Some(to);
-        c.status = Some(
-            if to.is_some() {
-                "assigned"
-            } else {
-                "unassigned"
-            }
-            .into(),
-        );
+        c.status = Some(if to.is_some() {
+            SessionStatus::Assigned
+        } else {
+            SessionStatus::Unassigned
+        });
         if to.is_some() && before.received_at.is_none() {
             c.received_at = Some(Some(now));
         }
@@ -384,7 +376,7 @@ async fn end_locked(
     before: SessionRow,
     note: Option<&str>,
 ) -> AppResult<Applied> {
-    if before.status == "ended" {
+    if before.status.is_ended() {
         return Err(AppError::new(
             ErrorCode::SessionEnded,
             "the session has already ended",
@@ -401,7 +393,7 @@ async fn end_locked(
                 db::messages::NewMessage {
                     session_id: before.id,
                     seq,
-                    sender_kind: "system",
+                    sender_kind: SenderKind::System,
                     sender_user_id: None,
                     client_id: None,
                     body: text,
@@ -415,7 +407,7 @@ async fn end_locked(
         c.last_seq = Some(seq);
         c.last_message_at = Some(now);
     }
-    c.status = Some("ended".into());
+    c.status = Some(SessionStatus::Ended);
     c.ended_at = Some(Some(now));
     c.awaiting_since = Some(None);
     c.alert_wait_since = Some(None);
@@ -454,11 +446,10 @@ async fn fire_auto_end(
     let Some(s) = s else {
         return Ok(None);
     };
-    if s.status == "ended" {
+    if s.status.is_ended() {
         return Ok(None);
     }
-    let settings = db::projects::settings(conn, s.project_id).await?;
-    let Some(secs) = auto_end_secs(&settings) else {
+    let Some(secs) = settings::load(conn, s.project_id).await?.auto_end() else {
         return Ok(None);
     };
     let quiet_until = s.last_message_at + Duration::seconds(secs);
@@ -487,7 +478,7 @@ async fn fire_release(
     let (Some(s), Some(user)) = (s, user) else {
         return Ok(None);
     };
-    if s.status != "assigned" || s.assignee_id != Some(user) {
+    if s.status != SessionStatus::Assigned || s.assignee_id != Some(user) {
         return Ok(None);
     }
     // Added back to the team since: the session stays theirs.
@@ -499,7 +490,7 @@ async fn fire_release(
     }
     let mut c = SessionChanges::at(Utc::now());
     c.assignee_id = Some(None);
-    c.status = Some("unassigned".into());
+    c.status = Some(SessionStatus::Unassigned);
     let after = db::sessions::update(conn, s.id, &c).await?;
     Ok(Some(Applied {
         before: s,
@@ -524,7 +515,7 @@ mod tests {
     fn session(bot_hosted: bool) -> SessionRow {
         SessionRow {
             bot_hosted,
-            ..SessionRow::sample("unassigned", None)
+            ..SessionRow::sample(SessionStatus::Unassigned, None)
         }
     }
 

@@ -8,6 +8,7 @@
 //! audiences to its connections.
 
 use crate::db::contacts::Contact;
+use crate::db::enums::{SenderKind, SessionStatus};
 use crate::db::messages::MessageRow;
 use crate::db::session_tags::SessionTag;
 use crate::db::sessions::SessionRow;
@@ -50,7 +51,7 @@ pub enum Event {
     /// which decide which own-scope agents see it; `session_ids` are those sessions.
     ContactChanged {
         contact: Contact,
-        sessions: Vec<(String, Option<i64>)>,
+        sessions: Vec<(SessionStatus, Option<i64>)>,
         session_ids: Vec<i64>,
     },
     /// A session's tags were replaced.
@@ -72,14 +73,14 @@ pub enum Typist {
 /// Whether an agent sees a session: what `Access::can_see` needs of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Visibility {
-    pub status: String,
+    pub status: SessionStatus,
     pub assignee_id: Option<i64>,
 }
 
 impl From<&SessionRow> for Visibility {
     fn from(s: &SessionRow) -> Self {
         Visibility {
-            status: s.status.clone(),
+            status: s.status,
             assignee_id: s.assignee_id,
         }
     }
@@ -101,7 +102,7 @@ pub enum Audience {
     /// The project's agents who see the contact (`Access::sees_contact`).
     ContactAgents {
         project_id: i64,
-        sessions: Vec<(String, Option<i64>)>,
+        sessions: Vec<(SessionStatus, Option<i64>)>,
     },
 }
 
@@ -119,10 +120,10 @@ impl Audience {
                 if access.project_id != *project_id {
                     return (false, false);
                 }
-                let sees_now = access.can_see(&now.status, now.assignee_id);
+                let sees_now = access.can_see(now.status, now.assignee_id);
                 let saw = before
                     .as_ref()
-                    .is_some_and(|b| access.can_see(&b.status, b.assignee_id));
+                    .is_some_and(|b| access.can_see(b.status, b.assignee_id));
                 (sees_now || saw, saw && !sees_now)
             }
             Audience::ContactAgents {
@@ -171,7 +172,7 @@ fn delivery(audience: Audience, s: &SessionRow, seq: Option<i64>, frame: Arc<str
         audience,
         session_id: s.id,
         seq,
-        session_ended: s.status == "ended",
+        session_ended: s.status.is_ended(),
         frame,
     }
 }
@@ -238,13 +239,13 @@ impl Event {
                     agents(session, None),
                     session,
                     None,
-                    protocol::typing(session.id, "visitor", None, *on),
+                    protocol::typing(session.id, SenderKind::Visitor.as_str(), None, *on),
                 )],
                 Typist::Agent { user_id } => vec![delivery(
                     visitor(session),
                     session,
                     None,
-                    protocol::typing(session.id, "agent", Some(*user_id), *on),
+                    protocol::typing(session.id, SenderKind::Agent.as_str(), Some(*user_id), *on),
                 )],
             },
             Event::ContactChanged {
@@ -290,7 +291,7 @@ mod tests {
     use super::*;
     use crate::domain::access::DataScope;
 
-    fn session(status: &str, assignee: Option<i64>) -> SessionRow {
+    fn session(status: SessionStatus, assignee: Option<i64>) -> SessionRow {
         SessionRow::sample(status, assignee)
     }
 
@@ -306,8 +307,8 @@ mod tests {
 
     #[test]
     fn an_own_agent_hears_once_more_of_a_session_that_left_its_scope() {
-        let before = session("unassigned", None);
-        let after = session("assigned", Some(8));
+        let before = session(SessionStatus::Unassigned, None);
+        let after = session(SessionStatus::Assigned, Some(8));
         let event = Event::SessionChanged {
             before,
             after,
@@ -322,7 +323,7 @@ mod tests {
 
     #[test]
     fn an_agent_typing_in_a_session_out_of_scope_announces_nothing() {
-        let s = session("assigned", Some(8));
+        let s = session(SessionStatus::Assigned, Some(8));
         assert!(typing(&s, Some(&own(7)), true).is_none());
         let e = typing(&s, Some(&own(8)), true).unwrap();
         assert!(matches!(

@@ -14,6 +14,7 @@ pub mod preferences;
 pub mod projects;
 pub mod reports;
 pub mod session_tags;
+pub mod settings;
 pub mod team;
 pub mod timers;
 pub mod views;

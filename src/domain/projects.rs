@@ -1,6 +1,6 @@
 //! Creating projects (with their builtin roles), channels and user accounts.
 
-use crate::db::{self, channels::Channel, projects::Project, users::User};
+use crate::db::{self, channels::Channel, enums::ChannelKind, projects::Project, users::User};
 use crate::domain::{access::builtin_roles, auth};
 use crate::error::{AppError, AppResult};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -22,8 +22,7 @@ pub async fn create_project(
         let mut owner_role = None;
         for (role, perms, scope) in builtin_roles() {
             let perms: Vec<String> = perms.iter().map(|p| p.as_str().to_owned()).collect();
-            let r = db::projects::insert_role(conn, project.id, role, true, &perms, scope.as_str())
-                .await?;
+            let r = db::projects::insert_role(conn, project.id, role, true, &perms, scope).await?;
             if role == "owner" {
                 owner_role = Some(r.id);
             }
@@ -49,7 +48,7 @@ pub async fn create_web_channel(
     let mut key = [0u8; 12];
     rand::rngs::OsRng.fill_bytes(&mut key);
     let key = format!("wk_{}", hex::encode(key));
-    Ok(db::channels::insert(conn, project_id, "web", name, Some(&key)).await?)
+    Ok(db::channels::insert(conn, project_id, ChannelKind::Web, name, Some(&key)).await?)
 }
 
 pub fn validate_email(email: &str) -> AppResult<String> {

@@ -6,9 +6,11 @@
 //! columns of `sessions` that `conversation` maintains in each message's transaction, so the
 //! figures move as soon as a message, an assignment or an end commits.
 
+use crate::db::enums::{ChannelKind, SessionStatus};
 use crate::db::{
     self,
-    reports::{RecordCursor, RecordRow, ReportFilter, ReportStatus},
+    reports::{RecordCursor, RecordRow, ReportFilter},
+    sessions::StatusFilter,
     Pool,
 };
 use crate::domain::access::Access;
@@ -49,6 +51,19 @@ fn parse_time(name: &str, s: Option<&str>) -> AppResult<Option<DateTime<Utc>>> {
         .transpose()
 }
 
+/// The `status` filter of the session list and of these reports, one vocabulary for both:
+/// `ongoing` (not ended; `open` is the same), `unassigned`, `assigned`, `ended`; none when
+/// absent or empty.
+pub fn status_filter(raw: Option<&str>) -> AppResult<Option<StatusFilter>> {
+    non_empty(raw)
+        .map(|s| {
+            StatusFilter::parse(s.trim()).ok_or_else(|| {
+                AppError::validation(format!("status must be {}", StatusFilter::EXPECTED))
+            })
+        })
+        .transpose()
+}
+
 /// Validates a client's filter and restricts it to the caller's data scope.
 pub fn filter_for(access: &Access, raw: &RawFilter<'_>) -> AppResult<ReportFilter> {
     let received_from = parse_time("received_from", raw.received_from)?;
@@ -69,18 +84,7 @@ pub fn filter_for(access: &Access, raw: &RawFilter<'_>) -> AppResult<ReportFilte
                 .map_err(|_| AppError::validation("receptionist must be a user id or \"me\""))?,
         ),
     };
-    let status = match non_empty(raw.status) {
-        None => None,
-        Some("ongoing") => Some(ReportStatus::Ongoing),
-        Some("ended") => Some(ReportStatus::Ended),
-        Some("unassigned") => Some(ReportStatus::Unassigned),
-        Some("assigned") => Some(ReportStatus::Assigned),
-        Some(_) => {
-            return Err(AppError::validation(
-                "status must be ongoing, ended, unassigned or assigned",
-            ))
-        }
-    };
+    let status = status_filter(raw.status)?;
     Ok(ReportFilter {
         received_from,
         received_to,
@@ -126,8 +130,7 @@ pub struct RecordContact {
 pub struct RecordChannel {
     pub id: i64,
     pub name: String,
-    /// `web` or `messenger`.
-    pub kind: String,
+    pub kind: ChannelKind,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -150,8 +153,7 @@ pub struct SessionRecord {
     pub id: i64,
     pub contact: RecordContact,
     pub channel: RecordChannel,
-    /// `unassigned`, `assigned` or `ended`.
-    pub status: String,
+    pub status: SessionStatus,
     /// The assignee (who received the session); null while in the queue.
     pub receptionist: Option<Receptionist>,
     pub created_at: DateTime<Utc>,
@@ -325,7 +327,7 @@ pub fn csv_line(r: &SessionRecord) -> String {
         r.contact.email.clone().unwrap_or_default(),
         r.channel.id.to_string(),
         r.channel.name.clone(),
-        r.status.clone(),
+        r.status.as_str().to_owned(),
         r.receptionist
             .as_ref()
             .map(|x| x.id.to_string())

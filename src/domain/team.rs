@@ -131,13 +131,7 @@ pub fn validate_permissions(names: &[String]) -> AppResult<Vec<Permission>> {
 }
 
 pub fn parse_scope(s: &str) -> AppResult<DataScope> {
-    match s {
-        "own" => Ok(DataScope::Own),
-        "all" => Ok(DataScope::All),
-        _ => Err(AppError::validation(
-            "data_scope must be \"own\" or \"all\"",
-        )),
-    }
+    DataScope::parse(s).ok_or_else(|| AppError::validation("data_scope must be \"own\" or \"all\""))
 }
 
 fn names(perms: &[Permission]) -> Vec<String> {
@@ -253,16 +247,9 @@ pub async fn create_role(
     if perms.contains(&Permission::ManageProject) {
         access.require(Permission::ManageProject)?;
     }
-    db::projects::insert_role(
-        conn,
-        access.project_id,
-        &name,
-        false,
-        &names(&perms),
-        scope.as_str(),
-    )
-    .await
-    .map_err(AppError::conflict_means("a role with this name exists"))
+    db::projects::insert_role(conn, access.project_id, &name, false, &names(&perms), scope)
+        .await
+        .map_err(AppError::conflict_means("a role with this name exists"))
 }
 
 /// What `PATCH …/roles/{rid}` may change; absent fields stay.
@@ -287,10 +274,7 @@ pub async fn update_role(
             .permissions
             .map(|p| validate_permissions(p).map(|v| names(&v)))
             .transpose()?,
-        data_scope: edit
-            .data_scope
-            .map(|s| parse_scope(s).map(|s| s.as_str().to_owned()))
-            .transpose()?,
+        data_scope: edit.data_scope.map(parse_scope).transpose()?,
     };
     if changes.name.is_none() && changes.permissions.is_none() && changes.data_scope.is_none() {
         return Err(AppError::validation("give name, permissions or data_scope"));
@@ -306,7 +290,11 @@ pub async fn update_role(
         if role.builtin && changes.name.as_ref().is_some_and(|n| *n != role.name) {
             return Err(AppError::forbidden("builtin roles cannot be renamed"));
         }
-        let grants_project = |perms: &[String]| perms.iter().any(|p| p == "project.manage");
+        let grants_project = |perms: &[String]| {
+            perms
+                .iter()
+                .any(|p| p == Permission::ManageProject.as_str())
+        };
         let before = grants_project(&role.permissions);
         let after = changes
             .permissions

@@ -1,5 +1,6 @@
 //! The shapes of sessions and messages as clients see them, over REST and the websockets alike.
 
+use crate::db::enums::{SenderKind, SessionStatus};
 use crate::db::{messages::MessageRow, sessions::SessionRow};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,7 @@ pub struct SessionView {
     pub note_name: Option<String>,
     /// `unassigned`, `assigned` or `ended`.
     #[ts(type = "\"unassigned\" | \"assigned\" | \"ended\"")]
-    pub status: String,
+    pub status: SessionStatus,
     pub bot_hosted: bool,
     pub assignee_id: Option<i64>,
     pub created_at: DateTime<Utc>,
@@ -46,7 +47,7 @@ impl SessionView {
             contact_id: s.contact_id,
             contact_name: contact_name.to_owned(),
             note_name: note_name.map(str::to_owned),
-            status: s.status.clone(),
+            status: s.status,
             bot_hosted: s.bot_hosted,
             assignee_id: s.assignee_id,
             created_at: s.created_at,
@@ -71,7 +72,7 @@ pub struct MessageView {
     pub message_id: i64,
     /// `visitor`, `agent`, `bot` or `system`.
     #[ts(type = "\"visitor\" | \"agent\" | \"bot\" | \"system\"")]
-    pub sender: String,
+    pub sender: SenderKind,
     pub sender_user_id: Option<i64>,
     pub client_id: Option<String>,
     pub text: String,
@@ -85,7 +86,7 @@ impl From<&MessageRow> for MessageView {
             session_id: m.session_id,
             seq: m.seq,
             message_id: m.id,
-            sender: m.sender_kind.clone(),
+            sender: m.sender_kind,
             sender_user_id: m.sender_user_id,
             client_id: m.client_id.clone(),
             text: m.body.clone(),

@@ -93,7 +93,7 @@ pub async fn demo(st: web::Data<AppState>, q: Query<DemoQuery>) -> AppResult<Htt
         None => {
             let mut conn = st.pool.get().await?;
             channels::table
-                .filter(channels::kind.eq("web"))
+                .filter(channels::kind.eq(db::enums::ChannelKind::Web))
                 .filter(channels::widget_key.is_not_null())
                 .order(channels::id.asc())
                 .select(channels::widget_key.assume_not_null())

@@ -3,7 +3,7 @@
 
 use super::extract::{path_id, ProjectAccess};
 use super::input::{Json, Query};
-use crate::db;
+use crate::db::{self, enums::OutboxState};
 use crate::domain::access::Permission;
 use crate::domain::alerts::{self, NotificationPatch, NotificationSettings, OutboxView};
 use crate::error::{AppError, AppResult, ErrorBody};
@@ -108,12 +108,10 @@ pub async fn list_outbox(
     pa.access.require(Permission::ManageProject)?;
     let state = match q.state.as_deref() {
         None | Some("") => None,
-        Some(s @ (db::outbox::PENDING | db::outbox::SENT | db::outbox::FAILED)) => Some(s),
-        Some(_) => {
-            return Err(AppError::validation(
-                "state must be pending, sent or failed",
-            ))
-        }
+        Some(s) => Some(
+            OutboxState::parse(s)
+                .ok_or_else(|| AppError::validation("state must be pending, sent or failed"))?,
+        ),
     };
     let limit = match q.limit {
         None => 50,

@@ -3,9 +3,11 @@
 use super::extract::{AuthUser, ProjectAccess};
 use super::input::Json;
 use crate::actors::stats::{GetProjectStats, ProjectStats};
+use crate::db::enums::ChannelKind;
 use crate::db::{self, channels::Channel, projects::MemberRow, projects::Project, projects::Role};
 use crate::domain::access::Permission;
 use crate::domain::projects as domain;
+use crate::domain::settings::{self, ProjectSettings};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::state::AppState;
 use actix_web::{get, patch, post, web, HttpResponse};
@@ -39,7 +41,9 @@ pub async fn get(st: web::Data<AppState>, pa: ProjectAccess) -> AppResult<Json<P
     ))
 }
 
-/// Merge settings (e.g. `{"auto_end_after_secs": 3600}`); needs `project.manage`.
+/// Change settings (e.g. `{"auto_end_after_secs": 3600}`: end a session after that many
+/// seconds without messages, 0 for never); the keys given replace theirs, the others stay.
+/// Answers all the settings. Needs `project.manage`.
 #[utoipa::path(patch, path = "/api/projects/{pid}/settings", params(("pid" = i64, Path)),
     request_body = Object, responses((status = 200, body = Object)))]
 #[patch("/api/projects/{pid}/settings")]
@@ -47,30 +51,11 @@ pub async fn patch_settings(
     st: web::Data<AppState>,
     pa: ProjectAccess,
     body: Json<serde_json::Value>,
-) -> AppResult<Json<serde_json::Value>> {
+) -> AppResult<Json<ProjectSettings>> {
     pa.access.require(Permission::ManageProject)?;
-    let patch = body.into_inner();
-    let obj = patch
-        .as_object()
-        .ok_or_else(|| AppError::validation("settings must be a JSON object"))?;
-    for (key, value) in obj {
-        match key.as_str() {
-            "auto_end_after_secs" => {
-                if !value
-                    .as_i64()
-                    .is_some_and(|n| (0..=365 * 86_400).contains(&n))
-                {
-                    return Err(AppError::validation(
-                        "auto_end_after_secs must be a whole number of seconds from 0 to 31536000",
-                    ));
-                }
-            }
-            other => return Err(AppError::validation(format!("unknown setting {other}"))),
-        }
-    }
     let mut conn = st.pool.get().await?;
     Ok(Json(
-        db::projects::merge_settings(&mut conn, pa.access.project_id, &patch).await?,
+        settings::patch(&mut conn, pa.access.project_id, &body).await?,
     ))
 }
 
@@ -103,7 +88,7 @@ pub async fn list_channels(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewChannel {
     /// Only `web` for now.
-    pub kind: String,
+    pub kind: ChannelKind,
     pub name: String,
 }
 
@@ -117,7 +102,7 @@ pub async fn create_channel(
     body: Json<NewChannel>,
 ) -> AppResult<HttpResponse> {
     pa.access.require(Permission::ManageChannels)?;
-    if body.kind != "web" {
+    if body.kind != ChannelKind::Web {
         return Err(AppError::validation("kind must be \"web\""));
     }
     let mut conn = st.pool.get().await?;

@@ -18,7 +18,8 @@ pub struct FilterQuery {
     pub received_to: Option<String>,
     /// The receptionist (assignee): a user id, or `me`.
     pub receptionist: Option<String>,
-    /// `ongoing` (not ended), `ended`, `unassigned` or `assigned`.
+    /// `ongoing` (not ended), `unassigned`, `assigned` or `ended`; `open` is accepted as
+    /// another spelling of `ongoing` (the same vocabulary as the session list).
     pub status: Option<String>,
     /// A channel id.
     pub channel: Option<i64>,

@@ -4,9 +4,10 @@
 use super::extract::{path_id, ProjectAccess};
 use super::input::{Json, Query};
 use crate::actors::session;
-use crate::db::{self, sessions::ListFilter, sessions::StatusFilter};
+use crate::db::{self, sessions::ListFilter};
 use crate::domain::access::{Access, DataScope};
 use crate::domain::conversation::{self, Applied, Author, NewPost};
+use crate::domain::reports;
 use crate::domain::views::{MessageView, SessionView};
 use crate::error::{AppError, AppResult, ErrorBody, NotFoundExt};
 use crate::state::AppState;
@@ -16,7 +17,8 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct ListQuery {
-    /// `unassigned`, `assigned`, `ended` or `open` (not ended).
+    /// `ongoing` (not ended), `unassigned`, `assigned` or `ended`; `open` is accepted as
+    /// another spelling of `ongoing` (the same vocabulary as the session-management reports).
     pub status: Option<String>,
     /// A user id, or `me`.
     pub assignee: Option<String>,
@@ -59,18 +61,7 @@ pub async fn list(
     pa: ProjectAccess,
     q: Query<ListQuery>,
 ) -> AppResult<Json<SessionPage>> {
-    let status = match q.status.as_deref() {
-        None | Some("") => None,
-        Some("unassigned") => Some(StatusFilter::Unassigned),
-        Some("assigned") => Some(StatusFilter::Assigned),
-        Some("ended") => Some(StatusFilter::Ended),
-        Some("open") => Some(StatusFilter::Open),
-        Some(_) => {
-            return Err(AppError::validation(
-                "status must be unassigned, assigned, ended or open",
-            ))
-        }
-    };
+    let status = reports::status_filter(q.status.as_deref())?;
     let assignee_id = match q.assignee.as_deref() {
         None | Some("") => None,
         Some("me") => Some(pa.access.user_id),

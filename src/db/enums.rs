@@ -1,0 +1,202 @@
+//! The closed vocabularies stored in TEXT columns: session status, sender kind, channel kind,
+//! data scope, outbox state. Each is an enum whose database text and JSON spelling are the
+//! same string, written once in `text_enum!` (the migrations' CHECK constraints hold the same
+//! lists). A value read from the database that the enum does not know is a deserialization
+//! error naming the type and the value, never a panic or a silent default.
+
+use diesel::deserialize::{self, FromSql};
+use diesel::pg::{Pg, PgValue};
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::Text;
+use std::fmt;
+
+/// Declares an enum mapped to a TEXT column: diesel `ToSql`/`FromSql` for `Text`, serde and
+/// the OpenAPI schema all use the given spelling of each variant.
+macro_rules! text_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $text:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash,
+            serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+            diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+        )]
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        pub enum $name {
+            $( $(#[$vmeta])* #[serde(rename = $text)] $variant, )+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            pub fn parse(s: &str) -> Option<$name> {
+                match s {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ToSql<Text, Pg> for $name {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
+            }
+        }
+
+        impl FromSql<Text, Pg> for $name {
+            fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+                from_text(value, stringify!($name), $name::parse)
+            }
+        }
+    };
+}
+
+fn from_text<T>(
+    value: PgValue<'_>,
+    type_name: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> deserialize::Result<T> {
+    let text = std::str::from_utf8(value.as_bytes())?;
+    parse(text).ok_or_else(|| format!("unknown {type_name} {text:?} in the database").into())
+}
+
+text_enum! {
+    /// Where a session is: in the queue, with an agent, or over.
+    pub enum SessionStatus {
+        Unassigned = "unassigned",
+        Assigned = "assigned",
+        Ended = "ended",
+    }
+}
+
+impl SessionStatus {
+    pub fn is_ended(self) -> bool {
+        self == SessionStatus::Ended
+    }
+}
+
+text_enum! {
+    /// Who wrote a message.
+    pub enum SenderKind {
+        Visitor = "visitor",
+        Agent = "agent",
+        Bot = "bot",
+        /// A note the server writes (e.g. an automatic end), not counted as a message.
+        System = "system",
+    }
+}
+
+text_enum! {
+    /// How visitors reach a project.
+    pub enum ChannelKind {
+        /// The web widget.
+        Web = "web",
+        Messenger = "messenger",
+    }
+}
+
+text_enum! {
+    /// Which sessions a role's members see.
+    pub enum DataScope {
+        /// Sessions assigned to the member, plus the unassigned queue it may take from.
+        Own = "own",
+        All = "all",
+    }
+}
+
+text_enum! {
+    /// Where an e-mail of the outbox is.
+    pub enum OutboxState {
+        /// To send, maybe after `next_attempt_at`.
+        Pending = "pending",
+        Sent = "sent",
+        /// A permanent error, or the attempts are exhausted (`last_error` says why).
+        Failed = "failed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::pg::PgValue;
+    use std::num::NonZeroU32;
+
+    static TEXT_OID: NonZeroU32 = NonZeroU32::MIN.saturating_add(24);
+
+    /// A TEXT value as PostgreSQL sends it (OID 25).
+    fn text(s: &str) -> PgValue<'_> {
+        PgValue::new(s.as_bytes(), &TEXT_OID)
+    }
+
+    fn round_trips<T>(all: &[T], as_str: fn(T) -> &'static str)
+    where
+        T: Copy + PartialEq + fmt::Debug + serde::Serialize + serde::de::DeserializeOwned,
+        T: FromSql<Text, Pg>,
+    {
+        for &v in all {
+            let s = as_str(v);
+            assert_eq!(T::from_sql(text(s)).unwrap(), v, "{s} from the database");
+            assert_eq!(serde_json::to_value(v).unwrap(), serde_json::json!(s));
+            assert_eq!(
+                serde_json::from_value::<T>(serde_json::json!(s)).unwrap(),
+                v
+            );
+        }
+    }
+
+    #[test]
+    fn every_value_reads_back_as_written_in_the_database_and_in_json() {
+        round_trips(SessionStatus::ALL, SessionStatus::as_str);
+        round_trips(SenderKind::ALL, SenderKind::as_str);
+        round_trips(ChannelKind::ALL, ChannelKind::as_str);
+        round_trips(DataScope::ALL, DataScope::as_str);
+        round_trips(OutboxState::ALL, OutboxState::as_str);
+    }
+
+    #[test]
+    fn the_spellings_are_those_of_the_migrations_check_constraints() {
+        fn texts<T: Copy>(all: &[T], as_str: fn(T) -> &'static str) -> Vec<&'static str> {
+            all.iter().map(|v| as_str(*v)).collect()
+        }
+        let statuses = texts(SessionStatus::ALL, SessionStatus::as_str);
+        assert_eq!(statuses, ["unassigned", "assigned", "ended"]);
+        let senders = texts(SenderKind::ALL, SenderKind::as_str);
+        assert_eq!(senders, ["visitor", "agent", "bot", "system"]);
+        let channels = texts(ChannelKind::ALL, ChannelKind::as_str);
+        assert_eq!(channels, ["web", "messenger"]);
+        assert_eq!(texts(DataScope::ALL, DataScope::as_str), ["own", "all"]);
+        let states = texts(OutboxState::ALL, OutboxState::as_str);
+        assert_eq!(states, ["pending", "sent", "failed"]);
+    }
+
+    #[test]
+    fn an_unknown_value_in_the_database_is_an_error_naming_type_and_value() {
+        let e = SessionStatus::from_sql(text("archived")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown SessionStatus \"archived\" in the database"
+        );
+        assert!(
+            SenderKind::from_sql(text("Visitor")).is_err(),
+            "case matters"
+        );
+        assert!(OutboxState::from_sql(text("")).is_err());
+        assert!(serde_json::from_value::<ChannelKind>(serde_json::json!("sms")).is_err());
+    }
+}
