@@ -18,7 +18,7 @@ use crate::db::{self, outbox::NewOutbox, outbox::OutboxRow, sessions::SessionRow
 use crate::db::{timers::TimerRow, users::User};
 use crate::domain::settings::{self, ProjectSettings};
 use crate::domain::timers::TimerKind;
-use crate::error::{AppError, AppResult, ErrorCode};
+use crate::error::{AppError, AppResult, ErrorCode, NotFoundExt};
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
@@ -349,7 +349,7 @@ pub async fn enqueue_test(
     }
     let project = db::projects::find(conn, project_id)
         .await
-        .map_err(not_found_project)?;
+        .or_not_found("project")?;
     let mail = compose_test(&project.name, &user.display_name, &env.public_url);
     let host = env.host();
     Ok(db::outbox::insert(
@@ -582,13 +582,6 @@ fn excerpt(text: &str) -> String {
     let mut cut: String = text.chars().take(EXCERPT_CHARS).collect();
     cut.push('…');
     cut
-}
-
-fn not_found_project(e: diesel::result::Error) -> AppError {
-    match e {
-        diesel::result::Error::NotFound => AppError::not_found("project"),
-        other => other.into(),
-    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::domain::alerts;
 use crate::domain::events::{Event, Names};
 use crate::domain::settings::{self, ProjectSettings};
 use crate::domain::timers::TimerKind;
-use crate::error::{AppError, AppResult, ErrorCode};
+use crate::error::{AppError, AppResult, ErrorCode, NotFoundExt};
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
@@ -159,7 +159,7 @@ pub async fn visible_session(
 ) -> AppResult<()> {
     let session = db::sessions::find(conn, session_id)
         .await
-        .map_err(not_found_session)?;
+        .or_not_found("session")?;
     access.check_session(&session)
 }
 
@@ -177,7 +177,7 @@ pub async fn post(
     conn.transaction(async move |conn| {
         let before = db::sessions::lock(conn, session_id)
             .await
-            .map_err(not_found_session)?;
+            .or_not_found("session")?;
         check_author(&post.author, &before)?;
         if let Some(original) = original_of(conn, &post, Some(session_id)).await? {
             return Ok(Applied {
@@ -312,7 +312,7 @@ pub async fn assign(
     conn.transaction(async move |conn| {
         let before = db::sessions::lock(conn, session_id)
             .await
-            .map_err(not_found_session)?;
+            .or_not_found("session")?;
         by.check_session(&before)?;
         if before.status.is_ended() {
             return Err(AppError::new(
@@ -362,7 +362,7 @@ pub async fn end(
     conn.transaction(async move |conn| {
         let before = db::sessions::lock(conn, session_id)
             .await
-            .map_err(not_found_session)?;
+            .or_not_found("session")?;
         if let Some(a) = &by {
             a.check_session(&before)?;
         }
@@ -498,13 +498,6 @@ async fn fire_release(
         message: None,
         duplicate: false,
     }))
-}
-
-pub(crate) fn not_found_session(e: diesel::result::Error) -> AppError {
-    match e {
-        diesel::result::Error::NotFound => AppError::not_found("session"),
-        other => other.into(),
-    }
 }
 
 #[cfg(test)]

@@ -3,8 +3,7 @@
 
 use crate::db::{self, messages::MessageRow, sessions::SessionRow};
 use crate::domain::access::Access;
-use crate::domain::conversation::not_found_session;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, NotFoundExt};
 use diesel_async::AsyncPgConnection;
 
 /// Messages are read in pages of this size.
@@ -35,9 +34,7 @@ pub async fn for_visitor(
 }
 
 async fn session(conn: &mut AsyncPgConnection, id: i64) -> AppResult<SessionRow> {
-    db::sessions::find(conn, id)
-        .await
-        .map_err(not_found_session)
+    db::sessions::find(conn, id).await.or_not_found("session")
 }
 
 async fn after(

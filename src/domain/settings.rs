@@ -6,7 +6,7 @@
 
 use crate::db;
 use crate::domain::alerts::NotificationSettings;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, NotFoundExt};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -59,7 +59,7 @@ fn auto_end_secs<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
 pub async fn load(conn: &mut AsyncPgConnection, project_id: i64) -> AppResult<ProjectSettings> {
     let raw = db::projects::settings(conn, project_id)
         .await
-        .map_err(not_found_project)?;
+        .or_not_found("project")?;
     Ok(ProjectSettings::from_value(raw))
 }
 
@@ -74,7 +74,7 @@ pub async fn update_locked<R>(
 ) -> AppResult<(ProjectSettings, R)> {
     let raw = db::projects::lock_settings(conn, project_id)
         .await
-        .map_err(not_found_project)?;
+        .or_not_found("project")?;
     let mut settings = ProjectSettings::from_value(raw);
     let out = change(&mut settings)?;
     let value = serde_json::to_value(&settings).map_err(AppError::internal)?;
@@ -122,13 +122,6 @@ pub async fn patch(
         Ok(settings)
     })
     .await
-}
-
-fn not_found_project(e: diesel::result::Error) -> AppError {
-    match e {
-        diesel::result::Error::NotFound => AppError::not_found("project"),
-        other => other.into(),
-    }
 }
 
 #[cfg(test)]
