@@ -14,7 +14,6 @@ use crate::domain::conversation::{self, Applied, Author, NewPost};
 use crate::domain::history;
 use crate::domain::views::MessageView;
 use crate::error::AppResult;
-use crate::error::{AppError, ErrorCode};
 use crate::protocol::{self, AgentIn};
 use actix::prelude::*;
 use actix_web::{HttpRequest, HttpResponse};
@@ -127,37 +126,14 @@ impl Handler<Revoke> for AgentConn {
 
 impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for AgentConn {
     fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
-        let msg = match item {
-            Ok(m) => m,
-            Err(e) => return self.core.input_ended(ctx, Some(&e)),
+        let Some(bytes) = self.core.incoming(ctx, item) else {
+            return;
         };
-        self.core.heard();
-        match msg {
-            ws::Message::Text(text) => match protocol::parse_agent(&text) {
-                Ok(frame) => self.command(frame, ctx),
-                Err(r) => self.core.error(ctx, &r.error, r.reference.as_ref()),
-            },
-            ws::Message::Binary(_) => {
-                let e = AppError::new(
-                    ErrorCode::UnsupportedFrame,
-                    "binary frames are not used; send JSON text",
-                );
-                self.core.error(ctx, &e, None);
-            }
-            ws::Message::Ping(p) => ctx.pong(&p),
-            ws::Message::Pong(p) => self.core.pong(&p),
-            ws::Message::Close(reason) => {
-                ctx.close(reason);
-                ctx.stop();
-            }
-            ws::Message::Continuation(_) => {
-                let e = AppError::new(
-                    ErrorCode::UnsupportedFrame,
-                    "fragmented frames are not supported",
-                );
-                self.core.error(ctx, &e, None);
-            }
-            ws::Message::Nop => {}
+        // A text frame's bytes are UTF-8 (the codec checked them).
+        let text = String::from_utf8_lossy(&bytes);
+        match protocol::parse_agent(&text) {
+            Ok(frame) => self.command(frame, ctx),
+            Err(r) => self.core.error(ctx, &r.error, r.reference.as_ref()),
         }
     }
 

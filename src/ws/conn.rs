@@ -85,6 +85,48 @@ impl ConnCore {
         ctx.stop();
     }
 
+    /// What the client sent: the text of a text frame, for the connection to parse; every
+    /// other kind of frame is handled here (pong, close, refusal of binary and fragments).
+    pub fn incoming<A>(
+        &mut self,
+        ctx: &mut ws::WebsocketContext<A>,
+        item: Result<ws::Message, ws::ProtocolError>,
+    ) -> Option<actix_web::web::Bytes>
+    where
+        A: Actor<Context = ws::WebsocketContext<A>>,
+    {
+        let msg = match item {
+            Ok(m) => m,
+            Err(e) => {
+                self.input_ended(ctx, Some(&e));
+                return None;
+            }
+        };
+        self.heard();
+        let refused = match msg {
+            ws::Message::Text(text) => return Some(text.into_bytes()),
+            ws::Message::Binary(_) => "binary frames are not used; send JSON text",
+            ws::Message::Continuation(_) => "fragmented frames are not supported",
+            ws::Message::Ping(p) => {
+                ctx.pong(&p);
+                return None;
+            }
+            ws::Message::Pong(p) => {
+                self.pong(&p);
+                return None;
+            }
+            ws::Message::Close(reason) => {
+                ctx.close(reason);
+                ctx.stop();
+                return None;
+            }
+            ws::Message::Nop => return None,
+        };
+        let e = AppError::new(crate::error::ErrorCode::UnsupportedFrame, refused);
+        self.error(ctx, &e, None);
+        None
+    }
+
     pub fn heard(&mut self) {
         self.last_heard = Instant::now();
     }

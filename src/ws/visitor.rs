@@ -111,30 +111,14 @@ impl Handler<Deliver> for VisitorConn {
 
 impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for VisitorConn {
     fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
-        let msg = match item {
-            Ok(m) => m,
-            Err(e) => return self.core.input_ended(ctx, Some(&e)),
+        let Some(bytes) = self.core.incoming(ctx, item) else {
+            return;
         };
-        self.core.heard();
-        match msg {
-            ws::Message::Text(text) => match protocol::parse_visitor(&text) {
-                Ok(frame) => self.command(frame, ctx),
-                Err(r) => self.core.error(ctx, &r.error, r.reference.as_ref()),
-            },
-            ws::Message::Binary(_) | ws::Message::Continuation(_) => {
-                let e = AppError::new(
-                    ErrorCode::UnsupportedFrame,
-                    "only JSON text frames are used",
-                );
-                self.core.error(ctx, &e, None);
-            }
-            ws::Message::Ping(p) => ctx.pong(&p),
-            ws::Message::Pong(p) => self.core.pong(&p),
-            ws::Message::Close(reason) => {
-                ctx.close(reason);
-                ctx.stop();
-            }
-            ws::Message::Nop => {}
+        // A text frame's bytes are UTF-8 (the codec checked them).
+        let text = String::from_utf8_lossy(&bytes);
+        match protocol::parse_visitor(&text) {
+            Ok(frame) => self.command(frame, ctx),
+            Err(r) => self.core.error(ctx, &r.error, r.reference.as_ref()),
         }
     }
 
