@@ -229,3 +229,79 @@ async fn a_timer_without_a_session_is_marked_fired_instead_of_claimed_forever() 
     })
     .await;
 }
+
+async fn live_sessions(app: &TestApp) -> i64 {
+    let health: Value = reqwest::get(format!("{}/healthz", app.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    health["live_sessions"].as_i64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_for_sessions_that_do_not_exist_start_no_session_actor() {
+    let app = TestApp::start().await;
+    let owner = app.owner().await;
+    let (_v, mine) = app.open_session("hello").await;
+    let before = live_sessions(&app).await;
+
+    let mut ws = app.agent_ws(&owner, app.project_id).await;
+    let made_up = mine + 1_000_000;
+    for i in 0..20 {
+        ws.send(json!({"v": 1, "type": "typing", "session_id": made_up + i, "on": true}))
+            .await;
+    }
+    ws.send(
+        json!({"v": 1, "type": "send", "session_id": made_up, "client_id": "c1", "text": "hi"}),
+    )
+    .await;
+    let e = ws.recv_type("error").await;
+    assert_eq!(
+        (e["code"].as_str(), &e["ref"]),
+        (Some("not_found"), &json!("c1"))
+    );
+    for (path, body) in [
+        (
+            format!("/api/projects/{}/sessions/{made_up}/end", app.project_id),
+            None,
+        ),
+        (
+            format!(
+                "/api/projects/{}/sessions/{made_up}/messages",
+                app.project_id
+            ),
+            Some(json!({"client_id": "r1", "text": "hi"})),
+        ),
+    ] {
+        assert_error(
+            app.call(&owner, Method::POST, &path, body).await,
+            404,
+            "not_found",
+        );
+    }
+    // The answers above came after the typing frames were checked (one connection, in
+    // order), so no actor can still be starting.
+    assert_eq!(live_sessions(&app).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_own_scope_agent_cannot_command_a_session_outside_its_scope() {
+    let app = TestApp::start().await;
+    let owner = app.owner().await;
+    let amy = app.member(app.project_id, "agent", "amy").await;
+    app.set_role_scope(app.project_id, "agent", "own").await;
+    let (_v, sid) = app.open_session("for the owner").await;
+    app.assign(&owner, sid, Some(owner.user_id)).await;
+
+    let mut ws = app.agent_ws(&amy, app.project_id).await;
+    ws.send(json!({"v": 1, "type": "send", "session_id": sid, "client_id": "a1", "text": "mine?"}))
+        .await;
+    let e = ws.recv_type("error").await;
+    assert_eq!(
+        (e["code"].as_str(), &e["ref"]),
+        (Some("not_found"), &json!("a1"))
+    );
+    assert_eq!(app.message_count(sid).await, 1, "nothing stored");
+}
