@@ -4,8 +4,7 @@
 use crate::domain::views::{MessageView, SessionView};
 use crate::error::{AppError, ErrorCode};
 use crate::wire::{
-    AgentHello, ContactView, Hello, ServerFrame, SessionPayload, TagView, VisitorHello,
-    VisitorSessionView,
+    AgentHello, Hello, ServerFrame, SessionPayload, TagView, VisitorHello, VisitorSessionView,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -215,9 +214,7 @@ pub fn session(s: &SessionView) -> Arc<str> {
 
 /// A contact's customer info changed (agents who see the contact).
 pub fn contact(c: &crate::db::contacts::Contact) -> Arc<str> {
-    frame(ServerFrame::Contact {
-        contact: ContactView::from(c),
-    })
+    frame(ServerFrame::Contact { contact: c.clone() })
 }
 
 /// A session's tags were replaced (agents who see the session).

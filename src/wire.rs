@@ -48,7 +48,8 @@ pub enum ServerFrame<'a> {
     Message(Cow<'a, MessageView>),
     /// A contact's customer info was edited (agents who see the contact).
     Contact {
-        contact: ContactView,
+        // The same public shape as the REST API's contact (`db::contacts::Contact`).
+        contact: Contact,
     },
     /// A session's tags were replaced: the whole new list.
     SessionTags {
@@ -146,42 +147,6 @@ impl From<&SessionRow> for VisitorSessionView {
     }
 }
 
-/// A contact's customer info, as agents see it.
-#[derive(Debug, Clone, Serialize, Deserialize, TS)]
-pub struct ContactView {
-    pub id: i64,
-    pub project_id: i64,
-    pub channel_id: i64,
-    pub external_id: String,
-    /// The visitor's own name.
-    pub name: String,
-    pub note_name: Option<String>,
-    /// E.164, normalised by the server.
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub labels: Vec<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<&Contact> for ContactView {
-    fn from(c: &Contact) -> Self {
-        ContactView {
-            id: c.id,
-            project_id: c.project_id,
-            channel_id: c.channel_id,
-            external_id: c.external_id.clone(),
-            name: c.name.clone(),
-            note_name: c.note_name.clone(),
-            phone: c.phone.clone(),
-            email: c.email.clone(),
-            labels: c.labels.clone(),
-            created_at: c.created_at,
-            updated_at: c.updated_at,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct TagView {
     pub id: i64,
@@ -227,7 +192,7 @@ pub fn typescript() -> String {
         <SessionView as TS>::decl(&cfg),
         <VisitorSessionView as TS>::decl(&cfg),
         <MessageView as TS>::decl(&cfg),
-        <ContactView as TS>::decl(&cfg),
+        <Contact as TS>::decl(&cfg),
         <TagView as TS>::decl(&cfg),
         <crate::protocol::VisitorIn as TS>::decl(&cfg),
         <crate::protocol::AgentIn as TS>::decl(&cfg),

@@ -3,7 +3,7 @@
 
 use crate::common::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 use switchboard::db::embedded::EmbeddedPostgres;
@@ -40,17 +40,34 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// `switchboard serve` on its own data dir (embedded PostgreSQL), with the first owner's
+/// The arguments of `reset-password` for `email` on `data` with `password`.
+fn reset_password<'a>(data: &'a str, email: &'a str, password: &'a str) -> [&'a str; 7] {
+    [
+        "reset-password",
+        "--data-dir",
+        data,
+        "--email",
+        email,
+        "--password",
+        password,
+    ]
+}
+
+/// `switchboard serve` on its own new data dir (embedded PostgreSQL), with the first owner's
 /// credentials it printed.
 struct Server {
     _child: Child,
+    /// The `--data-dir`.
+    data: String,
     base: String,
     owner_email: String,
     owner_password: String,
 }
 
 impl Server {
-    async fn start(data_dir: &Path) -> Server {
+    async fn start(tag: &str) -> Server {
+        init_tracing();
+        let data_dir = temp_dir(tag);
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -85,6 +102,7 @@ impl Server {
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Server {
             _child: child,
+            data: data.to_owned(),
             base: format!("http://{bind}"),
             owner_email: email.expect("first owner's e-mail"),
             owner_password: password.expect("first owner's password"),
@@ -105,21 +123,10 @@ impl Server {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reset_password_while_the_server_runs_uses_the_servers_database() {
-    init_tracing();
-    let data_dir = temp_dir("admin-live");
-    let server = Server::start(&data_dir).await;
-
-    let data = data_dir.to_str().unwrap();
+    let server = Server::start("admin-live").await;
+    let data = server.data.as_str();
     let email = server.owner_email.as_str();
-    let args = [
-        "reset-password",
-        "--data-dir",
-        data,
-        "--email",
-        email,
-        "--password",
-        "a new long password",
-    ];
+    let args = reset_password(data, email, "a new long password");
     let out = admin(&args, WAIT).await;
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
@@ -133,11 +140,8 @@ async fn reset_password_while_the_server_runs_uses_the_servers_database() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_server_on_a_running_data_dir_is_refused_at_once() {
-    init_tracing();
-    let data_dir = temp_dir("admin-twice");
-    let server = Server::start(&data_dir).await;
-
-    let data = data_dir.to_str().unwrap();
+    let server = Server::start("admin-twice").await;
+    let data = server.data.as_str();
     let out = admin(
         &["serve", "--data-dir", data, "--bind", "127.0.0.1:0"],
         WAIT,
@@ -170,15 +174,7 @@ async fn admin_commands_without_a_server_start_and_stop_the_cluster_themselves()
     ];
     let out = admin(&create, FIRST_START).await;
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
-    let reset = [
-        "reset-password",
-        "--data-dir",
-        data,
-        "--email",
-        email,
-        "--password",
-        "the second password",
-    ];
+    let reset = reset_password(data, email, "the second password");
     let out = admin(&reset, FIRST_START).await;
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));

@@ -173,8 +173,8 @@ async fn contact_edits_are_validated_audited_and_pushed_to_agents_in_scope() {
     let lone_id = lone.hello.as_ref().unwrap()["contact_id"].as_i64().unwrap();
     let admin = app.member(pid, "admin", "ada").await;
     let lone_path = format!("/api/projects/{pid}/contacts/{lone_id}");
-    let (s, _) = app
-        .call(
+    let s = app
+        .status_of(
             &admin,
             Method::PATCH,
             &lone_path,
@@ -182,8 +182,8 @@ async fn contact_edits_are_validated_audited_and_pushed_to_agents_in_scope() {
         )
         .await;
     assert_eq!(s, 200);
-    let (s, _) = app
-        .call(
+    let s = app
+        .status_of(
             &bob,
             Method::PATCH,
             &lone_path,
@@ -218,13 +218,13 @@ async fn contact_edits_are_validated_audited_and_pushed_to_agents_in_scope() {
             "not_found",
         );
     }
-    let (s, _) = app.call(&bob, Method::GET, &path, None).await;
+    let s = app.status_of(&bob, Method::GET, &path, None).await;
     assert_eq!(s, 200);
 
     // A note name set after the visitor connected and before its first message is in the
     // new session's first frame (the socket's copy of the contact is from the connect).
-    let (s, _) = app
-        .call(
+    let s = app
+        .status_of(
             &admin,
             Method::PATCH,
             &lone_path,
@@ -276,8 +276,8 @@ async fn session_tags_and_preferences() {
         409,
         "conflict",
     );
-    let (s, _) = app
-        .call(
+    let s = app
+        .status_of(
             &owner,
             Method::POST,
             &base,
@@ -285,8 +285,8 @@ async fn session_tags_and_preferences() {
         )
         .await;
     assert_eq!(s, 400);
-    let (s, _) = app
-        .call(&agent, Method::POST, &base, Some(json!({"name": "mine"})))
+    let s = app
+        .status_of(&agent, Method::POST, &base, Some(json!({"name": "mine"})))
         .await;
     assert_eq!(s, 403);
     let (s, list) = app.call(&agent, Method::GET, &base, None).await;
@@ -353,12 +353,12 @@ async fn session_tags_and_preferences() {
     );
 
     // Deleting a tag removes it from sessions.
-    let (s, _) = app
-        .call(&owner, Method::DELETE, &format!("{base}/{vip_id}"), None)
+    let s = app
+        .status_of(&owner, Method::DELETE, &format!("{base}/{vip_id}"), None)
         .await;
     assert_eq!(s, 204);
-    let (s, _) = app
-        .call(&owner, Method::DELETE, &format!("{base}/{vip_id}"), None)
+    let s = app
+        .status_of(&owner, Method::DELETE, &format!("{base}/{vip_id}"), None)
         .await;
     assert_eq!(s, 404);
     let (s, tags) = app

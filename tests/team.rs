@@ -29,7 +29,15 @@ async fn team_changes_follow_the_rules_and_revoke_live_connections() {
     let owner_role = role_id(&app, &owner, pid, "owner").await;
     let agent_role = role_id(&app, &owner, pid, "agent").await;
     let roles = format!("/api/projects/{pid}/roles");
+    let role = |id: i64| format!("{roles}/{id}");
     let member = |uid: i64| format!("/api/projects/{pid}/members/{uid}");
+    // `by` gives member `uid` the role `role_id`; the answer's status.
+    let set_role = async |by: &Agent, uid: i64, role_id: i64| {
+        let body = json!({ "role_id": role_id });
+        app.call(by, Method::PATCH, &member(uid), Some(body))
+            .await
+            .0
+    };
 
     // Roles: validation, owner role protected, scope and permission names checked.
     assert_error(
@@ -43,8 +51,8 @@ async fn team_changes_follow_the_rules_and_revoke_live_connections() {
         400,
         "validation",
     );
-    let (s, _) = app
-        .call(
+    let s = app
+        .status_of(
             &admin,
             Method::POST,
             &roles,
@@ -52,8 +60,8 @@ async fn team_changes_follow_the_rules_and_revoke_live_connections() {
         )
         .await;
     assert_eq!(s, 400);
-    let (s, _) = app
-        .call(
+    let s = app
+        .status_of(
             &admin,
             Method::POST,
             &roles,
@@ -64,8 +72,8 @@ async fn team_changes_follow_the_rules_and_revoke_live_connections() {
     let (s, own_role) = app.call(&admin, Method::POST, &roles, Some(json!({"name": "own agents", "permissions": ["session_tags.manage"], "data_scope": "own"}))).await;
     assert_eq!(s, 201, "{own_role}");
     let own_role_id = own_role["id"].as_i64().unwrap();
-    let (s, _) = app
-        .call(
+    let s = app
+        .status_of(
             &admin,
             Method::POST,
             &roles,
@@ -73,31 +81,21 @@ async fn team_changes_follow_the_rules_and_revoke_live_connections() {
         )
         .await;
     assert_eq!(s, 409);
-    let (s, _) = app
-        .call(
+    let s = app
+        .status_of(
             &owner,
             Method::PATCH,
-            &format!("{roles}/{owner_role}"),
+            &role(owner_role),
             Some(json!({"data_scope": "own"})),
         )
         .await;
     assert_eq!(s, 403);
-    let (s, _) = app
-        .call(
-            &owner,
-            Method::DELETE,
-            &format!("{roles}/{owner_role}"),
-            None,
-        )
+    let s = app
+        .status_of(&owner, Method::DELETE, &role(owner_role), None)
         .await;
     assert_eq!(s, 403);
-    let (s, _) = app
-        .call(
-            &owner,
-            Method::DELETE,
-            &format!("{roles}/{agent_role}"),
-            None,
-        )
+    let s = app
+        .status_of(&owner, Method::DELETE, &role(agent_role), None)
         .await;
     assert_eq!(s, 409, "a role in use cannot be deleted");
 
@@ -113,40 +111,19 @@ async fn team_changes_follow_the_rules_and_revoke_live_connections() {
         409,
         "conflict",
     );
-    let (s, _) = app
-        .call(&owner, Method::DELETE, &member(owner.user_id), None)
+    let s = app
+        .status_of(&owner, Method::DELETE, &member(owner.user_id), None)
         .await;
     assert_eq!(s, 409);
-    let (s, _) = app
-        .call(
-            &admin,
-            Method::PATCH,
-            &member(admin.user_id),
-            Some(json!({"role_id": owner_role})),
-        )
+    let s = set_role(&admin, admin.user_id, owner_role).await;
+    assert_eq!(s, 403);
+    let s = app
+        .status_of(&admin, Method::DELETE, &member(owner.user_id), None)
         .await;
     assert_eq!(s, 403);
-    let (s, _) = app
-        .call(&admin, Method::DELETE, &member(owner.user_id), None)
-        .await;
+    let s = set_role(&amy, bob.user_id, own_role_id).await;
     assert_eq!(s, 403);
-    let (s, _) = app
-        .call(
-            &amy,
-            Method::PATCH,
-            &member(bob.user_id),
-            Some(json!({"role_id": own_role_id})),
-        )
-        .await;
-    assert_eq!(s, 403);
-    let (s, _) = app
-        .call(
-            &admin,
-            Method::PATCH,
-            &member(amy.user_id),
-            Some(json!({"role_id": 999_999})),
-        )
-        .await;
+    let s = set_role(&admin, amy.user_id, 999_999).await;
     assert_eq!(s, 400);
 
     // A session of Bob's; Amy (scope all) sees its events until her role changes to own scope.
@@ -154,14 +131,7 @@ async fn team_changes_follow_the_rules_and_revoke_live_connections() {
     app.assign(&owner, sid, Some(bob.user_id)).await;
     let mut amy_ws = app.agent_ws(&amy, pid).await;
     assert_eq!(amy_ws.hello.as_ref().unwrap()["data_scope"], "all");
-    let (s, _) = app
-        .call(
-            &admin,
-            Method::PATCH,
-            &member(amy.user_id),
-            Some(json!({"role_id": own_role_id})),
-        )
-        .await;
+    let s = set_role(&admin, amy.user_id, own_role_id).await;
     assert_eq!(s, 204);
     assert_eq!(amy_ws.closed_code().await, Some(4003));
     let mut amy_ws = app.agent_ws(&amy, pid).await;
@@ -179,14 +149,7 @@ async fn team_changes_follow_the_rules_and_revoke_live_connections() {
 
     // Editing a role's scope revokes its members' connections too.
     let mut bob_ws = app.agent_ws(&bob, pid).await;
-    let (s, _) = app
-        .call(
-            &admin,
-            Method::PATCH,
-            &member(bob.user_id),
-            Some(json!({"role_id": own_role_id})),
-        )
-        .await;
+    let s = set_role(&admin, bob.user_id, own_role_id).await;
     assert_eq!(s, 204);
     assert_eq!(bob_ws.closed_code().await, Some(4003));
     let mut bob_ws = app.agent_ws(&bob, pid).await;
@@ -194,7 +157,7 @@ async fn team_changes_follow_the_rules_and_revoke_live_connections() {
         .call(
             &admin,
             Method::PATCH,
-            &format!("{roles}/{own_role_id}"),
+            &role(own_role_id),
             Some(json!({"data_scope": "all"})),
         )
         .await;
@@ -204,58 +167,32 @@ async fn team_changes_follow_the_rules_and_revoke_live_connections() {
 
     // Removing a member closes their socket and ends their access.
     let mut amy_ws = app.agent_ws(&amy, pid).await;
-    let (s, _) = app
-        .call(&admin, Method::DELETE, &member(amy.user_id), None)
+    let s = app
+        .status_of(&admin, Method::DELETE, &member(amy.user_id), None)
         .await;
     assert_eq!(s, 204);
     assert_eq!(amy_ws.closed_code().await, Some(4003));
-    let (s, _) = app
-        .call(&amy, Method::GET, &format!("/api/projects/{pid}"), None)
+    let s = app
+        .status_of(&amy, Method::GET, &format!("/api/projects/{pid}"), None)
         .await;
     assert_eq!(s, 404);
 
     // A second owner makes demoting the first possible; an unused custom role can go.
-    let (s, _) = app
-        .call(
-            &owner,
-            Method::PATCH,
-            &member(admin.user_id),
-            Some(json!({"role_id": owner_role})),
-        )
-        .await;
+    let s = set_role(&owner, admin.user_id, owner_role).await;
     assert_eq!(s, 204);
-    let (s, _) = app
-        .call(
-            &admin,
-            Method::PATCH,
-            &member(owner.user_id),
-            Some(json!({"role_id": agent_role})),
-        )
-        .await;
+    let s = set_role(&admin, owner.user_id, agent_role).await;
     assert_eq!(s, 204);
-    let (s, _) = app
-        .call(
-            &admin,
-            Method::PATCH,
-            &member(bob.user_id),
-            Some(json!({"role_id": agent_role})),
-        )
-        .await;
+    let s = set_role(&admin, bob.user_id, agent_role).await;
     assert_eq!(s, 204);
-    let (s, _) = app
-        .call(
-            &admin,
-            Method::DELETE,
-            &format!("{roles}/{own_role_id}"),
-            None,
-        )
+    let s = app
+        .status_of(&admin, Method::DELETE, &role(own_role_id), None)
         .await;
     assert_eq!(s, 204);
 
     // Removing a member puts the sessions still assigned to them back in the queue, live.
     let mut admin_ws = app.agent_ws(&admin, pid).await;
-    let (s, _) = app
-        .call(&admin, Method::DELETE, &member(bob.user_id), None)
+    let s = app
+        .status_of(&admin, Method::DELETE, &member(bob.user_id), None)
         .await;
     assert_eq!(s, 204);
     let f = loop {

@@ -5,17 +5,24 @@ use super::schema::contacts;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+/// A contact's customer info. Its selected columns are also its public shape: the REST API's
+/// contact and the `contact` frame (TypeScript `ContactView`), so a column added here is
+/// shown to agents; the visitor token's hash is never selected.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, Deserialize, utoipa::ToSchema, TS)]
 #[diesel(table_name = contacts)]
+#[ts(rename = "ContactView")]
 pub struct Contact {
     pub id: i64,
     pub project_id: i64,
     pub channel_id: i64,
     pub external_id: String,
+    /// The visitor's own name.
     pub name: String,
     pub note_name: Option<String>,
+    /// E.164, normalised by the server.
     pub phone: Option<String>,
     pub email: Option<String>,
     pub labels: Vec<String>,

@@ -44,6 +44,17 @@ impl TestApp {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// `agent` calls `path`; only the HTTP status matters to the caller.
+    pub async fn status_of(
+        &self,
+        agent: &Agent,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> u16 {
+        self.call(agent, method, path, body).await.0
+    }
+
     /// A GET that must answer 200; its JSON body.
     pub async fn get_json(&self, agent: &Agent, path_and_query: &str) -> Value {
         let (status, body) = self.call(agent, Method::GET, path_and_query, None).await;
