@@ -1,6 +1,7 @@
 //! REST behaviour: auth, error shape, tenancy, paging, assignment and ending.
 
 use crate::common::*;
+use diesel_async::RunQueryDsl;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -543,4 +544,35 @@ async fn logins_and_new_visitors_are_rate_limited_per_client() {
         back.hello.as_ref().unwrap()["contact_id"],
         v1.hello.as_ref().unwrap()["contact_id"]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channels_configuration_is_never_returned() {
+    let app = TestApp::start().await;
+    let owner = app.owner().await;
+    let mut conn = app.db().await;
+    diesel::sql_query("UPDATE channels SET config = '{\"app_secret\": \"s3cret-value\"}'::jsonb")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let path = format!("/api/projects/{}/channels", app.project_id);
+    let listed = app.get_json(&owner, &path).await;
+    assert!(!listed.to_string().contains("s3cret-value"), "{listed}");
+    let first = &listed[0];
+    assert!(first.get("config").is_none(), "{first}");
+    assert_eq!(first["widget_key"], app.widget_key.as_str());
+
+    let (status, created) = app
+        .call(
+            &owner,
+            Method::POST,
+            &path,
+            Some(json!({"kind": "web", "name": "Shop"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert!(created.get("config").is_none(), "{created}");
+    assert!(created["widget_key"]
+        .as_str()
+        .is_some_and(|k| !k.is_empty()));
 }

@@ -5,9 +5,10 @@ use super::schema::channels;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use serde::Serialize;
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+/// A channel row. Not serialisable on purpose: `config` holds write-only secrets; the API
+/// shows `domain::views::ChannelView`.
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = channels)]
 pub struct Channel {
     pub id: i64,
@@ -15,7 +16,6 @@ pub struct Channel {
     pub kind: ChannelKind,
     pub name: String,
     pub widget_key: Option<String>,
-    #[schema(value_type = Object)]
     pub config: serde_json::Value,
     pub created_at: DateTime<Utc>,
 }

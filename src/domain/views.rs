@@ -1,6 +1,7 @@
 //! The shapes of sessions and messages as clients see them, over REST and the websockets alike.
 
-use crate::db::enums::{SenderKind, SessionStatus};
+use crate::db::channels::Channel;
+use crate::db::enums::{ChannelKind, SenderKind, SessionStatus};
 use crate::db::{messages::MessageRow, sessions::SessionRow};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -92,6 +93,32 @@ impl From<&MessageRow> for MessageView {
             text: m.body.clone(),
             off_platform: m.off_platform,
             created_at: m.created_at,
+        }
+    }
+}
+
+/// A channel as the API shows it. Its `config` holds secrets (a Page access token, an app
+/// secret) that are write-only, so it is never part of the view.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ChannelView {
+    pub id: i64,
+    pub project_id: i64,
+    pub kind: ChannelKind,
+    pub name: String,
+    /// The key the web widget's snippet uses (web channels only).
+    pub widget_key: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Channel> for ChannelView {
+    fn from(c: &Channel) -> Self {
+        ChannelView {
+            id: c.id,
+            project_id: c.project_id,
+            kind: c.kind,
+            name: c.name.clone(),
+            widget_key: c.widget_key.clone(),
+            created_at: c.created_at,
         }
     }
 }

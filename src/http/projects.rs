@@ -4,10 +4,11 @@ use super::extract::{AuthUser, ProjectAccess};
 use super::input::Json;
 use crate::actors::stats::{GetProjectStats, ProjectStats};
 use crate::db::enums::ChannelKind;
-use crate::db::{self, channels::Channel, projects::MemberRow, projects::Project, projects::Role};
+use crate::db::{self, projects::MemberRow, projects::Project, projects::Role};
 use crate::domain::access::Permission;
 use crate::domain::projects as domain;
 use crate::domain::settings::{self, ProjectSettings};
+use crate::domain::views::ChannelView;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::state::AppState;
 use actix_web::{get, patch, post, web, HttpResponse};
@@ -73,16 +74,16 @@ pub async fn stats(st: web::Data<AppState>, pa: ProjectAccess) -> AppResult<Json
     Ok(Json(s))
 }
 
-#[utoipa::path(get, path = "/api/projects/{pid}/channels", params(("pid" = i64, Path)), responses((status = 200, body = [Channel])))]
+/// The project's channels, without their (write-only) configuration.
+#[utoipa::path(get, path = "/api/projects/{pid}/channels", params(("pid" = i64, Path)), responses((status = 200, body = [ChannelView])))]
 #[get("/api/projects/{pid}/channels")]
 pub async fn list_channels(
     st: web::Data<AppState>,
     pa: ProjectAccess,
-) -> AppResult<Json<Vec<Channel>>> {
+) -> AppResult<Json<Vec<ChannelView>>> {
     let mut conn = st.pool.get().await?;
-    Ok(Json(
-        db::channels::list(&mut conn, pa.access.project_id).await?,
-    ))
+    let channels = db::channels::list(&mut conn, pa.access.project_id).await?;
+    Ok(Json(channels.iter().map(ChannelView::from).collect()))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -94,7 +95,7 @@ pub struct NewChannel {
 
 /// Create a channel; needs `channels.manage`.
 #[utoipa::path(post, path = "/api/projects/{pid}/channels", params(("pid" = i64, Path)), request_body = NewChannel,
-    responses((status = 201, body = Channel), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = ChannelView), (status = 403, body = ErrorBody)))]
 #[post("/api/projects/{pid}/channels")]
 pub async fn create_channel(
     st: web::Data<AppState>,
@@ -107,7 +108,7 @@ pub async fn create_channel(
     }
     let mut conn = st.pool.get().await?;
     let ch = domain::create_web_channel(&mut conn, pa.access.project_id, &body.name).await?;
-    Ok(HttpResponse::Created().json(ch))
+    Ok(HttpResponse::Created().json(ChannelView::from(&ch)))
 }
 
 #[utoipa::path(get, path = "/api/projects/{pid}/roles", params(("pid" = i64, Path)), responses((status = 200, body = [Role])))]
