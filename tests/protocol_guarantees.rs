@@ -4,7 +4,7 @@
 
 use crate::common::{visitor_says, TestApp, WsClient, WAIT};
 use diesel::{ExpressionMethods, QueryDsl};
-use diesel_async::RunQueryDsl;
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 use serde_json::{json, Value};
 use switchboard::db::schema::messages;
 
@@ -69,6 +69,47 @@ async fn a_burst_after_the_session_ended_is_stored_in_order_in_the_next_session(
     let next = acks[0]["session_id"].as_i64().unwrap();
     assert_ne!(next, first);
     assert_eq!(stored_texts(&app, next).await, expected("n", 8));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_holds_at_most_256_unstored_sends_and_refuses_the_rest_unstored() {
+    let app = TestApp::start().await;
+    let (mut v, sid) = app.open_session("hello").await;
+    // The session row held by another transaction: the next send stays in flight, the ones
+    // after it wait in the connection's queue.
+    let mut locker = app.db().await;
+    locker
+        .batch_execute(&format!(
+            "BEGIN; SELECT id FROM sessions WHERE id = {sid} FOR UPDATE"
+        ))
+        .await
+        .unwrap();
+    let total = 1 + 256 + 3;
+    for i in 0..total {
+        v.send(
+            json!({"v": 1, "type": "send", "client_id": format!("q{i}"), "text": format!("q {i}")}),
+        )
+        .await;
+    }
+    // One in flight and 256 queued: the last three are refused, and said so at once (their
+    // errors are also the proof that every frame was read before the lock goes).
+    let mut refused = Vec::new();
+    for _ in 0..3 {
+        let e = v.recv_type("error").await;
+        assert_eq!(e["code"], "rate_limited", "{e}");
+        refused.push(e["ref"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(refused, ["q257", "q258", "q259"]);
+    locker.batch_execute("COMMIT").await.unwrap();
+    let acks = v.recv_n("ack", 257).await;
+    assert!(acks.iter().all(|a| a["session_id"] == sid));
+    let mut stored = stored_texts(&app, sid).await;
+    assert_eq!(stored.remove(0), "hello");
+    assert_eq!(
+        stored,
+        expected("q", 257),
+        "the accepted ones, in the order sent"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
