@@ -78,6 +78,8 @@ pub async fn start(config: Config) -> Result<Started, String> {
             conversation::RELEASE_ASSIGNEE,
             alerts::NO_REPLY_ALERT,
         ]),
+        secrets: config.secrets.clone(),
+        graph: crate::graph::Graph::new(&config.graph_base_url),
     });
     let hub = Arc::new(Hub::new());
     let sessions = Arc::new(SessionSupervisor::new(

@@ -1,6 +1,7 @@
 //! Command line and environment. Every option has a flag and an environment variable; a bad
 //! value is a one-line error naming the option (clap does that for us).
 
+use crate::secrets::SecretBox;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -102,6 +103,18 @@ pub struct ServeArgs {
     /// a reverse proxy that sets them (otherwise clients could pick their own address).
     #[arg(long, env = "SWITCHBOARD_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+    /// Meta's Graph API, with its version: the Messenger channel's Send, Conversations and
+    /// profile calls go here.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_GRAPH_BASE_URL",
+        default_value = "https://graph.facebook.com/v25.0"
+    )]
+    pub graph_base_url: String,
+    /// The key that seals channel secrets at rest: 64 hex digits. Unset: `secret.key` in the
+    /// data dir, made on the first start.
+    #[arg(long, env = "SWITCHBOARD_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
 }
 
 impl ServeArgs {
@@ -144,6 +157,11 @@ impl std::fmt::Debug for SmtpConfig {
     }
 }
 
+fn test_secrets() -> SecretBox {
+    static KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    SecretBox::from_key(KEY.get_or_init(rand::random))
+}
+
 /// What the running server needs, resolved from the arguments.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -164,10 +182,14 @@ pub struct Config {
     pub logins_per_minute: u32,
     pub visitor_signups_per_minute: u32,
     pub trust_forwarded_for: bool,
+    /// Meta's Graph API base, with its version (`--graph-base-url`).
+    pub graph_base_url: String,
+    /// What seals channel secrets (`crate::secrets`).
+    pub secrets: SecretBox,
 }
 
 impl Config {
-    pub fn new(args: &ServeArgs, database_url: String) -> Config {
+    pub fn new(args: &ServeArgs, database_url: String, secrets: SecretBox) -> Config {
         let cpus = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
@@ -195,6 +217,8 @@ impl Config {
             logins_per_minute: args.logins_per_minute,
             visitor_signups_per_minute: args.visitor_signups_per_minute,
             trust_forwarded_for: args.trust_forwarded_for,
+            graph_base_url: args.graph_base_url.trim_end_matches('/').to_owned(),
+            secrets,
         }
     }
 
@@ -214,6 +238,9 @@ impl Config {
             logins_per_minute: 0,
             visitor_signups_per_minute: 0,
             trust_forwarded_for: false,
+            graph_base_url: "https://graph.facebook.com/v25.0".into(),
+            // One key per test process, so a server restarted in it reads what it sealed.
+            secrets: test_secrets(),
         }
     }
 
@@ -241,7 +268,7 @@ mod tests {
         assert!(serve(&[]).validate().is_ok());
         let both = serve(&["--smtp-url", "smtp://h:25", "--smtp-from", "a@b.c"]);
         assert!(both.validate().is_ok());
-        let config = Config::new(&both, "postgres://x".into());
+        let config = Config::new(&both, "postgres://x".into(), test_secrets());
         assert!(config.email_configured());
         assert_eq!(config.smtp_retry_base, Duration::from_secs(30));
         let e = serve(&["--smtp-url", "smtp://h:25"])

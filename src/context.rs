@@ -1,11 +1,13 @@
 //! What the actors and handlers share besides the connection hub and the session supervisor:
-//! the database pool, the mail environment, the event dispatcher and the timer kinds. Passed where needed, so
-//! no actor is a service locator.
+//! the database pool, the mail environment, the event dispatcher, the timer kinds, the secret box
+//! and the Graph API client. Passed where needed, so no actor is a service locator.
 
 use crate::db::Pool;
 use crate::domain::alerts::MailEnv;
 use crate::domain::timers::TimerKinds;
 use crate::events::Dispatcher;
+use crate::graph::Graph;
+use crate::secrets::SecretBox;
 use std::sync::Arc;
 
 pub struct AppContext {
@@ -15,4 +17,8 @@ pub struct AppContext {
     pub events: Arc<Dispatcher>,
     /// The durable timer kinds this server fires.
     pub timers: TimerKinds,
+    /// Seals and opens channel secrets.
+    pub secrets: SecretBox,
+    /// Meta's Graph API (the Messenger channel).
+    pub graph: Graph,
 }

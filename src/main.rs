@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use switchboard::config::{Cli, Command, Config, DbArgs};
 use switchboard::db::embedded::{Cluster, EmbeddedPostgres};
 use switchboard::domain::{auth, bootstrap, projects};
+use switchboard::secrets::SecretBox;
 use switchboard::{app, db};
 
 fn main() -> ExitCode {
@@ -30,7 +31,14 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Serve(args) => {
             args.validate()?;
             let (url, embedded) = database(&args.db, Use::Serve).await?;
-            let config = Config::new(&args, url);
+            std::fs::create_dir_all(&args.db.data_dir).map_err(|e| {
+                format!(
+                    "cannot create --data-dir {}: {e}",
+                    args.db.data_dir.display()
+                )
+            })?;
+            let secrets = SecretBox::load(args.secret_key.as_deref(), &args.db.data_dir)?;
+            let config = Config::new(&args, url, secrets);
             let public_url = config.public_url.clone();
             let started = app::start(config.clone()).await?;
             let first = {

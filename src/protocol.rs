@@ -198,6 +198,18 @@ pub fn message(m: &MessageView) -> Arc<str> {
     frame(ServerFrame::Message(Cow::Borrowed(m)))
 }
 
+pub fn message_status(
+    session_id: i64,
+    message_id: i64,
+    delivery: &crate::domain::views::DeliveryView,
+) -> Arc<str> {
+    frame(ServerFrame::MessageStatus {
+        session_id,
+        message_id,
+        delivery: delivery.clone(),
+    })
+}
+
 /// What a visitor may know of its session: not the agent-side fields (note name, assignee,
 /// counters).
 pub fn visitor_session(s: &crate::db::sessions::SessionRow) -> Arc<str> {

@@ -19,7 +19,7 @@
 
 use crate::db::enums::SessionStatus;
 use crate::db::{contacts::Contact, session_tags::SessionTag, sessions::SessionRow};
-use crate::domain::views::{MessageView, SessionView};
+use crate::domain::views::{DeliveryView, MessageView, SessionView};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -46,6 +46,13 @@ pub enum ServerFrame<'a> {
     },
     /// A committed message.
     Message(Cow<'a, MessageView>),
+    /// How a message sent through a channel's platform is getting on changed: sent, failed,
+    /// delivered, read (agents who see the session).
+    MessageStatus {
+        session_id: i64,
+        message_id: i64,
+        delivery: DeliveryView,
+    },
     /// A contact's customer info was edited (agents who see the contact).
     Contact {
         // The same public shape as the REST API's contact (`db::contacts::Contact`).
@@ -192,6 +199,7 @@ pub fn typescript() -> String {
         <SessionView as TS>::decl(&cfg),
         <VisitorSessionView as TS>::decl(&cfg),
         <MessageView as TS>::decl(&cfg),
+        <DeliveryView as TS>::decl(&cfg),
         <Contact as TS>::decl(&cfg),
         <TagView as TS>::decl(&cfg),
         <crate::protocol::VisitorIn as TS>::decl(&cfg),
@@ -238,6 +246,8 @@ mod tests {
             text: "hi".into(),
             off_platform: false,
             created_at: at("2026-01-02T03:04:05.678Z"),
+            content: serde_json::json!({}),
+            delivery: None,
         }
     }
 
@@ -306,7 +316,32 @@ mod tests {
             &protocol::message(&message_view()),
             json!({"v": 1, "type": "message", "session_id": 34, "seq": 7, "message_id": 901,
                    "sender": "agent", "sender_user_id": 3, "client_id": "c1", "text": "hi",
-                   "off_platform": false, "created_at": "2026-01-02T03:04:05.678Z"}),
+                   "off_platform": false, "created_at": "2026-01-02T03:04:05.678Z",
+                   "content": {}, "delivery": null}),
+        );
+    }
+
+    #[test]
+    fn message_status_frame_carries_the_delivery() {
+        let d = DeliveryView {
+            state: crate::db::enums::OutboundState::Failed,
+            messaging_type: "RESPONSE".into(),
+            tag: None,
+            error_code: Some(551),
+            error_subcode: None,
+            error: Some("the person is unavailable".into()),
+            attempts: 1,
+            sent_at: None,
+            delivered_at: None,
+            read_at: None,
+        };
+        pin(
+            &protocol::message_status(34, 901, &d),
+            json!({"v": 1, "type": "message_status", "session_id": 34, "message_id": 901,
+                   "delivery": {"state": "failed", "messaging_type": "RESPONSE", "tag": null,
+                   "error_code": 551, "error_subcode": null,
+                   "error": "the person is unavailable", "attempts": 1, "sent_at": null,
+                   "delivered_at": null, "read_at": null}}),
         );
     }
 

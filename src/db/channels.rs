@@ -1,6 +1,6 @@
 //! Channels: where visitors reach a project (the web widget now; Messenger later).
 
-use super::enums::ChannelKind;
+use super::enums::{ChannelHealth, ChannelKind};
 use super::schema::channels;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -18,6 +18,11 @@ pub struct Channel {
     pub widget_key: Option<String>,
     pub config: serde_json::Value,
     pub created_at: DateTime<Utc>,
+    /// The channel's id on its platform (a Messenger Page id).
+    pub external_id: Option<String>,
+    pub health: ChannelHealth,
+    pub health_detail: Option<String>,
+    pub health_at: Option<DateTime<Utc>>,
 }
 
 pub async fn insert(
@@ -65,5 +70,32 @@ pub async fn list(conn: &mut AsyncPgConnection, project_id: i64) -> QueryResult<
         .order(channels::id.asc())
         .select(Channel::as_select())
         .load(conn)
+        .await
+}
+
+/// A channel's kind, which never changes once created: cached per process, so the hot path of
+/// posting a message (which asks whether its channel sends through a platform) costs no query
+/// after the first.
+pub async fn kind_of(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<ChannelKind> {
+    static KINDS: std::sync::OnceLock<dashmap::DashMap<i64, ChannelKind>> =
+        std::sync::OnceLock::new();
+    let kinds = KINDS.get_or_init(dashmap::DashMap::new);
+    if let Some(k) = kinds.get(&id) {
+        return Ok(*k);
+    }
+    let kind = channels::table
+        .find(id)
+        .select(channels::kind)
+        .first::<ChannelKind>(conn)
+        .await?;
+    kinds.insert(id, kind);
+    Ok(kind)
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Channel> {
+    channels::table
+        .find(id)
+        .select(Channel::as_select())
+        .first(conn)
         .await
 }

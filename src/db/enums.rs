@@ -1,6 +1,6 @@
 //! The closed vocabularies stored in TEXT columns: session status, sender kind, channel kind,
-//! data scope, outbox state. Each is an enum whose database text and JSON spelling are the
-//! same string, written once in `text_enum!` (the migrations' CHECK constraints hold the same
+//! data scope, outbox state, channel health, outbound state, messaging type, job state. Each
+//! is an enum whose database text and JSON spelling are the same string, written once in `text_enum!` (the migrations' CHECK constraints hold the same
 //! lists). A value read from the database that the enum does not know is a deserialization
 //! error naming the type and the value, never a panic or a silent default.
 
@@ -131,6 +131,52 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Whether a channel can send: its token works and the platform lets it.
+    pub enum ChannelHealth {
+        Connected = "connected",
+        /// The platform refused the token (Messenger error 190): an admin must paste a new one.
+        NeedsReconnect = "needs_reconnect",
+        /// The platform restricted the Page from sending (Messenger 10/1893063).
+        Restricted = "restricted",
+    }
+}
+
+text_enum! {
+    /// Where a message to a channel's platform is (`channel_outbound`).
+    pub enum OutboundState {
+        /// To send, maybe after `next_attempt_at`.
+        Pending = "pending",
+        /// The request is (or was, when the server died) on its way.
+        Sending = "sending",
+        Sent = "sent",
+        /// Refused by the platform, or the attempts are exhausted; the agent may retry.
+        Failed = "failed",
+        /// The server died while sending and no echo confirmed it: not sent again by itself.
+        Unconfirmed = "unconfirmed",
+    }
+}
+
+text_enum! {
+    /// The Send API's `messaging_type`.
+    pub enum MessagingType {
+        Response = "RESPONSE",
+        Update = "UPDATE",
+        MessageTag = "MESSAGE_TAG",
+    }
+}
+
+text_enum! {
+    /// Where a background job is.
+    pub enum JobState {
+        Queued = "queued",
+        Running = "running",
+        Done = "done",
+        Failed = "failed",
+        Cancelled = "cancelled",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +213,10 @@ mod tests {
         round_trips(ChannelKind::ALL, ChannelKind::as_str);
         round_trips(DataScope::ALL, DataScope::as_str);
         round_trips(OutboxState::ALL, OutboxState::as_str);
+        round_trips(ChannelHealth::ALL, ChannelHealth::as_str);
+        round_trips(OutboundState::ALL, OutboundState::as_str);
+        round_trips(MessagingType::ALL, MessagingType::as_str);
+        round_trips(JobState::ALL, JobState::as_str);
     }
 
     #[test]
@@ -183,6 +233,17 @@ mod tests {
         assert_eq!(texts(DataScope::ALL, DataScope::as_str), ["own", "all"]);
         let states = texts(OutboxState::ALL, OutboxState::as_str);
         assert_eq!(states, ["pending", "sent", "failed"]);
+        let health = texts(ChannelHealth::ALL, ChannelHealth::as_str);
+        assert_eq!(health, ["connected", "needs_reconnect", "restricted"]);
+        let outbound = texts(OutboundState::ALL, OutboundState::as_str);
+        assert_eq!(
+            outbound,
+            ["pending", "sending", "sent", "failed", "unconfirmed"]
+        );
+        let types = texts(MessagingType::ALL, MessagingType::as_str);
+        assert_eq!(types, ["RESPONSE", "UPDATE", "MESSAGE_TAG"]);
+        let jobs = texts(JobState::ALL, JobState::as_str);
+        assert_eq!(jobs, ["queued", "running", "done", "failed", "cancelled"]);
     }
 
     #[test]

@@ -19,6 +19,10 @@ pub struct MessageRow {
     pub off_platform: bool,
     pub external_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Set with `external_id`: a channel's message id is unique per channel.
+    pub channel_id: Option<i64>,
+    /// What is not text: `attachments` (links), `postback`, `quick_reply`; `{}` for plain text.
+    pub content: serde_json::Value,
 }
 
 #[derive(Insertable)]
@@ -33,6 +37,8 @@ pub struct NewMessage<'a> {
     pub off_platform: bool,
     pub external_id: Option<&'a str>,
     pub created_at: DateTime<Utc>,
+    pub channel_id: Option<i64>,
+    pub content: &'a serde_json::Value,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, new: NewMessage<'_>) -> QueryResult<MessageRow> {

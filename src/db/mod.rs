@@ -6,6 +6,7 @@ pub mod embedded;
 pub mod enums;
 pub mod schema;
 
+pub mod channel_outbound;
 pub mod channels;
 pub mod contact_changes;
 pub mod contacts;

@@ -62,6 +62,10 @@ diesel::table! {
         widget_key -> Nullable<Text>,
         config -> Jsonb,
         created_at -> Timestamptz,
+        external_id -> Nullable<Text>,
+        health -> Text,
+        health_detail -> Nullable<Text>,
+        health_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -79,6 +83,9 @@ diesel::table! {
         visitor_token_hash -> Nullable<Bytea>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        last_inbound_at -> Nullable<Timestamptz>,
+        unreachable_at -> Nullable<Timestamptz>,
+        avatar_url -> Nullable<Text>,
     }
 }
 
@@ -131,6 +138,8 @@ diesel::table! {
         off_platform -> Bool,
         external_id -> Nullable<Text>,
         created_at -> Timestamptz,
+        channel_id -> Nullable<Int8>,
+        content -> Jsonb,
     }
 }
 
@@ -179,6 +188,44 @@ diesel::table! {
         claimed_until -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        channel_id -> Nullable<Int8>,
+        cancel_requested -> Bool,
+    }
+}
+
+diesel::table! {
+    webhook_events (id) {
+        id -> Int8,
+        channel_id -> Int8,
+        body -> Text,
+        received_at -> Timestamptz,
+        processed_at -> Nullable<Timestamptz>,
+        attempts -> Int4,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    channel_outbound (message_id) {
+        message_id -> Int8,
+        channel_id -> Int8,
+        session_id -> Int8,
+        recipient -> Text,
+        messaging_type -> Text,
+        tag -> Nullable<Text>,
+        state -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        claimed_until -> Nullable<Timestamptz>,
+        error_code -> Nullable<Int4>,
+        error_subcode -> Nullable<Int4>,
+        error_text -> Nullable<Text>,
+        mid -> Nullable<Text>,
+        sent_at -> Nullable<Timestamptz>,
+        delivered_at -> Nullable<Timestamptz>,
+        read_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -222,6 +269,10 @@ diesel::joinable!(session_tag_links -> sessions (session_id));
 diesel::joinable!(session_tag_links -> session_tags (tag_id));
 diesel::joinable!(timers -> sessions (session_id));
 diesel::joinable!(outbox -> projects (project_id));
+diesel::joinable!(webhook_events -> channels (channel_id));
+diesel::joinable!(channel_outbound -> messages (message_id));
+diesel::joinable!(channel_outbound -> sessions (session_id));
+diesel::joinable!(jobs -> channels (channel_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -239,4 +290,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     timers,
     jobs,
     outbox,
+    webhook_events,
+    channel_outbound,
 );

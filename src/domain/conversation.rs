@@ -7,6 +7,7 @@ use crate::db::enums::{SenderKind, SessionStatus};
 use crate::db::{self, messages::MessageRow, sessions::SessionChanges, sessions::SessionRow};
 use crate::domain::access::Access;
 use crate::domain::alerts;
+use crate::domain::channel_out;
 use crate::domain::events::{Event, Names};
 use crate::domain::settings::{self, ProjectSettings};
 use crate::domain::timers::TimerKind;
@@ -24,8 +25,13 @@ pub const TIMER_RELEASE_ASSIGNEE: &str = "release_assignee";
 /// Who writes a message.
 #[derive(Debug, Clone)]
 pub enum Author {
-    Visitor { contact_id: i64 },
+    Visitor {
+        contact_id: i64,
+    },
     Agent(Access),
+    /// A reply a person sent outside Switchboard (the Page inbox, the Messenger app), learnt
+    /// from the channel's echo: an agent message marked off-platform, with no member behind it.
+    NativeReply,
     Bot,
     System,
 }
@@ -34,7 +40,7 @@ impl Author {
     fn kind(&self) -> SenderKind {
         match self {
             Author::Visitor { .. } => SenderKind::Visitor,
-            Author::Agent(_) => SenderKind::Agent,
+            Author::Agent(_) | Author::NativeReply => SenderKind::Agent,
             Author::Bot => SenderKind::Bot,
             Author::System => SenderKind::System,
         }
@@ -49,6 +55,24 @@ pub struct NewPost {
     /// contact however often the channel redelivers it.
     pub external_id: Option<String>,
     pub text: String,
+    /// What is not text (see `MessageRow::content`); `None` for plain text.
+    pub content: Option<serde_json::Value>,
+    /// The message tag an agent picked for a channel reply past its platform's tagged window.
+    pub tag: Option<String>,
+}
+
+impl NewPost {
+    /// A plain text message.
+    pub fn text(author: Author, client_id: Option<String>, text: String) -> NewPost {
+        NewPost {
+            author,
+            client_id,
+            external_id: None,
+            text,
+            content: None,
+            tag: None,
+        }
+    }
 }
 
 /// The message a repeated post already stored. A visitor's is looked for across the contact's
@@ -195,6 +219,7 @@ pub async fn post(
         }
         let now = Utc::now();
         let seq = before.last_seq + 1;
+        let empty = serde_json::json!({});
         let message = db::messages::insert(
             conn,
             db::messages::NewMessage {
@@ -207,12 +232,17 @@ pub async fn post(
                 },
                 client_id: post.client_id.as_deref(),
                 body: &post.text,
-                off_platform: false,
+                off_platform: matches!(post.author, Author::NativeReply),
                 external_id: post.external_id.as_deref(),
                 created_at: now,
+                channel_id: post.external_id.as_ref().map(|_| before.channel_id),
+                content: post.content.as_ref().unwrap_or(&empty),
             },
         )
         .await?;
+        // A channel with its own platform sends the message from a durable row written here,
+        // or refuses it (its reply window has closed) before anything is stored.
+        channel_out::enqueue(conn, &before, &message, &post).await?;
         let changes = message_changes(&before, &post.author, seq, now);
         let after = db::sessions::update(conn, session_id, &changes).await?;
         let settings = settings::load(conn, after.project_id).await?;
@@ -260,22 +290,25 @@ fn message_changes(
                 }
             }
         }
-        Author::Agent(access) => {
+        Author::Agent(_) | Author::NativeReply => {
             c.agent_message_count = Some(s.agent_message_count + 1);
             c.awaiting_since = Some(None);
             c.alert_wait_since = Some(None);
             if s.first_response_at.is_none() && s.first_wait_at.is_some() {
                 c.first_response_at = Some(Some(now));
             }
-            if s.status == SessionStatus::Unassigned {
-                c.status = Some(SessionStatus::Assigned);
-                c.assignee_id = Some(Some(access.user_id));
-                if s.received_at.is_none() {
-                    c.received_at = Some(Some(now));
-                }
-            }
         }
         Author::Bot | Author::System => {}
+    }
+    // A member replying to a waiting session takes it; a native reply has no member to take it.
+    if let Author::Agent(access) = author {
+        if s.status == SessionStatus::Unassigned {
+            c.status = Some(SessionStatus::Assigned);
+            c.assignee_id = Some(Some(access.user_id));
+            if s.received_at.is_none() {
+                c.received_at = Some(Some(now));
+            }
+        }
     }
     c
 }
@@ -400,6 +433,8 @@ async fn end_locked(
                     off_platform: false,
                     external_id: None,
                     created_at: now,
+                    channel_id: None,
+                    content: &serde_json::json!({}),
                 },
             )
             .await?,

@@ -13,7 +13,7 @@ use crate::db::messages::MessageRow;
 use crate::db::session_tags::SessionTag;
 use crate::db::sessions::SessionRow;
 use crate::domain::access::Access;
-use crate::domain::views::{MessageView, SessionView};
+use crate::domain::views::{DeliveryView, MessageView, SessionView};
 use crate::protocol;
 use std::sync::Arc;
 
@@ -62,6 +62,12 @@ pub enum Event {
     /// These members' role, data scope or membership changed: their connections must close
     /// (4003) before any other event reaches them.
     AccessRevoked { project_id: i64, user_ids: Vec<i64> },
+    /// A message sent through a channel's platform was sent, failed, delivered or read.
+    MessageStatus {
+        session: SessionRow,
+        message_id: i64,
+        delivery: DeliveryView,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -267,6 +273,16 @@ impl Event {
                 protocol::session_tags(session.id, tags),
             )],
             Event::AccessRevoked { .. } => Vec::new(),
+            Event::MessageStatus {
+                session,
+                message_id,
+                delivery: d,
+            } => vec![delivery(
+                agents(session, None),
+                session,
+                None,
+                protocol::message_status(session.id, *message_id, d),
+            )],
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The shapes of sessions and messages as clients see them, over REST and the websockets alike.
 
+use crate::db::channel_outbound::ChannelOutbound;
 use crate::db::channels::Channel;
-use crate::db::enums::{ChannelKind, SenderKind, SessionStatus};
+use crate::db::enums::{ChannelKind, OutboundState, SenderKind, SessionStatus};
 use crate::db::{messages::MessageRow, sessions::SessionRow};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -77,8 +78,62 @@ pub struct MessageView {
     pub sender_user_id: Option<i64>,
     pub client_id: Option<String>,
     pub text: String,
+    /// Sent outside Switchboard (a reply from the Page inbox or the Messenger app).
     pub off_platform: bool,
     pub created_at: DateTime<Utc>,
+    /// What is not text: `attachments` (`[{type, url}]`, shown as links), `postback`
+    /// (`{title, payload}`), `quick_reply` (`{payload}`); `{}` for plain text.
+    #[ts(type = "Record<string, unknown>")]
+    #[schema(value_type = Object)]
+    pub content: serde_json::Value,
+    /// How a message to a channel's platform is getting on; null for the web widget and for
+    /// messages that were not sent through a platform.
+    pub delivery: Option<DeliveryView>,
+}
+
+/// Where a message sent through a channel's platform (Messenger) is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+pub struct DeliveryView {
+    /// `pending`, `sending`, `sent`, `failed` or `unconfirmed`.
+    #[ts(type = "\"pending\" | \"sending\" | \"sent\" | \"failed\" | \"unconfirmed\"")]
+    pub state: OutboundState,
+    /// `RESPONSE` or `MESSAGE_TAG` (with `tag`).
+    pub messaging_type: String,
+    pub tag: Option<String>,
+    /// The platform's error code and our reading of it, when it failed.
+    pub error_code: Option<i32>,
+    pub error_subcode: Option<i32>,
+    pub error: Option<String>,
+    pub attempts: i32,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+impl From<&ChannelOutbound> for DeliveryView {
+    fn from(o: &ChannelOutbound) -> Self {
+        DeliveryView {
+            state: o.state,
+            messaging_type: o.messaging_type.as_str().to_owned(),
+            tag: o.tag.clone(),
+            error_code: o.error_code,
+            error_subcode: o.error_subcode,
+            error: o.error_text.clone(),
+            attempts: o.attempts,
+            sent_at: o.sent_at,
+            delivered_at: o.delivered_at,
+            read_at: o.read_at,
+        }
+    }
+}
+
+impl MessageView {
+    pub fn with_delivery(m: &MessageRow, o: Option<&ChannelOutbound>) -> MessageView {
+        MessageView {
+            delivery: o.map(DeliveryView::from),
+            ..MessageView::from(m)
+        }
+    }
 }
 
 impl From<&MessageRow> for MessageView {
@@ -93,6 +148,8 @@ impl From<&MessageRow> for MessageView {
             text: m.body.clone(),
             off_platform: m.off_platform,
             created_at: m.created_at,
+            content: m.content.clone(),
+            delivery: None,
         }
     }
 }

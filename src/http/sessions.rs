@@ -200,12 +200,11 @@ pub async fn send(
 ) -> AppResult<HttpResponse> {
     let sid = path_id(&req, "sid")?;
     let body = body.into_inner();
-    let post = NewPost {
-        author: Author::Agent(pa.access.clone()),
-        client_id: Some(body.client_id),
-        external_id: None,
-        text: body.text,
-    };
+    let post = NewPost::text(
+        Author::Agent(pa.access.clone()),
+        Some(body.client_id),
+        body.text,
+    );
     let applied = via_actor(&st, &pa.access, sid, session::Post(post)).await?;
     let message = applied
         .message

@@ -226,12 +226,7 @@ impl AgentConn {
             AgentIn::Send {
                 client_id, text, ..
             } => {
-                let post = NewPost {
-                    author: Author::Agent(access),
-                    client_id: Some(client_id),
-                    external_id: None,
-                    text,
-                };
+                let post = NewPost::text(Author::Agent(access), Some(client_id), text);
                 self.reply(ctx, addr.send(session::Post(post)), reference, true);
             }
             AgentIn::Take { .. } => {

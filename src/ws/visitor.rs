@@ -176,14 +176,13 @@ impl VisitorConn {
             self.core.error(ctx, &e, Some(&reference));
             return;
         }
-        self.queued.push_back(NewPost {
-            author: Author::Visitor {
+        self.queued.push_back(NewPost::text(
+            Author::Visitor {
                 contact_id: self.contact.id,
             },
-            client_id: Some(client_id),
-            external_id: None,
+            Some(client_id),
             text,
-        });
+        ));
         self.send_next(ctx);
     }
 

@@ -3,7 +3,7 @@
 
 export type WireFrame = { v: 1 } & ServerFrame;
 
-export type ServerFrame = { "type": "hello" } & Hello | { "type": "session", session: SessionPayload, } | { "type": "message" } & MessageView | { "type": "contact", contact: ContactView, } | { "type": "session_tags", session_id: number, tags: Array<TagView>, } | { "type": "ack", client_id: string | null, session_id: number, seq: number, message_id: number, created_at: string, } | { "type": "ok", ref: JsonValue | null, } | { "type": "pong", ref: JsonValue | null, } | { "type": "typing", session_id: number, from: "visitor" | "agent", user_id: number | null, on: boolean, } | { "type": "error", code: string, message: string, ref?: JsonValue | null, };
+export type ServerFrame = { "type": "hello" } & Hello | { "type": "session", session: SessionPayload, } | { "type": "message" } & MessageView | { "type": "message_status", session_id: number, message_id: number, delivery: DeliveryView, } | { "type": "contact", contact: ContactView, } | { "type": "session_tags", session_id: number, tags: Array<TagView>, } | { "type": "ack", client_id: string | null, session_id: number, seq: number, message_id: number, created_at: string, } | { "type": "ok", ref: JsonValue | null, } | { "type": "pong", ref: JsonValue | null, } | { "type": "typing", session_id: number, from: "visitor" | "agent", user_id: number | null, on: boolean, } | { "type": "error", code: string, message: string, ref?: JsonValue | null, };
 
 export type Hello = AgentHello | VisitorHello;
 
@@ -45,7 +45,35 @@ export type MessageView = { session_id: number, seq: number, message_id: number,
 /**
  * `visitor`, `agent`, `bot` or `system`.
  */
-sender: "visitor" | "agent" | "bot" | "system", sender_user_id: number | null, client_id: string | null, text: string, off_platform: boolean, created_at: string, };
+sender: "visitor" | "agent" | "bot" | "system", sender_user_id: number | null, client_id: string | null, text: string, 
+/**
+ * Sent outside Switchboard (a reply from the Page inbox or the Messenger app).
+ */
+off_platform: boolean, created_at: string, 
+/**
+ * What is not text: `attachments` (`[{type, url}]`, shown as links), `postback`
+ * (`{title, payload}`), `quick_reply` (`{payload}`); `{}` for plain text.
+ */
+content: Record<string, unknown>, 
+/**
+ * How a message to a channel's platform is getting on; null for the web widget and for
+ * messages that were not sent through a platform.
+ */
+delivery: DeliveryView | null, };
+
+export type DeliveryView = { 
+/**
+ * `pending`, `sending`, `sent`, `failed` or `unconfirmed`.
+ */
+state: "pending" | "sending" | "sent" | "failed" | "unconfirmed", 
+/**
+ * `RESPONSE` or `MESSAGE_TAG` (with `tag`).
+ */
+messaging_type: string, tag: string | null, 
+/**
+ * The platform's error code and our reading of it, when it failed.
+ */
+error_code: number | null, error_subcode: number | null, error: string | null, attempts: number, sent_at: string | null, delivered_at: string | null, read_at: string | null, };
 
 export type ContactView = { id: number, project_id: number, channel_id: number, external_id: string, 
 /**

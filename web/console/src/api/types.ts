@@ -71,6 +71,23 @@ export interface Message {
   text: string;
   off_platform: boolean;
   created_at: string;
+  content: Record<string, unknown>;
+  delivery: Delivery | null;
+}
+
+export type DeliveryState = 'pending' | 'sending' | 'sent' | 'failed' | 'unconfirmed';
+
+export interface Delivery {
+  state: DeliveryState;
+  messaging_type: string;
+  tag: string | null;
+  error_code: number | null;
+  error_subcode: number | null;
+  error: string | null;
+  attempts: number;
+  sent_at: string | null;
+  delivered_at: string | null;
+  read_at: string | null;
 }
 
 export interface MessagePage {

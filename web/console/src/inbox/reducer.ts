@@ -187,6 +187,8 @@ function applyFrame(state: InboxState, frame: ServerFrame): InboxState {
         client_id: frame.client_id,
         text: p.text,
         off_platform: false,
+        content: {},
+        delivery: null,
         created_at: frame.created_at,
       });
     }

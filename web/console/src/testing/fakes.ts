@@ -97,6 +97,8 @@ export function makeMessage(over: Partial<Message> & { session_id: number; seq: 
     client_id: null,
     text: `message ${over.seq}`,
     off_platform: false,
+    content: {},
+    delivery: null,
     created_at: new Date(Date.UTC(2026, 10, 24, 10, 0, over.seq)).toISOString(),
     ...over,
   };

@@ -1,0 +1,12 @@
+DROP INDEX jobs_one_active_per_channel_kind;
+DELETE FROM jobs WHERE state = 'cancelled';
+ALTER TABLE jobs DROP CONSTRAINT jobs_state_check;
+ALTER TABLE jobs ADD CONSTRAINT jobs_state_check CHECK (state IN ('queued', 'running', 'done', 'failed'));
+ALTER TABLE jobs DROP COLUMN cancel_requested, DROP COLUMN channel_id;
+DROP TABLE channel_outbound;
+DROP TABLE webhook_events;
+DROP INDEX messages_channel_external_id;
+ALTER TABLE messages DROP COLUMN content, DROP COLUMN channel_id;
+ALTER TABLE contacts DROP COLUMN avatar_url, DROP COLUMN unreachable_at, DROP COLUMN last_inbound_at;
+DROP INDEX channels_external_id;
+ALTER TABLE channels DROP COLUMN health_at, DROP COLUMN health_detail, DROP COLUMN health, DROP COLUMN external_id;

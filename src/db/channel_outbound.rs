@@ -1,0 +1,328 @@
+//! Messages to send through a channel's platform (Messenger), one row per message, written in
+//! the message's transaction. The sender claims due `pending` rows, marks them `sending` (a
+//! committed lease) before the request, and records the outcome; echoes and delivery/read
+//! watermarks update them.
+
+use super::enums::{MessagingType, OutboundState};
+use super::schema::channel_outbound as co;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = co)]
+pub struct ChannelOutbound {
+    pub message_id: i64,
+    pub channel_id: i64,
+    pub session_id: i64,
+    pub recipient: String,
+    pub messaging_type: MessagingType,
+    pub tag: Option<String>,
+    pub state: OutboundState,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub claimed_until: Option<DateTime<Utc>>,
+    pub error_code: Option<i32>,
+    pub error_subcode: Option<i32>,
+    pub error_text: Option<String>,
+    pub mid: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub read_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = co)]
+pub struct NewOutbound<'a> {
+    pub message_id: i64,
+    pub channel_id: i64,
+    pub session_id: i64,
+    pub recipient: &'a str,
+    pub messaging_type: MessagingType,
+    pub tag: Option<&'a str>,
+}
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    new: NewOutbound<'_>,
+) -> QueryResult<ChannelOutbound> {
+    diesel::insert_into(co::table)
+        .values(new)
+        .returning(ChannelOutbound::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    message_id: i64,
+) -> QueryResult<Option<ChannelOutbound>> {
+    co::table
+        .find(message_id)
+        .select(ChannelOutbound::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The rows of these messages (to show their delivery with the history).
+pub async fn of_messages(
+    conn: &mut AsyncPgConnection,
+    message_ids: &[i64],
+) -> QueryResult<Vec<ChannelOutbound>> {
+    if message_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    co::table
+        .filter(co::message_id.eq_any(message_ids))
+        .select(ChannelOutbound::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn by_mid(
+    conn: &mut AsyncPgConnection,
+    channel_id: i64,
+    mid: &str,
+) -> QueryResult<Option<ChannelOutbound>> {
+    co::table
+        .filter(co::channel_id.eq(channel_id))
+        .filter(co::mid.eq(mid))
+        .select(ChannelOutbound::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Claims up to `limit` due `pending` rows of a channel: each becomes `sending` with a lease
+/// and one more attempt, committed before any request goes out.
+pub async fn claim_due(
+    conn: &mut AsyncPgConnection,
+    channel_id: i64,
+    lease_secs: f64,
+    limit: i64,
+) -> QueryResult<Vec<ChannelOutbound>> {
+    use diesel::sql_types::{Double, Int8};
+    diesel::sql_query(
+        "UPDATE channel_outbound
+            SET state = 'sending', attempts = attempts + 1,
+                claimed_until = now() + make_interval(secs => $3), updated_at = now()
+          WHERE message_id IN (
+              SELECT message_id FROM channel_outbound
+               WHERE channel_id = $1 AND state = 'pending' AND next_attempt_at <= now()
+               ORDER BY message_id LIMIT $2
+               FOR UPDATE SKIP LOCKED)
+      RETURNING *",
+    )
+    .bind::<Int8, _>(channel_id)
+    .bind::<Int8, _>(limit)
+    .bind::<Double, _>(lease_secs)
+    .load(conn)
+    .await
+}
+
+type NullableTs = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>;
+
+/// `sent_at` keeps the first time it was set (the echo and the HTTP answer race).
+fn first_sent_at() -> diesel::expression::SqlLiteral<NullableTs> {
+    diesel::dsl::sql::<NullableTs>("COALESCE(sent_at, now())")
+}
+
+/// The platform accepted it: `sent` with its mid. An echo may have recorded it first; the
+/// first `sent_at` stays.
+pub async fn mark_sent(
+    conn: &mut AsyncPgConnection,
+    message_id: i64,
+    mid: &str,
+) -> QueryResult<Option<ChannelOutbound>> {
+    diesel::update(co::table.find(message_id))
+        .set((
+            co::state.eq(OutboundState::Sent),
+            co::mid.eq(mid),
+            co::sent_at.eq(first_sent_at()),
+            co::claimed_until.eq(None::<DateTime<Utc>>),
+            co::error_code.eq(None::<i32>),
+            co::error_subcode.eq(None::<i32>),
+            co::error_text.eq(None::<String>),
+            co::updated_at.eq(Utc::now()),
+        ))
+        .returning(ChannelOutbound::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+/// An echo of our own send (matched by the metadata's message id): `sent` with its mid,
+/// whatever state the row was in (`sending`, or `unconfirmed` after a crash). `None` when the
+/// row is not this channel's.
+pub async fn confirm_by_echo(
+    conn: &mut AsyncPgConnection,
+    channel_id: i64,
+    message_id: i64,
+    mid: &str,
+) -> QueryResult<Option<ChannelOutbound>> {
+    diesel::update(
+        co::table
+            .filter(co::message_id.eq(message_id))
+            .filter(co::channel_id.eq(channel_id)),
+    )
+    .set((
+        co::state.eq(OutboundState::Sent),
+        co::mid.eq(mid),
+        co::sent_at.eq(first_sent_at()),
+        co::claimed_until.eq(None::<DateTime<Utc>>),
+        co::updated_at.eq(Utc::now()),
+    ))
+    .returning(ChannelOutbound::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// A temporary failure: `pending` again, due at `at`, with the error kept for the console.
+pub async fn mark_retry(
+    conn: &mut AsyncPgConnection,
+    message_id: i64,
+    at: DateTime<Utc>,
+    error: (Option<i32>, Option<i32>, &str),
+) -> QueryResult<Option<ChannelOutbound>> {
+    diesel::update(
+        co::table
+            .find(message_id)
+            .filter(co::state.eq(OutboundState::Sending)),
+    )
+    .set((
+        co::state.eq(OutboundState::Pending),
+        co::next_attempt_at.eq(at),
+        co::claimed_until.eq(None::<DateTime<Utc>>),
+        co::error_code.eq(error.0),
+        co::error_subcode.eq(error.1),
+        co::error_text.eq(error.2),
+        co::updated_at.eq(Utc::now()),
+    ))
+    .returning(ChannelOutbound::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// Refused for good (or out of attempts): `failed`, with why.
+pub async fn mark_failed(
+    conn: &mut AsyncPgConnection,
+    message_id: i64,
+    error: (Option<i32>, Option<i32>, &str),
+) -> QueryResult<Option<ChannelOutbound>> {
+    diesel::update(
+        co::table
+            .find(message_id)
+            .filter(co::state.eq(OutboundState::Sending)),
+    )
+    .set((
+        co::state.eq(OutboundState::Failed),
+        co::claimed_until.eq(None::<DateTime<Utc>>),
+        co::error_code.eq(error.0),
+        co::error_subcode.eq(error.1),
+        co::error_text.eq(error.2),
+        co::updated_at.eq(Utc::now()),
+    ))
+    .returning(ChannelOutbound::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// An agent asks to send a `failed` or `unconfirmed` message again: `pending`, due now.
+pub async fn requeue(
+    conn: &mut AsyncPgConnection,
+    message_id: i64,
+    messaging_type: MessagingType,
+    tag: Option<&str>,
+) -> QueryResult<Option<ChannelOutbound>> {
+    let now = Utc::now();
+    diesel::update(
+        co::table
+            .find(message_id)
+            .filter(co::state.eq_any([OutboundState::Failed, OutboundState::Unconfirmed])),
+    )
+    .set((
+        co::state.eq(OutboundState::Pending),
+        co::messaging_type.eq(messaging_type),
+        co::tag.eq(tag),
+        co::next_attempt_at.eq(now),
+        co::updated_at.eq(now),
+    ))
+    .returning(ChannelOutbound::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// Rows left `sending` past their lease by a server that died mid-request: whether the
+/// platform got them is unknown, so they become `unconfirmed` (an echo may still confirm one)
+/// and are never sent again by themselves.
+pub async fn expire_sending(conn: &mut AsyncPgConnection) -> QueryResult<Vec<ChannelOutbound>> {
+    let now = Utc::now();
+    diesel::update(
+        co::table
+            .filter(co::state.eq(OutboundState::Sending))
+            .filter(co::claimed_until.lt(now)),
+    )
+    .set((
+        co::state.eq(OutboundState::Unconfirmed),
+        co::claimed_until.eq(None::<DateTime<Utc>>),
+        co::updated_at.eq(now),
+    ))
+    .returning(ChannelOutbound::as_returning())
+    .get_results(conn)
+    .await
+}
+
+/// A delivery watermark: every message sent to `recipient` at or before `at` is delivered.
+pub async fn mark_delivered_until(
+    conn: &mut AsyncPgConnection,
+    channel_id: i64,
+    recipient: &str,
+    at: DateTime<Utc>,
+) -> QueryResult<Vec<ChannelOutbound>> {
+    diesel::update(
+        co::table
+            .filter(co::channel_id.eq(channel_id))
+            .filter(co::recipient.eq(recipient))
+            .filter(co::state.eq(OutboundState::Sent))
+            .filter(co::sent_at.le(at))
+            .filter(co::delivered_at.is_null()),
+    )
+    .set((co::delivered_at.eq(at), co::updated_at.eq(Utc::now())))
+    .returning(ChannelOutbound::as_returning())
+    .get_results(conn)
+    .await
+}
+
+/// A read watermark: read (and so delivered) up to `at`.
+pub async fn mark_read_until(
+    conn: &mut AsyncPgConnection,
+    channel_id: i64,
+    recipient: &str,
+    at: DateTime<Utc>,
+) -> QueryResult<Vec<ChannelOutbound>> {
+    diesel::update(
+        co::table
+            .filter(co::channel_id.eq(channel_id))
+            .filter(co::recipient.eq(recipient))
+            .filter(co::state.eq(OutboundState::Sent))
+            .filter(co::sent_at.le(at))
+            .filter(co::read_at.is_null()),
+    )
+    .set((
+        co::read_at.eq(at),
+        co::delivered_at.eq(diesel::dsl::sql::<NullableTs>(
+            "COALESCE(delivered_at, read_at)",
+        )),
+        co::updated_at.eq(Utc::now()),
+    ))
+    .returning(ChannelOutbound::as_returning())
+    .get_results(conn)
+    .await
+}

@@ -1,0 +1,4 @@
+//! The Messenger channel's rules: a Page's settings and secrets, the reply windows, webhook
+//! events, sending (durable rows) and contact sync. No HTTP, no actors.
+
+pub mod outbound;
