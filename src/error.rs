@@ -29,6 +29,12 @@ pub enum ErrorCode {
     Conflict,
     SessionEnded,
     EmailNotConfigured,
+    /// A webhook whose signature is missing, wrong, or cannot be checked (no secret set).
+    InvalidSignature,
+    /// The Messenger Page is already connected (in this or another project).
+    PageAlreadyConnected,
+    /// The Graph API refused the Page access token (error 190).
+    PageTokenInvalid,
     /// Too many attempts from one client (logins, new visitors, test e-mails); retry later.
     RateLimited,
     DbUnavailable,
@@ -52,6 +58,9 @@ impl ErrorCode {
             ErrorCode::Conflict => "conflict",
             ErrorCode::SessionEnded => "session_ended",
             ErrorCode::EmailNotConfigured => "email_not_configured",
+            ErrorCode::InvalidSignature => "invalid_signature",
+            ErrorCode::PageAlreadyConnected => "page_already_connected",
+            ErrorCode::PageTokenInvalid => "page_token_invalid",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::DbUnavailable => "db_unavailable",
             ErrorCode::Internal => "internal",
@@ -66,13 +75,17 @@ impl ErrorCode {
             | ErrorCode::FrameTooLarge
             | ErrorCode::UnsupportedFrame
             | ErrorCode::TextTooLong
-            | ErrorCode::Validation => StatusCode::BAD_REQUEST,
-            ErrorCode::Unauthenticated | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            | ErrorCode::Validation
+            | ErrorCode::PageTokenInvalid => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthenticated
+            | ErrorCode::InvalidCredentials
+            | ErrorCode::InvalidSignature => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::Conflict | ErrorCode::SessionEnded | ErrorCode::EmailNotConfigured => {
-                StatusCode::CONFLICT
-            }
+            ErrorCode::Conflict
+            | ErrorCode::SessionEnded
+            | ErrorCode::EmailNotConfigured
+            | ErrorCode::PageAlreadyConnected => StatusCode::CONFLICT,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::DbUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,

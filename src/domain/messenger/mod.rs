@@ -1,4 +1,7 @@
 //! The Messenger channel's rules: a Page's settings and secrets, the reply windows, webhook
 //! events, sending (durable rows) and contact sync. No HTTP, no actors.
 
+pub mod config;
+pub mod inbound;
 pub mod outbound;
+pub mod webhook;
