@@ -6,6 +6,7 @@
 //! - `seed`     — fill one project with a large data set (server-side SQL)
 //! - `bench-queries` — p50/p95 of the list, filter and report endpoints over HTTP
 //! - `webhook-burst` — Messenger webhook answer latency, steady and under a 10× burst
+//! - `sync-bench` — Messenger contact sync throughput against the fake Graph API
 
 mod baseline;
 mod bench;
@@ -14,6 +15,7 @@ mod load;
 mod seed;
 mod setup;
 mod stats;
+mod sync;
 mod sys;
 mod webhook;
 
@@ -125,6 +127,22 @@ enum Cmd {
         /// Root URL of `tests/fake_graph.py` (`http://127.0.0.1:PORT`), to register the Page.
         #[arg(long)]
         fake_graph: Option<String>,
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Messenger contact sync throughput: "Sync all" of N seeded conversations, then again.
+    SyncBench {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, env = "LOADTEST_EMAIL")]
+        email: String,
+        #[arg(long, env = "LOADTEST_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// Root URL of `tests/fake_graph.py` (`http://127.0.0.1:PORT`), the server's Graph API.
+        #[arg(long)]
+        fake_graph: String,
+        #[arg(long, default_value_t = 1000)]
+        conversations: usize,
         #[arg(long)]
         json: Option<PathBuf>,
     },
@@ -424,6 +442,27 @@ async fn main_async(cli: Cli) -> Result<()> {
             })
             .await?;
             print!("{}", webhook::render(&report));
+            if let Some(p) = &json {
+                write_json(p, &report)?;
+            }
+        }
+        Cmd::SyncBench {
+            url,
+            email,
+            password,
+            fake_graph,
+            conversations,
+            json,
+        } => {
+            let report = sync::run(sync::SyncConfig {
+                base: setup::check_loopback(&url)?,
+                email,
+                password,
+                fake_graph: setup::check_loopback(&fake_graph)?,
+                conversations,
+            })
+            .await?;
+            print!("{}", sync::render(&report));
             if let Some(p) = &json {
                 write_json(p, &report)?;
             }
