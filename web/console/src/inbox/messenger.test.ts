@@ -206,7 +206,7 @@ describe('reply windows in the controller', () => {
     FakeWebSocket.last.receive({ type: 'error', code: 'reply_window_closed', message: 'closed', ref: 'cid-1' });
     await flush();
     controller.retry('cid-1');
-    expect(FakeWebSocket.last.sentOfType('send').at(-1)).toMatchObject({ client_id: 'cid-1', tag: 'ACCOUNT_NOTICE' });
+    expect(FakeWebSocket.last.sentOfType('send').slice(-1)[0]).toMatchObject({ client_id: 'cid-1', tag: 'ACCOUNT_NOTICE' });
     controller.stop();
   });
 
