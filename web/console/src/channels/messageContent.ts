@@ -74,7 +74,7 @@ export type DeliveryKind = 'clock' | 'sent' | 'delivered' | 'read' | 'failed' | 
 
 export interface DeliveryBadge {
   kind: DeliveryKind;
-  /** Ticks or a clock, for the meta line. */
+  /** Ticks for the meta line (a clock is drawn by CSS: fonts may lack the emoji). */
   mark: string;
   /** Spelled out (title, screen readers, and the text shown for failures). */
   label: string;
@@ -88,7 +88,7 @@ export function deliveryBadge(d: Delivery | null | undefined): DeliveryBadge | n
   switch (d.state) {
     case 'pending':
     case 'sending':
-      return { kind: 'clock', mark: '🕓', label: d.attempts > 0 && d.error ? `Sending… (retrying after: ${d.error})` : 'Sending…', retry: false };
+      return { kind: 'clock', mark: '', label: d.attempts > 0 && d.error ? `Sending… (retrying after: ${d.error})` : 'Sending…', retry: false };
     case 'failed':
       return { kind: 'failed', mark: '!', label: `Not sent: ${d.error ?? 'the platform refused the message'}`, retry: true };
     case 'unconfirmed':

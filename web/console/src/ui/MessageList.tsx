@@ -130,7 +130,9 @@ function authorOf(m: Message, members: Parameters<typeof memberName>[0], me: num
     case 'system':
       return '';
     case 'agent':
-      return m.sender_user_id === null ? 'Agent' : memberName(members, m.sender_user_id, me);
+      // A reply sent natively from the Page has no member; its label says where it came from.
+      if (m.sender_user_id === null) return m.off_platform ? '' : 'Agent';
+      return memberName(members, m.sender_user_id, me);
   }
 }
 
@@ -148,7 +150,14 @@ function MessageRow({ m, author, grouped }: { m: Message; author: string; groupe
     );
   }
   return (
-    <div className={`message message-${m.sender}${grouped ? ' message-grouped' : ''}`} data-testid="message" data-seq={m.seq} data-sender={m.sender}>
+    // In a group only the last message has a meta line, except for the delivery of platform
+    // sends: every message keeps its ticks (and a failure its Retry).
+    <div
+      className={`message message-${m.sender}${grouped ? ' message-grouped' : ''}${grouped && m.delivery ? ' message-grouped-delivery' : ''}`}
+      data-testid="message"
+      data-seq={m.seq}
+      data-sender={m.sender}
+    >
       <div className="bubble" title={grouped ? fullTime(m.created_at) : undefined}>
         {postback && (
           <span className="message-postback" data-testid="message-postback">
@@ -167,7 +176,7 @@ function MessageRow({ m, author, grouped }: { m: Message; author: string; groupe
         )}
       </div>
       <div className="message-meta">
-        {m.sender !== 'visitor' && <span>{author}</span>}
+        {m.sender !== 'visitor' && author && <span>{author}</span>}
         {m.off_platform && (
           <span className="off-platform-label" data-testid="off-platform" title="Replied outside Switchboard (the Page inbox or the Messenger app)">
             Sent from the Page inbox
@@ -213,7 +222,7 @@ function DeliveryMark({ m }: { m: Message }) {
   }
   return (
     <span className={`delivery delivery-${badge.kind}`} data-testid="delivery" data-state={badge.kind} title={badge.label} aria-label={badge.label}>
-      {badge.mark}
+      {badge.kind === 'clock' ? <span className="delivery-clock" aria-hidden="true" /> : badge.mark}
     </span>
   );
 }
