@@ -198,7 +198,12 @@ impl Change {
 pub fn validate(p: PatchMessenger) -> AppResult<Change> {
     Ok(Change {
         page_id: p.page_id.map(|v| digits("page_id", &v)).transpose()?,
-        page_name: p.page_name.map(|v| name(&v)).transpose()?,
+        // Left blank: the Page's name on Facebook (connect) or unchanged (patch).
+        page_name: p
+            .page_name
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| name(&v))
+            .transpose()?,
         page_token: p
             .page_access_token
             .map(|v| secret("page_access_token", v))
@@ -226,9 +231,9 @@ fn digits(field: &str, v: &str) -> AppResult<String> {
 
 fn name(v: &str) -> AppResult<String> {
     let v = v.trim();
-    if v.is_empty() || v.chars().count() > MAX_NAME_CHARS {
+    if v.chars().count() > MAX_NAME_CHARS {
         return Err(AppError::validation(format!(
-            "page_name must have 1 to {MAX_NAME_CHARS} characters"
+            "page_name is longer than {MAX_NAME_CHARS} characters"
         )));
     }
     Ok(v.to_owned())
@@ -494,7 +499,8 @@ mod tests {
 
     #[test]
     fn bad_fields_are_refused_by_name() {
-        let cases: Vec<(Box<dyn Fn(&mut ConnectMessenger)>, &str)> = vec![
+        type Change = Box<dyn Fn(&mut ConnectMessenger)>;
+        let cases: Vec<(Change, &str)> = vec![
             (Box::new(|c| c.page_id = "12a".into()), "page_id"),
             (Box::new(|c| c.page_id = "".into()), "page_id"),
             (Box::new(|c| c.app_id = "app".into()), "app_id"),
