@@ -989,3 +989,96 @@ async fn events_stored_before_a_restart_are_processed_after_it() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_one_mebibyte_is_refused_unstored() {
+    let mx = setup().await;
+    let text = "x".repeat(1024 * 1024);
+    let body = graph::envelope(
+        PAGE,
+        vec![graph::message_event(
+            PAGE,
+            "psid-big",
+            "m-big",
+            &text,
+            ms_ago(5),
+        )],
+    );
+    assert_eq!(
+        post(&mx, vec![body["entry"][0]["messaging"][0].clone()]).await,
+        413
+    );
+    let mut db = mx.app.db().await;
+    assert_eq!(
+        count(&mut db, "SELECT count(*) AS n FROM webhook_events").await,
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standby_messages_are_stored_marked_and_a_referral_opens_the_window_without_a_message() {
+    let mx = setup().await;
+    let ts = ms_ago(30_000);
+    let body = json!({"object": "page", "entry": [{"id": PAGE, "time": ts, "standby": [
+        graph::message_event(PAGE, "psid-sb", "m-sb", "while another app owns the thread", ts)
+    ]}]});
+    assert_eq!(graph::post_webhook(&mx.app.url(), SECRET, &body).await, 200);
+    let referral = json!({"sender": {"id": "psid-sb"}, "recipient": {"id": PAGE},
+        "timestamp": ts + 10_000, "referral": {"ref": "promo", "source": "SHORTLINK", "type": "OPEN_THREAD"}});
+    assert_eq!(post(&mx, vec![referral]).await, 200);
+    processed(&mx, 2).await;
+    let mut db = mx.app.db().await;
+    let sid = session_of(&mut db, "psid-sb").await;
+    let messages = messages_of(&mx, sid).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0]["content"]["standby"], true);
+    let at = count(
+        &mut db,
+        "SELECT (extract(epoch FROM last_inbound_at) * 1000)::int8 AS n FROM contacts WHERE external_id = 'psid-sb'",
+    )
+    .await;
+    assert_eq!(at, ts + 10_000);
+    assert!(mx.graph.requests("send").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_naming_two_connected_pages_is_stored_for_each() {
+    let mx = setup().await;
+    let second = "100200400";
+    mx.graph.add_page(second, "second-token", "Second").await;
+    let mut other = connect_body();
+    other["page_id"] = json!(second);
+    other["page_access_token"] = json!("second-token");
+    let path = format!("/api/projects/{}/channels/messenger", mx.app.project_id);
+    let (s, ch2) = mx
+        .app
+        .call(&mx.owner, Method::POST, &path, Some(other))
+        .await;
+    assert_eq!(s, 201, "{ch2}");
+    let ts = ms_ago(100);
+    let body = json!({"object": "page", "entry": [
+        {"id": PAGE, "time": ts, "messaging": [graph::message_event(PAGE, "psid-p1", "m-p1", "to the first", ts)]},
+        {"id": second, "time": ts, "messaging": [graph::message_event(second, "psid-p2", "m-p2", "to the second", ts)]}
+    ]});
+    assert_eq!(graph::post_webhook(&mx.app.url(), SECRET, &body).await, 200);
+    processed(&mx, 2).await;
+    let mut db = mx.app.db().await;
+    let first = count(
+        &mut db,
+        "SELECT channel_id AS n FROM contacts WHERE external_id = 'psid-p1'",
+    )
+    .await;
+    let second_channel = count(
+        &mut db,
+        "SELECT channel_id AS n FROM contacts WHERE external_id = 'psid-p2'",
+    )
+    .await;
+    assert_eq!(
+        (first, second_channel),
+        (mx.channel_id, ch2["id"].as_i64().unwrap())
+    );
+    assert_eq!(
+        count(&mut db, "SELECT count(*) AS n FROM messages").await,
+        2
+    );
+}
