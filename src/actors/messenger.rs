@@ -20,7 +20,6 @@ use crate::db::channel_outbound::ChannelOutbound;
 use crate::db::channels::Channel;
 use crate::db::contacts::Contact;
 use crate::db::enums::OutboundState;
-use crate::db::webhook_events::WebhookEvent;
 use crate::domain::conversation::NewPost;
 use crate::domain::events::Event;
 use crate::domain::messenger::config::MessengerConfig;
@@ -32,12 +31,15 @@ use crate::graph::PageAuth;
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use dashmap::DashMap;
+use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// How often the sweep looks for unprocessed rows.
 const SWEEP: Duration = Duration::from_secs(3);
 const BATCH: i64 = 20;
+/// People whose events are processed at the same time (each person's in order).
+const PEOPLE_AT_ONCE: usize = 4;
 /// A row that fails this often for a reason other than an outage is given up on (kept, with
 /// its error), so that one bad POST does not hold up its Page for ever.
 const MAX_ATTEMPTS: i32 = 5;
@@ -175,6 +177,15 @@ impl ChannelActor {
     }
 }
 
+/// Why a row was not processed this time.
+struct RowError {
+    text: String,
+    /// An outage: tried again however often.
+    transient: bool,
+    /// The body is not an envelope: it never will be.
+    unreadable: bool,
+}
+
 /// What processing needs, off the actor.
 struct Run {
     ctx: Arc<AppContext>,
@@ -190,8 +201,12 @@ struct Page {
 }
 
 impl Run {
-    /// Processes the channel's unprocessed rows until none are left; stops at the first row
-    /// that cannot be processed now, so that later rows never overtake it.
+    /// Processes the channel's unprocessed rows until none are left. A batch's events are
+    /// grouped by person: each person's go one at a time, in row order and then timestamp
+    /// order, and a few people are processed at once. A row is marked processed when all its
+    /// events went through; when one fails, its person's later events wait too, and the batch
+    /// ends there (the next run starts again at the oldest unprocessed row; what was done
+    /// already is done once).
     async fn drain(&self, channel_id: i64) -> AppResult<()> {
         loop {
             let rows = {
@@ -201,46 +216,93 @@ impl Run {
             if rows.is_empty() {
                 return Ok(());
             }
-            for row in rows {
-                let outcome = self.row(&row).await;
+            let channel = {
                 let mut conn = self.ctx.pool.get().await?;
-                match outcome {
-                    Ok(()) => {
-                        db::webhook_events::mark_processed(&mut conn, row.id, None).await?;
+                match db::channels::find(&mut conn, channel_id).await {
+                    // The channel was removed: its rows go with it (ON DELETE CASCADE).
+                    Err(diesel::result::Error::NotFound) => return Ok(()),
+                    other => other?,
+                }
+            };
+            let page = Page {
+                page_id: channel.external_id.clone().unwrap_or_default(),
+                config: MessengerConfig::from_json(&channel.config),
+                channel,
+            };
+            let mut failed: Vec<Option<RowError>> = rows.iter().map(|_| None).collect();
+            let mut people: Vec<(String, Vec<(usize, PageEvent)>)> = Vec::new();
+            for (i, row) in rows.iter().enumerate() {
+                match webhook::page_events(&row.body, &page.page_id) {
+                    Ok(events) => {
+                        for ev in events {
+                            match people.iter_mut().find(|(p, _)| *p == ev.psid) {
+                                Some((_, list)) => list.push((i, ev)),
+                                None => people.push((ev.psid.clone(), vec![(i, ev)])),
+                            }
+                        }
                     }
-                    Err(e) if !e.is_transient() && row.attempts >= MAX_ATTEMPTS => {
-                        tracing::error!(error = %e, event = row.id, channel_id,
-                            "giving up on a messenger webhook event");
-                        let text = e.to_string();
-                        db::webhook_events::mark_processed(&mut conn, row.id, Some(&text)).await?;
-                    }
+                    // Never readable, whatever the number of attempts: given up on at once.
                     Err(e) => {
-                        db::webhook_events::mark_failed(&mut conn, row.id, &e.to_string()).await?;
-                        return Err(e);
+                        failed[i] = Some(RowError {
+                            text: format!("webhook event {} is unreadable: {e}", row.id),
+                            transient: false,
+                            unreadable: true,
+                        })
                     }
                 }
+            }
+            let outcomes: Vec<Result<(), (Vec<usize>, AppError)>> =
+                futures_util::stream::iter(people)
+                    .map(|(_, events)| self.person_events(&page, events))
+                    .buffer_unordered(PEOPLE_AT_ONCE)
+                    .collect()
+                    .await;
+            let mut stop: Option<AppError> = None;
+            for (rows_hit, e) in outcomes.into_iter().filter_map(Result::err) {
+                for i in rows_hit {
+                    failed[i].get_or_insert_with(|| RowError {
+                        text: e.to_string(),
+                        transient: e.is_transient(),
+                        unreadable: false,
+                    });
+                }
+                stop.get_or_insert(e);
+            }
+            let mut conn = self.ctx.pool.get().await?;
+            for (row, error) in rows.iter().zip(failed) {
+                match error {
+                    None => {
+                        db::webhook_events::mark_processed(&mut conn, row.id, None).await?;
+                    }
+                    Some(e) if e.unreadable || !e.transient && row.attempts >= MAX_ATTEMPTS => {
+                        tracing::error!(error = %e.text, event = row.id, channel_id,
+                            "giving up on a messenger webhook event");
+                        db::webhook_events::mark_processed(&mut conn, row.id, Some(&e.text))
+                            .await?;
+                    }
+                    Some(e) => {
+                        db::webhook_events::mark_failed(&mut conn, row.id, &e.text).await?;
+                    }
+                }
+            }
+            if let Some(e) = stop {
+                return Err(e);
             }
         }
     }
 
-    async fn row(&self, row: &WebhookEvent) -> AppResult<()> {
-        let channel = {
-            let mut conn = self.ctx.pool.get().await?;
-            match db::channels::find(&mut conn, row.channel_id).await {
-                Err(diesel::result::Error::NotFound) => return Ok(()),
-                other => other?,
+    /// One person's events of a batch, in order; on a failure, the rows of the event that
+    /// failed and of every later one of theirs (not processed: they must not overtake it).
+    async fn person_events(
+        &self,
+        page: &Page,
+        events: Vec<(usize, PageEvent)>,
+    ) -> Result<(), (Vec<usize>, AppError)> {
+        for (k, (_, ev)) in events.iter().enumerate() {
+            if let Err(e) = self.event(page, ev.clone()).await {
+                let rows = events[k..].iter().map(|(i, _)| *i).collect();
+                return Err((rows, e));
             }
-        };
-        let page = Page {
-            page_id: channel.external_id.clone().unwrap_or_default(),
-            config: MessengerConfig::from_json(&channel.config),
-            channel,
-        };
-        let events = webhook::page_events(&row.body, &page.page_id).map_err(|e| {
-            AppError::validation(format!("webhook event {} is unreadable: {e}", row.id))
-        })?;
-        for ev in events {
-            self.event(&page, ev).await?;
         }
         Ok(())
     }
