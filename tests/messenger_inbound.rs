@@ -1082,3 +1082,53 @@ async fn a_post_naming_two_connected_pages_is_stored_for_each() {
         2
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_redelivered_after_its_session_ended_is_not_stored_again() {
+    let mx = setup().await;
+    let sid = person(&mx, "psid-late").await;
+    mx.app.end(&mx.owner, sid).await;
+    let again = graph::message_event(PAGE, "psid-late", "m-in-psid-late", "hello", ms_ago(60_000));
+    assert_eq!(post(&mx, vec![again]).await, 200);
+    processed(&mx, 2).await;
+    let mut db = mx.app.db().await;
+    let cid = contact_of(&mut db, "psid-late").await;
+    assert_eq!(
+        mx.app.session_count_of_contact(cid).await,
+        1,
+        "no session opened for it"
+    );
+    assert_eq!(
+        count(
+            &mut db,
+            "SELECT count(*) AS n FROM messages WHERE external_id = 'm-in-psid-late'"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_native_reply_to_a_person_without_an_open_session_opens_one() {
+    let mx = setup().await;
+    let sid = person(&mx, "psid-closed").await;
+    mx.app.end(&mx.owner, sid).await;
+    let echo = graph::echo_event(
+        PAGE,
+        "psid-closed",
+        "m-later",
+        "Following up from the inbox",
+        None,
+        None,
+        ms_ago(1),
+    );
+    assert_eq!(post(&mx, vec![echo]).await, 200);
+    processed(&mx, 2).await;
+    let mut db = mx.app.db().await;
+    let newer = session_of(&mut db, "psid-closed").await;
+    assert_ne!(newer, sid);
+    let messages = messages_of(&mx, newer).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["off_platform"], true);
+    assert_eq!(messages[0]["sender"], "agent");
+}

@@ -192,8 +192,8 @@ struct Run {
     sessions: Arc<SessionSupervisor>,
 }
 
-/// The channel as one row is processed (its settings read fresh for each row, so a changed
-/// token or app id applies from the next POST on).
+/// The channel as a batch is processed (its settings read fresh for each batch, so a changed
+/// token or app id applies from the next batch on).
 struct Page {
     channel: Channel,
     page_id: String,
