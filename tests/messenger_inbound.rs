@@ -1132,3 +1132,32 @@ async fn a_native_reply_to_a_person_without_an_open_session_opens_one() {
     assert_eq!(messages[0]["off_platform"], true);
     assert_eq!(messages[0]["sender"], "agent");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_answers_before_processing_so_a_slow_graph_api_does_not_delay_it() {
+    let mx = setup().await;
+    // The new person's profile takes 2.5 s (within the 3 s the actor waits for it).
+    mx.graph
+        .script("profile", vec![json!({"delay_ms": 2500})])
+        .await;
+    mx.graph.set_profile("psid-slow", "Slow", "Profile").await;
+    let started = std::time::Instant::now();
+    let ev = graph::message_event(PAGE, "psid-slow", "m-slow", "hi", ms_ago(5));
+    assert_eq!(post(&mx, vec![ev]).await, 200);
+    let answered = started.elapsed();
+    assert!(
+        answered < std::time::Duration::from_millis(1500),
+        "answered after {answered:?}"
+    );
+    processed(&mx, 1).await;
+    assert!(started.elapsed() >= std::time::Duration::from_millis(2500));
+    let mut db = mx.app.db().await;
+    assert_eq!(
+        count(
+            &mut db,
+            "SELECT count(*) AS n FROM contacts WHERE name = 'Slow Profile'"
+        )
+        .await,
+        1
+    );
+}
