@@ -1161,3 +1161,59 @@ async fn the_webhook_answers_before_processing_so_a_slow_graph_api_does_not_dela
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_token_that_checks_out_reconnects_a_channel_that_needs_it() {
+    let mx = setup().await;
+    let mut db = mx.app.db().await;
+    exec(
+        &mut db,
+        &format!(
+            "UPDATE channels SET health = 'needs_reconnect', health_detail = 'Graph API error 190' WHERE id = {}",
+            mx.channel_id
+        ),
+    )
+    .await;
+    mx.graph
+        .add_page(PAGE, "fresh-token", "Acme on Facebook")
+        .await;
+    let path = format!(
+        "/api/projects/{}/channels/{}/messenger",
+        mx.app.project_id, mx.channel_id
+    );
+    let (s, ch) = mx
+        .app
+        .call(
+            &mx.owner,
+            Method::PATCH,
+            &path,
+            Some(json!({"page_access_token": "fresh-token"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{ch}");
+    assert_eq!(ch["health"], "connected");
+    assert_eq!(ch["health_detail"], Value::Null);
+    // The new token is the one used from now on.
+    let ev = graph::message_event(PAGE, "psid-fresh", "m-fresh", "hi", ms_ago(5));
+    assert_eq!(post(&mx, vec![ev]).await, 200);
+    processed(&mx, 1).await;
+    let profile = &mx.graph.requests("profile").await[0];
+    assert_eq!(
+        profile["headers"]["authorization"], "Bearer fresh-token",
+        "{profile}"
+    );
+    // A change that does not touch the token keeps the health as it is, and checks nothing.
+    let pages_before = mx.graph.requests("page").await.len();
+    let (s, ch) = mx
+        .app
+        .call(
+            &mx.owner,
+            Method::PATCH,
+            &path,
+            Some(json!({"human_agent": false})),
+        )
+        .await;
+    assert_eq!(s, 200, "{ch}");
+    assert_eq!(ch["messenger"]["human_agent"], false);
+    assert_eq!(mx.graph.requests("page").await.len(), pages_before);
+}
