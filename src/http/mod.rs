@@ -14,6 +14,7 @@ pub mod rate_limit;
 mod reports;
 mod session_tags;
 mod sessions;
+mod sync;
 mod team;
 mod ws_routes;
 
@@ -71,6 +72,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(team::create_role)
         .service(team::update_role)
         .service(team::delete_role)
+        .service(sync::start)
+        .service(sync::latest)
+        .service(sync::cancel)
         .service(ws_routes::agent)
         .service(ws_routes::visitor)
         .service(assets::widget)
