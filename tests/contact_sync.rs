@@ -532,3 +532,93 @@ async fn a_known_persons_names_are_kept_and_an_empty_name_is_filled_in() {
         ]
     );
 }
+
+#[tokio::test]
+async fn history_joins_a_contacts_open_session_after_its_messages_without_changing_its_state() {
+    let s = setup(10).await;
+    let mut conn = s.app.db().await;
+    let contact_id: i64 = diesel::insert_into(contacts::table)
+        .values((
+            contacts::project_id.eq(s.app.project_id),
+            contacts::channel_id.eq(s.channel_id),
+            contacts::external_id.eq("psid-3"),
+            contacts::name.eq("Person 3"),
+        ))
+        .returning(contacts::id)
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    // An open session with two newer messages (written after the history the API gives).
+    let now = chrono::Utc::now();
+    let session_id: i64 = diesel::insert_into(sessions::table)
+        .values((
+            sessions::project_id.eq(s.app.project_id),
+            sessions::channel_id.eq(s.channel_id),
+            sessions::contact_id.eq(contact_id),
+            sessions::last_seq.eq(2_i64),
+            sessions::message_count.eq(2),
+            sessions::visitor_message_count.eq(2),
+            sessions::last_message_at.eq(now),
+        ))
+        .returning(sessions::id)
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    for seq in 1..=2_i64 {
+        diesel::insert_into(messages::table)
+            .values((
+                messages::session_id.eq(session_id),
+                messages::seq.eq(seq),
+                messages::sender_kind.eq("visitor"),
+                messages::body.eq(format!("live {seq}")),
+                messages::external_id.eq(format!("live-{seq}")),
+                messages::channel_id.eq(s.channel_id),
+                messages::created_at.eq(now),
+            ))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+
+    s.start("all").await;
+    assert_eq!(counts(&s.finished().await), ("done", 10, 9, 200, 0));
+    let rows: Vec<(i64, Option<String>)> = messages::table
+        .filter(messages::session_id.eq(session_id))
+        .order(messages::seq.asc())
+        .select((messages::seq, messages::external_id))
+        .load(&mut conn)
+        .await
+        .unwrap();
+    // Older than the live messages, the imported ones still take the next seqs (3…22): a
+    // client's resume point never has a gap, and created_at keeps the platform's time.
+    assert_eq!(rows.len(), 22);
+    assert_eq!(
+        rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        (1..=22).collect::<Vec<_>>()
+    );
+    assert_eq!(rows[2].1.as_deref(), Some("m-3-5"));
+    let (status, last_seq, count, last_at): (String, i64, i32, chrono::DateTime<chrono::Utc>) =
+        sessions::table
+            .find(session_id)
+            .select((
+                sessions::status,
+                sessions::last_seq,
+                sessions::message_count,
+                sessions::last_message_at,
+            ))
+            .first(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), last_seq, count), ("unassigned", 22, 22));
+    assert!(
+        (last_at - now).num_milliseconds().abs() < 1,
+        "older history does not move it"
+    );
+    let sessions_of_contact: i64 = sessions::table
+        .filter(sessions::contact_id.eq(contact_id))
+        .count()
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(sessions_of_contact, 1);
+}

@@ -371,7 +371,12 @@ impl Run {
                     let wait = wait.unwrap_or(backoff);
                     tracing::warn!(job = self.id, error = %err, retry_in_secs = wait.as_secs(),
                         "conversations page not read; will retry");
-                    self.wait_holding_lease(wait).await?;
+                    if self.wait_holding_lease(wait).await? {
+                        return Ok(Err(Ended {
+                            state: JobState::Cancelled,
+                            error: None,
+                        }));
+                    }
                 }
                 ErrorClass::Retry { .. } => {
                     return Ok(Err(Ended::failed(format!(
@@ -396,21 +401,25 @@ impl Run {
         self.last_call = Some(Instant::now());
     }
 
-    /// Sleeps `d`, renewing the lease meanwhile so that no other runner takes the job.
-    async fn wait_holding_lease(&self, d: Duration) -> Result<(), Interrupted> {
+    /// Sleeps `d` (a rate limit's wait can be minutes), renewing the lease meanwhile so that no
+    /// other runner takes the job; `true` when it was asked to stop meanwhile.
+    async fn wait_holding_lease(&self, d: Duration) -> Result<bool, Interrupted> {
         let renew_every = Duration::from_secs_f64(LEASE_SECS / 3.0);
         let deadline = Instant::now() + d;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Ok(());
+                return Ok(false);
             }
             tokio::time::sleep(left.min(renew_every)).await;
             let mut conn = self.app.pool.get().await.map_err(passing)?;
-            crate::db::jobs::renew(&mut conn, self.id, self.attempt, LEASE_SECS)
+            let row = crate::db::jobs::renew(&mut conn, self.id, self.attempt, LEASE_SECS)
                 .await
                 .map_err(passing)?
                 .ok_or(Interrupted::LostClaim)?;
+            if row.cancel_requested {
+                return Ok(true);
+            }
         }
     }
 }
