@@ -622,3 +622,28 @@ async fn history_joins_a_contacts_open_session_after_its_messages_without_changi
         .unwrap();
     assert_eq!(sessions_of_contact, 1);
 }
+
+#[tokio::test]
+async fn a_conversation_that_cannot_be_imported_is_counted_as_an_error_and_the_sync_goes_on() {
+    let s = setup(0).await;
+    let person = |psid: &str| json!({"id": psid, "name": format!("Name of {psid}")});
+    let page = json!({"id": PAGE, "name": "Acme"});
+    let msg = |mid: &str, at: &str, from: &Value| json!({"id": mid, "created_time": at, "from": from, "message": format!("text {mid}")});
+    let body = json!({"data": [
+        {"id": "t_good", "participants": {"data": [person("p-good"), page]},
+         "messages": {"data": [msg("g-2", "2026-11-20T10:01:00+0000", &page),
+                               msg("g-1", "2026-11-20T10:00:00+0000", &person("p-good"))]}},
+        {"id": "t_nobody", "participants": {"data": [page]},
+         "messages": {"data": [msg("n-1", "2026-11-20T10:00:00+0000", &page)]}},
+        {"id": "t_bad_time", "participants": {"data": [person("p-bad"), page]},
+         "messages": {"data": [msg("b-1", "last tuesday", &person("p-bad"))]}},
+    ]});
+    s.fake
+        .script("conversations", vec![json!({"status": 200, "body": body})])
+        .await;
+    s.start("all").await;
+    let job = s.finished().await;
+    assert_eq!(counts(&job), ("done", 1, 1, 2, 2), "{job}");
+    // The refused conversations left nothing behind, not even their person.
+    assert_eq!((s.count_contacts().await, s.count_messages().await), (1, 2));
+}
