@@ -363,6 +363,19 @@ async fn a_second_sync_imports_nothing_new_and_changes_no_counts() {
     };
     let before: Vec<(i64, i64, i32)> = session_state().load(&mut conn).await.unwrap();
 
+    // The dashboard counts the history sessions (no event announced them).
+    let stats = s
+        .app
+        .get_json(
+            &s.owner,
+            &format!("/api/projects/{}/stats", s.app.project_id),
+        )
+        .await;
+    assert_eq!(
+        (stats["ended"].as_i64(), stats["ongoing"].as_i64()),
+        (Some(60), Some(0))
+    );
+
     let second = s.start("all").await;
     let job = s.finished().await;
     assert_eq!(job["id"], second["id"]);

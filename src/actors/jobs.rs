@@ -11,6 +11,7 @@
 //! header's wait) up to 5 times; an invalid token (190) fails the job; a conversation that
 //! cannot be imported is counted in `errors` and the sync goes on.
 
+use super::stats::{Reload, StatsActor};
 use crate::context::AppContext;
 use crate::db::enums::{ChannelKind, JobKind, JobState};
 use crate::db::jobs::JobRow;
@@ -46,14 +47,18 @@ pub fn nudge() {
 
 pub struct JobRunner {
     ctx: Arc<AppContext>,
+    /// Told to re-read its session counts when a sync made sessions (no event announces
+    /// imported history).
+    stats: Addr<StatsActor>,
     claiming: bool,
     running: HashSet<i64>,
 }
 
 impl JobRunner {
-    pub fn new(ctx: Arc<AppContext>) -> Self {
+    pub fn new(ctx: Arc<AppContext>, stats: Addr<StatsActor>) -> Self {
         JobRunner {
             ctx,
+            stats,
             claiming: false,
             running: HashSet::new(),
         }
@@ -92,10 +97,14 @@ impl JobRunner {
             return;
         }
         let app = Arc::clone(&self.ctx);
-        ctx.spawn(run(app, job).into_actor(self).map(move |_, act, ctx| {
-            act.running.remove(&id);
-            act.tick(ctx);
-        }));
+        ctx.spawn(
+            run(app, self.stats.clone(), job)
+                .into_actor(self)
+                .map(move |_, act, ctx| {
+                    act.running.remove(&id);
+                    act.tick(ctx);
+                }),
+        );
     }
 
     fn listen(&mut self, ctx: &mut Context<Self>) {
@@ -153,6 +162,7 @@ fn passing(e: impl std::fmt::Display) -> Interrupted {
 /// One claimed job, run to its end (or until interrupted).
 struct Run {
     app: Arc<AppContext>,
+    stats: Addr<StatsActor>,
     id: i64,
     project_id: i64,
     attempt: i32,
@@ -160,9 +170,10 @@ struct Run {
     last_call: Option<Instant>,
 }
 
-async fn run(app: Arc<AppContext>, job: JobRow) {
+async fn run(app: Arc<AppContext>, stats: Addr<StatsActor>, job: JobRow) {
     let mut r = Run {
         app,
+        stats,
         id: job.id,
         project_id: job.project_id,
         attempt: job.attempts,
@@ -288,7 +299,12 @@ impl Run {
                 Err(ended) => return Ok(ended),
             };
             let take = wanted.map_or(usize::MAX, |w| usize::try_from(w).unwrap_or(usize::MAX));
+            let imported_before = self.progress.messages_imported;
             let row = self.import_page(&target, &page, take).await?;
+            if self.progress.messages_imported > imported_before {
+                // History sessions may have been made: the dashboard counts them too.
+                self.stats.do_send(Reload);
+            }
             self.announce(&row);
             cancel_requested = row.cancel_requested;
             if self.progress.cursor.is_none() {
