@@ -660,3 +660,104 @@ async fn a_conversation_that_cannot_be_imported_is_counted_as_an_error_and_the_s
     // The refused conversations left nothing behind, not even their person.
     assert_eq!((s.count_contacts().await, s.count_messages().await), (1, 2));
 }
+
+#[tokio::test]
+async fn a_runner_whose_lease_lapsed_writes_nothing_and_an_unheld_job_cancels_at_once() {
+    use diesel_async::AsyncConnection;
+    use switchboard::db::enums::{JobKind, JobState};
+    use switchboard::db::jobs as q;
+    // A bare database: no server runs, so no runner claims anything but this test.
+    let db_url = crate::common::fresh_database().await;
+    let mut conn = diesel_async::AsyncPgConnection::establish(&db_url)
+        .await
+        .unwrap();
+    let owner = switchboard::domain::bootstrap::ensure_first_owner(&mut conn)
+        .await
+        .unwrap()
+        .unwrap();
+    let project_id = owner.channel.project_id;
+    let channel_id = owner.channel.id;
+    let params = json!({"scope": "all"});
+    let (job, created) = q::insert_or_active(
+        &mut conn,
+        project_id,
+        channel_id,
+        JobKind::ContactSync,
+        &params,
+    )
+    .await
+    .unwrap();
+    assert!(created);
+    let (same, created) = q::insert_or_active(
+        &mut conn,
+        project_id,
+        channel_id,
+        JobKind::ContactSync,
+        &params,
+    )
+    .await
+    .unwrap();
+    assert_eq!((same.id, created), (job.id, false));
+
+    let first = q::claim_due(&mut conn, 60.0).await.unwrap().unwrap();
+    assert_eq!((first.state, first.attempts), (JobState::Running, 1));
+    assert!(
+        q::claim_due(&mut conn, 60.0).await.unwrap().is_none(),
+        "held"
+    );
+    // Its holder dies; the lease lapses and another runner claims it.
+    diesel::update(jobs::table.find(job.id))
+        .set(jobs::claimed_until.eq(chrono::Utc::now() - chrono::Duration::seconds(1)))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let second = q::claim_due(&mut conn, 60.0).await.unwrap().unwrap();
+    assert_eq!(second.attempts, 2);
+    let stale = json!({"conversations_done": 999});
+    assert!(q::save_progress(&mut conn, job.id, 1, &stale, 60.0)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        q::finish(&mut conn, job.id, 1, JobState::Done, &stale, None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let fresh = json!({"conversations_done": 25});
+    let saved = q::save_progress(&mut conn, job.id, 2, &fresh, 60.0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(saved.progress, fresh);
+
+    // Held: the cancel is a request the holder reads before its next page.
+    let asked = q::request_cancel(&mut conn, project_id, job.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (asked.state, asked.cancel_requested),
+        (JobState::Running, true)
+    );
+    // Not held (queued): cancelled at once, and a new sync may start.
+    let other = json!({"scope": "recent"});
+    let ended = q::finish(&mut conn, job.id, 2, JobState::Cancelled, &fresh, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ended.state, JobState::Cancelled);
+    let (queued, _) = q::insert_or_active(
+        &mut conn,
+        project_id,
+        channel_id,
+        JobKind::ContactSync,
+        &other,
+    )
+    .await
+    .unwrap();
+    let cancelled = q::request_cancel(&mut conn, project_id, queued.id)
+        .await
+        .unwrap();
+    assert_eq!(cancelled.state, JobState::Cancelled);
+    assert!(q::claim_due(&mut conn, 60.0).await.unwrap().is_none());
+}
