@@ -98,6 +98,10 @@ pub async fn start(config: Config) -> Result<Started, String> {
     Scheduler::start_in_arbiter(&background.handle(), move |_| {
         Scheduler::new(scheduler_ctx, scheduler_sessions)
     });
+    let (jobs_ctx, jobs_stats) = (Arc::clone(&ctx), stats.clone());
+    crate::actors::jobs::JobRunner::start_in_arbiter(&background.handle(), move |_| {
+        crate::actors::jobs::JobRunner::new(jobs_ctx, jobs_stats)
+    });
     if let Some(mailer) = mailer {
         let (mail_pool, retry) = (pool.clone(), RetryPolicy::with_base(config.smtp_retry_base));
         MailerActor::start_in_arbiter(&background.handle(), move |_| {

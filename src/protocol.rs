@@ -224,6 +224,11 @@ pub fn session(s: &SessionView) -> Arc<str> {
     })
 }
 
+/// A background job moved on (agents who manage the project's channels).
+pub fn job(j: &crate::domain::views::JobView) -> Arc<str> {
+    frame(ServerFrame::Job { job: j.clone() })
+}
+
 /// A contact's customer info changed (agents who see the contact).
 pub fn contact(c: &crate::db::contacts::Contact) -> Arc<str> {
     frame(ServerFrame::Contact { contact: c.clone() })

@@ -19,7 +19,7 @@
 
 use crate::db::enums::SessionStatus;
 use crate::db::{contacts::Contact, session_tags::SessionTag, sessions::SessionRow};
-use crate::domain::views::{DeliveryView, MessageView, SessionView};
+use crate::domain::views::{DeliveryView, JobView, MessageView, SessionView};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -52,6 +52,11 @@ pub enum ServerFrame<'a> {
         session_id: i64,
         message_id: i64,
         delivery: DeliveryView,
+    },
+    /// A background job (contact sync) moved on: after each page, and when it ends (agents
+    /// with `channels.manage`).
+    Job {
+        job: JobView,
     },
     /// A contact's customer info was edited (agents who see the contact).
     Contact {
@@ -200,6 +205,7 @@ pub fn typescript() -> String {
         <VisitorSessionView as TS>::decl(&cfg),
         <MessageView as TS>::decl(&cfg),
         <DeliveryView as TS>::decl(&cfg),
+        <JobView as TS>::decl(&cfg),
         <Contact as TS>::decl(&cfg),
         <TagView as TS>::decl(&cfg),
         <crate::protocol::VisitorIn as TS>::decl(&cfg),
@@ -342,6 +348,36 @@ mod tests {
                    "error_code": 551, "error_subcode": null,
                    "error": "the person is unavailable", "attempts": 1, "sent_at": null,
                    "delivered_at": null, "read_at": null}}),
+        );
+    }
+
+    #[test]
+    fn job_frame_carries_the_job_view() {
+        let job = JobView {
+            id: 5,
+            channel_id: 2,
+            kind: crate::db::enums::JobKind::ContactSync,
+            state: crate::db::enums::JobState::Running,
+            scope: crate::domain::messenger::sync::SyncScope::All,
+            conversations_done: 50,
+            contacts_imported: 49,
+            messages_imported: 1000,
+            errors: 1,
+            total_so_far: 51,
+            last_error: None,
+            cursor_saved: true,
+            cancel_requested: false,
+            created_at: at("2026-01-02T03:00:00Z"),
+            updated_at: at("2026-01-02T03:00:05Z"),
+        };
+        pin(
+            &protocol::job(&job),
+            json!({"v": 1, "type": "job", "job": {"id": 5, "channel_id": 2,
+                   "kind": "contact_sync", "state": "running", "scope": "all",
+                   "conversations_done": 50, "contacts_imported": 49, "messages_imported": 1000,
+                   "errors": 1, "total_so_far": 51, "last_error": null, "cursor_saved": true,
+                   "cancel_requested": false, "created_at": "2026-01-02T03:00:00Z",
+                   "updated_at": "2026-01-02T03:00:05Z"}}),
         );
     }
 

@@ -7,6 +7,7 @@ mod common;
 mod admin;
 mod alerts;
 mod api;
+mod contact_sync;
 mod contacts;
 mod graph_client;
 mod messenger_inbound;

@@ -151,7 +151,8 @@ impl Hub {
     fn project_of(a: &Audience) -> Option<i64> {
         match a {
             Audience::SessionAgents { project_id, .. }
-            | Audience::ContactAgents { project_id, .. } => Some(*project_id),
+            | Audience::ContactAgents { project_id, .. }
+            | Audience::ProjectPermission { project_id, .. } => Some(*project_id),
             Audience::Visitor { .. } => None,
         }
     }

@@ -353,7 +353,7 @@ impl Run {
             let mut conn = self.ctx.pool.get().await?;
             if let Some(c) = db::contacts::by_external_id(&mut conn, ch.id, psid).await? {
                 if let Some(at) = inbound_at {
-                    db::contacts::touch_inbound(&mut conn, c.id, at).await?;
+                    db::contacts::advance_last_inbound(&mut conn, c.id, at).await?;
                 }
                 return Ok(c);
             }

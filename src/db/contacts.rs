@@ -203,6 +203,69 @@ pub async fn session_states(
         .collect())
 }
 
+/// A channel's person by their platform id (a Messenger PSID), made if new; an existing
+/// contact's name is filled in only when it is empty (a name an agent can see is never
+/// replaced by an import). Returns the contact's id and whether this call made it.
+pub async fn upsert_imported(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    channel_id: i64,
+    external_id: &str,
+    name: &str,
+) -> QueryResult<(i64, bool)> {
+    use diesel::sql_types::{Bool, Int8, Text};
+    #[derive(QueryableByName)]
+    struct Upserted {
+        #[diesel(sql_type = Int8)]
+        id: i64,
+        #[diesel(sql_type = Bool)]
+        inserted: bool,
+    }
+    let row: Option<Upserted> = diesel::sql_query(
+        "INSERT INTO contacts (project_id, channel_id, external_id, name) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (channel_id, external_id) DO UPDATE
+             SET name = EXCLUDED.name, updated_at = now()
+             WHERE contacts.name = '' AND EXCLUDED.name <> ''
+         RETURNING id, (xmax = 0) AS inserted",
+    )
+    .bind::<Int8, _>(project_id)
+    .bind::<Int8, _>(channel_id)
+    .bind::<Text, _>(external_id)
+    .bind::<Text, _>(name)
+    .get_result(conn)
+    .await
+    .optional()?;
+    if let Some(r) = row {
+        return Ok((r.id, r.inserted));
+    }
+    let id = contacts::table
+        .filter(contacts::channel_id.eq(channel_id))
+        .filter(contacts::external_id.eq(external_id))
+        .select(contacts::id)
+        .first(conn)
+        .await?;
+    Ok((id, false))
+}
+
+/// Moves the person's last inbound time forward to `at` (never back: the reply window is
+/// counted from the latest).
+pub async fn advance_last_inbound(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    at: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(
+        contacts::table.find(id).filter(
+            contacts::last_inbound_at
+                .is_null()
+                .or(contacts::last_inbound_at.lt(at)),
+        ),
+    )
+    .set(contacts::last_inbound_at.eq(Some(at)))
+    .execute(conn)
+    .await
+}
+
 /// A channel's person by their id on the platform (a Messenger PSID).
 pub async fn by_external_id(
     conn: &mut AsyncPgConnection,
@@ -250,22 +313,4 @@ pub async fn upsert_channel_person(
         .returning(Contact::as_returning())
         .get_result(conn)
         .await
-}
-
-/// The person acted at `at` (platform time): the reply window counts from the latest such time.
-pub async fn touch_inbound(
-    conn: &mut AsyncPgConnection,
-    id: i64,
-    at: DateTime<Utc>,
-) -> QueryResult<usize> {
-    diesel::update(
-        contacts::table.filter(contacts::id.eq(id)).filter(
-            contacts::last_inbound_at
-                .is_null()
-                .or(contacts::last_inbound_at.lt(at)),
-        ),
-    )
-    .set(contacts::last_inbound_at.eq(at))
-    .execute(conn)
-    .await
 }

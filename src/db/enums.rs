@@ -1,5 +1,5 @@
 //! The closed vocabularies stored in TEXT columns: session status, sender kind, channel kind,
-//! data scope, outbox state, channel health, outbound state, messaging type, job state. Each
+//! data scope, outbox state, channel health, outbound state, messaging type, job state and kind. Each
 //! is an enum whose database text and JSON spelling are the same string, written once in `text_enum!` (the migrations' CHECK constraints hold the same
 //! lists). A value read from the database that the enum does not know is a deserialization
 //! error naming the type and the value, never a panic or a silent default.
@@ -177,6 +177,21 @@ text_enum! {
     }
 }
 
+impl JobState {
+    /// Queued or running: the one active job of its channel and kind.
+    pub fn is_active(self) -> bool {
+        matches!(self, JobState::Queued | JobState::Running)
+    }
+}
+
+text_enum! {
+    /// What a background job does.
+    pub enum JobKind {
+        /// Imports a Messenger Page's conversations (contacts and their latest messages).
+        ContactSync = "contact_sync",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +232,7 @@ mod tests {
         round_trips(OutboundState::ALL, OutboundState::as_str);
         round_trips(MessagingType::ALL, MessagingType::as_str);
         round_trips(JobState::ALL, JobState::as_str);
+        round_trips(JobKind::ALL, JobKind::as_str);
     }
 
     #[test]
@@ -244,6 +260,7 @@ mod tests {
         assert_eq!(types, ["RESPONSE", "UPDATE", "MESSAGE_TAG"]);
         let jobs = texts(JobState::ALL, JobState::as_str);
         assert_eq!(jobs, ["queued", "running", "done", "failed", "cancelled"]);
+        assert_eq!(texts(JobKind::ALL, JobKind::as_str), ["contact_sync"]);
     }
 
     #[test]

@@ -150,6 +150,21 @@ pub async fn before(
     Ok(rows)
 }
 
+/// Inserts a message unless one with its channel and external id (or its session and seq)
+/// exists; `None` when it was already there.
+pub async fn insert_if_new(
+    conn: &mut AsyncPgConnection,
+    new: NewMessage<'_>,
+) -> QueryResult<Option<MessageRow>> {
+    diesel::insert_into(messages::table)
+        .values(new)
+        .on_conflict_do_nothing()
+        .returning(MessageRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
 /// The message a channel stored under its platform id (unique per channel), in any session.
 pub async fn by_channel_external_id(
     conn: &mut AsyncPgConnection,

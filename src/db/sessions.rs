@@ -292,3 +292,43 @@ pub async fn contact_names(
         .first(conn)
         .await
 }
+
+/// The contact's newest session, locked until the transaction ends.
+pub async fn lock_latest_for_contact(
+    conn: &mut AsyncPgConnection,
+    contact_id: i64,
+) -> QueryResult<Option<SessionRow>> {
+    sessions::table
+        .filter(sessions::contact_id.eq(contact_id))
+        .order(sessions::id.desc())
+        .for_update()
+        .select(SessionRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// An ended session holding a contact's imported history, spanning `from`..`to`. Being ended,
+/// it opens no work: no queue entry, no wait, no timers.
+pub async fn insert_history(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    channel_id: i64,
+    contact_id: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> QueryResult<SessionRow> {
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::project_id.eq(project_id),
+            sessions::channel_id.eq(channel_id),
+            sessions::contact_id.eq(contact_id),
+            sessions::status.eq(SessionStatus::Ended),
+            sessions::created_at.eq(from),
+            sessions::ended_at.eq(Some(to)),
+            sessions::last_message_at.eq(to),
+        ))
+        .returning(SessionRow::as_returning())
+        .get_result(conn)
+        .await
+}

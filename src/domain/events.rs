@@ -13,7 +13,8 @@ use crate::db::messages::MessageRow;
 use crate::db::session_tags::SessionTag;
 use crate::db::sessions::SessionRow;
 use crate::domain::access::Access;
-use crate::domain::views::{DeliveryView, MessageView, SessionView};
+use crate::domain::access::Permission;
+use crate::domain::views::{DeliveryView, JobView, MessageView, SessionView};
 use crate::protocol;
 use std::sync::Arc;
 
@@ -68,6 +69,8 @@ pub enum Event {
         message_id: i64,
         delivery: DeliveryView,
     },
+    /// A background job (contact sync) moved on: a page imported, or it ended.
+    JobProgress { project_id: i64, job: JobView },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +113,11 @@ pub enum Audience {
         project_id: i64,
         sessions: Vec<(SessionStatus, Option<i64>)>,
     },
+    /// The project's agents whose role has this permission.
+    ProjectPermission {
+        project_id: i64,
+        permission: Permission,
+    },
 }
 
 impl Audience {
@@ -137,6 +145,13 @@ impl Audience {
                 sessions,
             } => (
                 access.project_id == *project_id && access.sees_contact(sessions),
+                false,
+            ),
+            Audience::ProjectPermission {
+                project_id,
+                permission,
+            } => (
+                access.project_id == *project_id && access.has(*permission),
                 false,
             ),
             Audience::Visitor { .. } => (false, false),
@@ -283,6 +298,16 @@ impl Event {
                 None,
                 protocol::message_status(session.id, *message_id, d),
             )],
+            Event::JobProgress { project_id, job } => vec![Delivery {
+                audience: Audience::ProjectPermission {
+                    project_id: *project_id,
+                    permission: Permission::ManageChannels,
+                },
+                session_id: 0,
+                seq: None,
+                session_ended: false,
+                frame: protocol::job(job),
+            }],
         }
     }
 }
@@ -335,6 +360,34 @@ mod tests {
         assert_eq!(d[0].audience.agent_sees(&own(7)), (true, true));
         assert_eq!(d[0].audience.agent_sees(&own(8)), (true, false));
         assert_eq!(d[1].audience.agent_sees(&own(8)), (false, false));
+    }
+
+    #[test]
+    fn job_progress_goes_to_the_projects_agents_who_manage_channels() {
+        let job = JobView {
+            id: 1,
+            channel_id: 2,
+            kind: crate::db::enums::JobKind::ContactSync,
+            state: crate::db::enums::JobState::Running,
+            scope: crate::domain::messenger::sync::SyncScope::All,
+            conversations_done: 25,
+            contacts_imported: 25,
+            messages_imported: 500,
+            errors: 0,
+            total_so_far: 25,
+            last_error: None,
+            cursor_saved: true,
+            cancel_requested: false,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        };
+        let d = Event::JobProgress { project_id: 1, job }.deliveries();
+        let mut admin = own(7);
+        admin.permissions = vec![Permission::ManageChannels];
+        assert_eq!(d[0].audience.agent_sees(&admin), (true, false));
+        assert_eq!(d[0].audience.agent_sees(&own(8)), (false, false));
+        admin.project_id = 2;
+        assert_eq!(d[0].audience.agent_sees(&admin), (false, false));
     }
 
     #[test]

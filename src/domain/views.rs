@@ -222,3 +222,55 @@ impl ChannelView {
         }
     }
 }
+
+/// A background job as the API and the `job` frame show it (contact sync: its scope and
+/// counters; `cursor_saved` says that a crash would resume from a saved page).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+pub struct JobView {
+    pub id: i64,
+    /// The channel synced (every contact sync has one).
+    pub channel_id: i64,
+    #[ts(type = "\"contact_sync\"")]
+    pub kind: crate::db::enums::JobKind,
+    #[ts(type = "\"queued\" | \"running\" | \"done\" | \"failed\" | \"cancelled\"")]
+    pub state: crate::db::enums::JobState,
+    #[ts(type = "\"recent\" | \"all\"")]
+    pub scope: crate::domain::messenger::sync::SyncScope,
+    pub conversations_done: i64,
+    pub contacts_imported: i64,
+    pub messages_imported: i64,
+    /// Conversations that could not be imported.
+    pub errors: i64,
+    /// Conversations listed so far (the platform gives no total).
+    pub total_so_far: i64,
+    pub last_error: Option<String>,
+    pub cursor_saved: bool,
+    /// Asked to stop; it stops before its next page.
+    pub cancel_requested: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&crate::db::jobs::JobRow> for JobView {
+    fn from(j: &crate::db::jobs::JobRow) -> Self {
+        use crate::domain::messenger::sync::{SyncParams, SyncProgress};
+        let progress = SyncProgress::of(&j.progress);
+        JobView {
+            id: j.id,
+            channel_id: j.channel_id.unwrap_or_default(),
+            kind: j.kind,
+            state: j.state,
+            scope: SyncParams::of(&j.params).scope,
+            conversations_done: progress.conversations_done,
+            contacts_imported: progress.contacts_imported,
+            messages_imported: progress.messages_imported,
+            errors: progress.errors,
+            total_so_far: progress.total_so_far,
+            last_error: j.last_error.clone(),
+            cursor_saved: progress.cursor.is_some(),
+            cancel_requested: j.cancel_requested,
+            created_at: j.created_at,
+            updated_at: j.updated_at,
+        }
+    }
+}

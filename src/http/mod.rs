@@ -15,6 +15,7 @@ pub mod rate_limit;
 mod reports;
 mod session_tags;
 mod sessions;
+mod sync;
 mod team;
 mod webhooks;
 mod ws_routes;
@@ -75,6 +76,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(team::create_role)
         .service(team::update_role)
         .service(team::delete_role)
+        .service(sync::start)
+        .service(sync::latest)
+        .service(sync::cancel)
         .service(webhooks::verify)
         .service(webhooks::receive)
         .service(ws_routes::agent)

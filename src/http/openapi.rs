@@ -58,6 +58,9 @@ use utoipa::OpenApi;
         super::team::create_role,
         super::team::update_role,
         super::team::delete_role,
+        super::sync::start,
+        super::sync::latest,
+        super::sync::cancel,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorCode))
 )]

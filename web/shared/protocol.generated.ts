@@ -3,7 +3,7 @@
 
 export type WireFrame = { v: 1 } & ServerFrame;
 
-export type ServerFrame = { "type": "hello" } & Hello | { "type": "session", session: SessionPayload, } | { "type": "message" } & MessageView | { "type": "message_status", session_id: number, message_id: number, delivery: DeliveryView, } | { "type": "contact", contact: ContactView, } | { "type": "session_tags", session_id: number, tags: Array<TagView>, } | { "type": "ack", client_id: string | null, session_id: number, seq: number, message_id: number, created_at: string, } | { "type": "ok", ref: JsonValue | null, } | { "type": "pong", ref: JsonValue | null, } | { "type": "typing", session_id: number, from: "visitor" | "agent", user_id: number | null, on: boolean, } | { "type": "error", code: string, message: string, ref?: JsonValue | null, };
+export type ServerFrame = { "type": "hello" } & Hello | { "type": "session", session: SessionPayload, } | { "type": "message" } & MessageView | { "type": "message_status", session_id: number, message_id: number, delivery: DeliveryView, } | { "type": "job", job: JobView, } | { "type": "contact", contact: ContactView, } | { "type": "session_tags", session_id: number, tags: Array<TagView>, } | { "type": "ack", client_id: string | null, session_id: number, seq: number, message_id: number, created_at: string, } | { "type": "ok", ref: JsonValue | null, } | { "type": "pong", ref: JsonValue | null, } | { "type": "typing", session_id: number, from: "visitor" | "agent", user_id: number | null, on: boolean, } | { "type": "error", code: string, message: string, ref?: JsonValue | null, };
 
 export type Hello = AgentHello | VisitorHello;
 
@@ -74,6 +74,24 @@ messaging_type: string, tag: string | null,
  * The platform's error code and our reading of it, when it failed.
  */
 error_code: number | null, error_subcode: number | null, error: string | null, attempts: number, sent_at: string | null, delivered_at: string | null, read_at: string | null, };
+
+export type JobView = { id: number, 
+/**
+ * The channel synced (every contact sync has one).
+ */
+channel_id: number, kind: "contact_sync", state: "queued" | "running" | "done" | "failed" | "cancelled", scope: "recent" | "all", conversations_done: number, contacts_imported: number, messages_imported: number, 
+/**
+ * Conversations that could not be imported.
+ */
+errors: number, 
+/**
+ * Conversations listed so far (the platform gives no total).
+ */
+total_so_far: number, last_error: string | null, cursor_saved: boolean, 
+/**
+ * Asked to stop; it stops before its next page.
+ */
+cancel_requested: boolean, created_at: string, updated_at: string, };
 
 export type ContactView = { id: number, project_id: number, channel_id: number, external_id: string, 
 /**

@@ -4,4 +4,5 @@
 pub mod config;
 pub mod inbound;
 pub mod outbound;
+pub mod sync;
 pub mod webhook;
