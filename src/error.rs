@@ -31,6 +31,8 @@ pub enum ErrorCode {
     EmailNotConfigured,
     /// Too many attempts from one client (logins, new visitors, test e-mails); retry later.
     RateLimited,
+    /// A Messenger reply past the person's reply window with no usable message tag.
+    ReplyWindowClosed,
     DbUnavailable,
     Internal,
 }
@@ -53,6 +55,7 @@ impl ErrorCode {
             ErrorCode::SessionEnded => "session_ended",
             ErrorCode::EmailNotConfigured => "email_not_configured",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::ReplyWindowClosed => "reply_window_closed",
             ErrorCode::DbUnavailable => "db_unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -70,9 +73,10 @@ impl ErrorCode {
             ErrorCode::Unauthenticated | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::Conflict | ErrorCode::SessionEnded | ErrorCode::EmailNotConfigured => {
-                StatusCode::CONFLICT
-            }
+            ErrorCode::Conflict
+            | ErrorCode::SessionEnded
+            | ErrorCode::EmailNotConfigured
+            | ErrorCode::ReplyWindowClosed => StatusCode::CONFLICT,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::DbUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -298,6 +302,7 @@ mod tests {
             ErrorCode::DbUnavailable,
             ErrorCode::TextTooLong,
             ErrorCode::Forbidden,
+            ErrorCode::ReplyWindowClosed,
         ] {
             assert_eq!(
                 serde_json::to_value(code).unwrap(),

@@ -2,3 +2,4 @@
 //! events, sending (durable rows) and contact sync. No HTTP, no actors.
 
 pub mod outbound;
+pub mod window;
