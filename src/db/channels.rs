@@ -99,3 +99,30 @@ pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Channel>
         .first(conn)
         .await
 }
+
+/// Every channel of a kind, in all projects (the Messenger sender's Pages).
+pub async fn of_kind(conn: &mut AsyncPgConnection, kind: ChannelKind) -> QueryResult<Vec<Channel>> {
+    channels::table
+        .filter(channels::kind.eq(kind))
+        .order(channels::id)
+        .select(Channel::as_select())
+        .load(conn)
+        .await
+}
+
+/// Records whether a channel can send (its token works, the platform lets it), and why not.
+pub async fn set_health(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    health: ChannelHealth,
+    detail: Option<&str>,
+) -> QueryResult<usize> {
+    diesel::update(channels::table.find(id))
+        .set((
+            channels::health.eq(health),
+            channels::health_detail.eq(detail),
+            channels::health_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await
+}

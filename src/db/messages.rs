@@ -149,3 +149,15 @@ pub async fn before(
     rows.reverse();
     Ok(rows)
 }
+
+/// These messages, in no particular order (the channel sender reads what it claimed).
+pub async fn of_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<MessageRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    messages::table
+        .filter(messages::id.eq_any(ids))
+        .select(MessageRow::as_select())
+        .load(conn)
+        .await
+}

@@ -11,6 +11,7 @@ mod me;
 mod openapi;
 mod projects;
 pub mod rate_limit;
+mod reply_window;
 mod reports;
 mod session_tags;
 mod sessions;
@@ -51,6 +52,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(sessions::assign)
         .service(sessions::take)
         .service(sessions::end)
+        .service(sessions::retry)
+        .service(reply_window::get)
         .service(reports::records)
         .service(reports::summary)
         .service(reports::csv)
