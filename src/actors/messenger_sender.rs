@@ -1,0 +1,434 @@
+//! Sends Messenger messages from their durable `channel_outbound` rows through the Send API.
+//!
+//! One sender for every Page of this server, started once in `app::start`: the rows are the
+//! queue, so what a sender holds is only what is in flight. A committed agent or bot message
+//! nudges it (`SenderListener`, after the commit); a poll every 500 ms catches the rest (retries
+//! that came due, a Page reconnected, rows another server left). Each tick claims due rows with
+//! a lease (`sending`, committed before the request), at most one per person at a time, oldest
+//! first (`db::channel_outbound::claim_due`), and sends them concurrently across people.
+//!
+//! Outcomes, by the Graph error's code (`graph::ErrorClass`), never its text: sent (with the
+//! mid); temporary or rate-limited → `pending` again after a backoff (1 s, 2 s, 4 s … at most
+//! 5 min, at least what `X-Business-Use-Case-Usage` asks), `failed` after 8 attempts; 190 →
+//! `failed` and the channel needs reconnecting (its other rows wait, `pending`, until it is
+//! reconnected); 551 → `failed` and the contact unreachable; a refusal (window, retired tag,
+//! not receiving, Page restricted, thread owned by another app) → `failed` with why. A request
+//! that got no answer is `unconfirmed`: it may have arrived, so it is never sent again by
+//! itself (an echo carrying our metadata confirms it; an agent may retry it).
+//!
+//! The guarantee (ARCHITECTURE.md, "Sending through a channel"): at most once.
+
+use crate::context::AppContext;
+use crate::db::channel_outbound::ChannelOutbound;
+use crate::db::channels::Channel;
+use crate::db::enums::{ChannelHealth, ChannelKind, OutboundState, SenderKind};
+use crate::db::{self, retry::with_retry};
+use crate::domain::events::Event;
+use crate::domain::views::DeliveryView;
+use crate::error::AppResult;
+use crate::graph::{ErrorClass, GraphError, PageAuth, SendOk, SendRequest};
+use actix::prelude::*;
+use chrono::Utc;
+use diesel_async::AsyncPgConnection;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const POLL: Duration = Duration::from_millis(500);
+/// How often rows left `sending` past their lease are turned `unconfirmed`.
+const EXPIRE_EVERY: Duration = Duration::from_secs(60);
+/// Requests in flight at once, over all Pages (Meta allows about 300/s per Page).
+const MAX_IN_FLIGHT: usize = 64;
+/// Attempts before a temporary failure becomes `failed`.
+pub const MAX_ATTEMPTS: i32 = 8;
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// The delay before attempt `attempts + 1`, after `attempts` temporary failures: 1 s, 2 s,
+/// 4 s … at most 5 min, and at least what the platform asked us to wait.
+pub fn backoff(attempts: i32, wait: Option<Duration>) -> Duration {
+    let exp = attempts.clamp(1, 20) as u32 - 1;
+    let d = Duration::from_secs(1u64 << exp).min(MAX_BACKOFF);
+    wait.map_or(d, |w| d.max(w))
+}
+
+pub struct MessengerSender {
+    ctx: Arc<AppContext>,
+    lease: Duration,
+    /// A claim tick is running; another one is wanted after it (`again`).
+    busy: bool,
+    again: bool,
+    in_flight: usize,
+    /// The Messenger channels seen at the last tick: a nudge for any other channel (the web
+    /// widget's) costs nothing.
+    known: HashSet<i64>,
+    last_expiry: Option<Instant>,
+}
+
+/// Something may be due on this channel.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Nudge {
+    pub channel_id: i64,
+}
+
+impl MessengerSender {
+    pub fn new(ctx: Arc<AppContext>, lease: Duration) -> Self {
+        MessengerSender {
+            ctx,
+            lease,
+            busy: false,
+            again: false,
+            in_flight: 0,
+            known: HashSet::new(),
+            last_expiry: None,
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        if self.busy {
+            self.again = true;
+            return;
+        }
+        let room = MAX_IN_FLIGHT.saturating_sub(self.in_flight);
+        let expire = self.last_expiry.is_none_or(|t| t.elapsed() >= EXPIRE_EVERY);
+        if expire {
+            self.last_expiry = Some(Instant::now());
+        }
+        self.busy = true;
+        let (app, lease) = (Arc::clone(&self.ctx), self.lease);
+        let fut = async move { claim(&app, lease, room, expire).await };
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
+            act.busy = false;
+            match res {
+                Ok(tick) => {
+                    act.known = tick.known;
+                    for send in tick.claimed {
+                        act.in_flight += 1;
+                        let app = Arc::clone(&act.ctx);
+                        ctx.spawn(
+                            async move { send_one(&app, send).await }
+                                .into_actor(act)
+                                .map(|_, act, ctx| {
+                                    act.in_flight -= 1;
+                                    // The person's next message may go now.
+                                    act.tick(ctx);
+                                }),
+                        );
+                    }
+                }
+                // One failed tick (database down) must not stop the sender.
+                Err(e) => tracing::warn!(error = %e, "messenger sender tick failed"),
+            }
+            if std::mem::take(&mut act.again) {
+                act.tick(ctx);
+            }
+        }));
+    }
+}
+
+impl Actor for MessengerSender {
+    type Context = Context<Self>;
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // The first tick (which expires what a dead server left `sending`) comes after one
+        // interval, once `app::start` has set the listeners its events go to.
+        ctx.run_interval(POLL, |act, ctx| act.tick(ctx));
+    }
+}
+
+impl Handler<Nudge> for MessengerSender {
+    type Result = ();
+    fn handle(&mut self, msg: Nudge, ctx: &mut Context<Self>) {
+        if self.known.contains(&msg.channel_id) {
+            self.tick(ctx);
+        }
+    }
+}
+
+/// Nudges the sender after the commit of a message it may have to send, or of a retry.
+pub struct SenderListener(pub Addr<MessengerSender>);
+
+impl crate::events::Listener for SenderListener {
+    fn on_events(&self, events: &[Event]) {
+        for e in events {
+            let channel_id = match e {
+                Event::MessagePosted { after, message, .. }
+                    if matches!(message.sender_kind, SenderKind::Agent | SenderKind::Bot)
+                        && !message.off_platform =>
+                {
+                    after.channel_id
+                }
+                Event::MessageStatus {
+                    session, delivery, ..
+                } if delivery.state == OutboundState::Pending => session.channel_id,
+                _ => continue,
+            };
+            // A full mailbox already holds a nudge; the poll is the backstop.
+            let _ = self.0.try_send(Nudge { channel_id });
+        }
+    }
+}
+
+/// A claimed row with what its request needs.
+struct Claimed {
+    row: ChannelOutbound,
+    page_id: String,
+    token: String,
+    text: String,
+}
+
+struct Tick {
+    known: HashSet<i64>,
+    claimed: Vec<Claimed>,
+}
+
+async fn claim(app: &AppContext, lease: Duration, room: usize, expire: bool) -> AppResult<Tick> {
+    let mut conn = app.pool.get().await?;
+    let mut events = Vec::new();
+    if expire {
+        for row in db::channel_outbound::expire_sending(&mut conn).await? {
+            tracing::warn!(
+                message_id = row.message_id,
+                "a message was being sent when its server stopped; unconfirmed"
+            );
+            events.extend(status(&mut conn, &row).await?);
+        }
+    }
+    let channels = db::channels::of_kind(&mut conn, ChannelKind::Messenger).await?;
+    let known = channels.iter().map(|c| c.id).collect();
+    let mut claimed = Vec::new();
+    for ch in &channels {
+        let room = room.saturating_sub(claimed.len());
+        if room == 0 {
+            break;
+        }
+        if ch.health == ChannelHealth::NeedsReconnect {
+            continue;
+        }
+        let Some((page_id, token)) = credentials(&mut conn, app, ch).await? else {
+            continue;
+        };
+        let rows =
+            db::channel_outbound::claim_due(&mut conn, ch.id, lease.as_secs_f64(), room as i64)
+                .await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.message_id).collect();
+        let mut texts: HashMap<i64, String> = db::messages::of_ids(&mut conn, &ids)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m.body))
+            .collect();
+        for row in rows {
+            events.extend(status(&mut conn, &row).await?);
+            claimed.push(Claimed {
+                text: texts.remove(&row.message_id).unwrap_or_default(),
+                page_id: page_id.clone(),
+                token: token.clone(),
+                row,
+            });
+        }
+    }
+    app.events.dispatch(&events);
+    Ok(Tick { known, claimed })
+}
+
+/// The Page id and its opened access token; `None` (and the channel marked as needing a
+/// reconnect) when they are missing or cannot be opened with this server's key.
+async fn credentials(
+    conn: &mut AsyncPgConnection,
+    app: &AppContext,
+    ch: &Channel,
+) -> AppResult<Option<(String, String)>> {
+    let sealed = ch.config.get("page_token").and_then(|t| t.as_str());
+    let opened = match (&ch.external_id, sealed) {
+        (Some(page), Some(sealed)) => app
+            .secrets
+            .open("page_token", sealed)
+            .map(|token| (page.clone(), token)),
+        _ => Err("the channel has no Page id or access token".to_owned()),
+    };
+    match opened {
+        Ok(c) => Ok(Some(c)),
+        Err(why) => {
+            tracing::warn!(channel = ch.id, error = %why, "a Messenger channel cannot send");
+            db::channels::set_health(conn, ch.id, ChannelHealth::NeedsReconnect, Some(&why))
+                .await?;
+            Ok(None)
+        }
+    }
+}
+
+/// The `message_status` event of a row, for the agents who see its session.
+async fn status(conn: &mut AsyncPgConnection, row: &ChannelOutbound) -> AppResult<Option<Event>> {
+    use diesel::OptionalExtension;
+    let Some(session) = db::sessions::find(conn, row.session_id).await.optional()? else {
+        return Ok(None);
+    };
+    Ok(Some(Event::MessageStatus {
+        session,
+        message_id: row.message_id,
+        delivery: DeliveryView::from(row),
+    }))
+}
+
+async fn send_one(app: &AppContext, c: Claimed) {
+    let req = SendRequest {
+        recipient: c.row.recipient.clone(),
+        messaging_type: c.row.messaging_type,
+        tag: c.row.tag.clone(),
+        text: c.text.clone(),
+        metadata: format!("sb:{}", c.row.message_id),
+    };
+    let page = PageAuth {
+        page_id: &c.page_id,
+        token: &c.token,
+    };
+    let outcome = app.graph.send(page, &req).await;
+    let message_id = c.row.message_id;
+    let recorded = with_retry(|| async {
+        use diesel_async::AsyncConnection;
+        let mut conn = app.pool.get().await?;
+        let (row, outcome) = (&c.row, &outcome);
+        conn.transaction(async move |conn| record(conn, row, outcome).await)
+            .await
+    })
+    .await;
+    match recorded {
+        Ok(events) => app.events.dispatch(&events),
+        // The row stays `sending`; its lease lapses and it shows as unconfirmed, unless the
+        // echo confirms it: never sent twice.
+        Err(e) => tracing::error!(error = %e, message_id, "cannot record a Messenger send"),
+    }
+}
+
+/// Records a send's outcome; returns what it announces.
+async fn record(
+    conn: &mut AsyncPgConnection,
+    row: &ChannelOutbound,
+    outcome: &Result<SendOk, GraphError>,
+) -> AppResult<Vec<Event>> {
+    let id = row.message_id;
+    let updated = match outcome {
+        Ok(ok) => {
+            tracing::info!(message_id = id, mid = %ok.message_id, "messenger message sent");
+            db::channel_outbound::mark_sent(conn, id, &ok.message_id).await?
+        }
+        Err(e) => {
+            let (code, subcode) = e
+                .code()
+                .map_or((None, None), |(c, s)| (Some(c as i32), s.map(|s| s as i32)));
+            let class = e.class();
+            tracing::warn!(message_id = id, attempts = row.attempts, error = %e, ?class,
+                "messenger send refused or failed");
+            if let GraphError::NoAnswer(_) = e {
+                db::channel_outbound::mark_unconfirmed(conn, id, &unconfirmed_text(e)).await?
+            } else {
+                let text = reason(e, class, row);
+                let err = (code, subcode, text.as_str());
+                match class {
+                    ErrorClass::Retry { wait } if row.attempts < MAX_ATTEMPTS => {
+                        let delay = backoff(row.attempts, wait);
+                        let at = Utc::now()
+                            + chrono::Duration::from_std(delay)
+                                .unwrap_or_else(|_| chrono::Duration::minutes(5));
+                        db::channel_outbound::mark_retry(conn, id, at, err).await?
+                    }
+                    ErrorClass::Retry { .. } => {
+                        let text = format!("gave up after {} attempts: {text}", row.attempts);
+                        db::channel_outbound::mark_failed(conn, id, (code, subcode, &text)).await?
+                    }
+                    _ => {
+                        side_effects(conn, row, class, &text).await?;
+                        db::channel_outbound::mark_failed(conn, id, err).await?
+                    }
+                }
+            }
+        }
+    };
+    let Some(updated) = updated else {
+        // An echo confirmed it meanwhile, or the row was expired: nothing to add.
+        return Ok(Vec::new());
+    };
+    Ok(status(conn, &updated).await?.into_iter().collect())
+}
+
+/// What an error means beyond the message: the channel's health, the contact's reach.
+async fn side_effects(
+    conn: &mut AsyncPgConnection,
+    row: &ChannelOutbound,
+    class: ErrorClass,
+    text: &str,
+) -> AppResult<()> {
+    match class {
+        ErrorClass::TokenInvalid => {
+            db::channels::set_health(
+                conn,
+                row.channel_id,
+                ChannelHealth::NeedsReconnect,
+                Some(text),
+            )
+            .await?;
+        }
+        ErrorClass::PageRestricted => {
+            db::channels::set_health(conn, row.channel_id, ChannelHealth::Restricted, Some(text))
+                .await?;
+        }
+        ErrorClass::Unreachable => {
+            let session = db::sessions::find(conn, row.session_id).await?;
+            db::contacts::mark_unreachable(conn, session.contact_id, Utc::now()).await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn unconfirmed_text(e: &GraphError) -> String {
+    format!("no answer from the Send API ({e}); the person may have received it")
+}
+
+/// Why it failed, as the console shows it on the message.
+fn reason(e: &GraphError, class: ErrorClass, row: &ChannelOutbound) -> String {
+    let code = match e.code() {
+        Some((c, Some(s))) => format!(" (Graph error {c}/{s})"),
+        Some((c, None)) => format!(" (Graph error {c})"),
+        None => String::new(),
+    };
+    let why = match class {
+        ErrorClass::Retry { .. } => return e.to_string(),
+        ErrorClass::TokenInvalid => {
+            "the Page access token is invalid or expired: reconnect the Page in Settings › Channels, then retry"
+                .to_owned()
+        }
+        ErrorClass::OutsideWindow => "Meta refused it: outside the allowed reply window".to_owned(),
+        ErrorClass::RetiredTag => format!(
+            "Meta refused the message tag {}: it is retired; remove it from the Page's allowed tags",
+            row.tag.as_deref().unwrap_or("?")
+        ),
+        ErrorClass::Unreachable => {
+            "the person is unavailable (they blocked the Page or their account is deactivated)"
+                .to_owned()
+        }
+        ErrorClass::NotReceiving => "the person isn't receiving messages from this Page".to_owned(),
+        ErrorClass::PageRestricted => {
+            "the Page is temporarily restricted from sending messages".to_owned()
+        }
+        ErrorClass::ThreadOwnedElsewhere => {
+            "another app controls this conversation (Conversation Routing)".to_owned()
+        }
+        ErrorClass::Refused => return format!("refused: {e}"),
+    };
+    format!("{why}{code}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backoff_doubles_to_five_minutes_and_honours_the_platform_wait() {
+        let s = Duration::from_secs;
+        let got: Vec<_> = (1..=10).map(|a| backoff(a, None)).collect();
+        assert_eq!(got, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300].map(s).to_vec());
+        assert_eq!(backoff(1, Some(s(180))), s(180));
+        assert_eq!(backoff(9, Some(s(60))), s(256));
+        assert_eq!(backoff(30, Some(s(3600))), s(3600));
+    }
+}
