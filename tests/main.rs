@@ -8,6 +8,7 @@ mod admin;
 mod alerts;
 mod api;
 mod contacts;
+mod graph_client;
 mod permissions;
 mod project_settings;
 mod protocol_guarantees;

@@ -295,6 +295,8 @@ mod tests {
                 text: text.into(),
                 off_platform: false,
                 created_at: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+                content: serde_json::json!({}),
+                delivery: None,
             }
         }
 

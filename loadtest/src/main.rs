@@ -5,6 +5,8 @@
 //! - `compare`  — both, back to back, with a ratio table
 //! - `seed`     — fill one project with a large data set (server-side SQL)
 //! - `bench-queries` — p50/p95 of the list, filter and report endpoints over HTTP
+//! - `webhook-burst` — Messenger webhook answer latency, steady and under a 10× burst
+//! - `sync-bench` — Messenger contact sync throughput against the fake Graph API
 
 mod baseline;
 mod bench;
@@ -13,7 +15,9 @@ mod load;
 mod seed;
 mod setup;
 mod stats;
+mod sync;
 mod sys;
+mod webhook;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -96,6 +100,49 @@ enum Cmd {
         #[arg(long, default_value = "q")]
         contacts_param: String,
         /// Write the figures as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Messenger webhook: answer latency at a steady rate, under a burst of N× that rate, and
+    /// the time until processing caught up (the server's Graph API must accept the Page token
+    /// `loadtest-page-token`: run it against `tests/fake_graph.py`, see loadtest/README.md).
+    WebhookBurst {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, env = "LOADTEST_EMAIL")]
+        email: String,
+        #[arg(long, env = "LOADTEST_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// Webhook POSTs per second in the steady phases (one new person's message each).
+        #[arg(long, default_value_t = 20.0)]
+        base_rate: f64,
+        #[arg(long, default_value_t = 10.0)]
+        burst_factor: f64,
+        /// Length of each phase (steady, burst, steady).
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        phase: Duration,
+        /// POSTs in flight at most (Meta's delivery is concurrent too).
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Root URL of `tests/fake_graph.py` (`http://127.0.0.1:PORT`), to register the Page.
+        #[arg(long)]
+        fake_graph: Option<String>,
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Messenger contact sync throughput: "Sync all" of N seeded conversations, then again.
+    SyncBench {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, env = "LOADTEST_EMAIL")]
+        email: String,
+        #[arg(long, env = "LOADTEST_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// Root URL of `tests/fake_graph.py` (`http://127.0.0.1:PORT`), the server's Graph API.
+        #[arg(long)]
+        fake_graph: String,
+        #[arg(long, default_value_t = 1000)]
+        conversations: usize,
         #[arg(long)]
         json: Option<PathBuf>,
     },
@@ -366,6 +413,58 @@ async fn main_async(cli: Cli) -> Result<()> {
             print!("{}", bench::render(&rows, requests));
             if let Some(p) = &json {
                 write_json(p, &rows)?;
+            }
+        }
+        Cmd::WebhookBurst {
+            url,
+            email,
+            password,
+            base_rate,
+            burst_factor,
+            phase,
+            concurrency,
+            fake_graph,
+            json,
+        } => {
+            if !(base_rate > 0.0 && burst_factor >= 1.0 && concurrency > 0) {
+                bail!("--base-rate must be positive, --burst-factor at least 1, --concurrency at least 1");
+            }
+            let base = setup::check_loopback(&url)?;
+            let report = webhook::run(webhook::WebhookConfig {
+                base,
+                email,
+                password,
+                base_rate,
+                burst_factor,
+                phase,
+                concurrency,
+                fake_graph: fake_graph.map(|u| setup::check_loopback(&u)).transpose()?,
+            })
+            .await?;
+            print!("{}", webhook::render(&report));
+            if let Some(p) = &json {
+                write_json(p, &report)?;
+            }
+        }
+        Cmd::SyncBench {
+            url,
+            email,
+            password,
+            fake_graph,
+            conversations,
+            json,
+        } => {
+            let report = sync::run(sync::SyncConfig {
+                base: setup::check_loopback(&url)?,
+                email,
+                password,
+                fake_graph: setup::check_loopback(&fake_graph)?,
+                conversations,
+            })
+            .await?;
+            print!("{}", sync::render(&report));
+            if let Some(p) = &json {
+                write_json(p, &report)?;
             }
         }
     }

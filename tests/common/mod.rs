@@ -1,5 +1,6 @@
 #![allow(dead_code)]
 
+pub mod graph;
 pub mod smtp;
 pub mod steps;
 pub mod ws;

@@ -170,3 +170,40 @@ export async function until(what, fn, ms = WAIT) {
   }
   throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
 }
+
+/**
+ * Starts the fake Graph API (tests/fake_graph.py, a real HTTP server process) on a free port.
+ * `baseUrl` is what the server takes as SWITCHBOARD_GRAPH_BASE_URL; `control(method, path,
+ * body)` calls its /_control endpoints and answers the parsed JSON.
+ */
+export async function startFakeGraph() {
+  const script = new URL('../../tests/fake_graph.py', import.meta.url).pathname;
+  const child = spawn('python3', [script, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  const port = Number(await until('the fake Graph API to listen', async () => {
+    if (child.exitCode !== null) throw new Error(`fake_graph.py exited:\n${log}`);
+    return /LISTENING (\d+)/.exec(log)?.[1];
+  }));
+  const root = `http://127.0.0.1:${port}`;
+  return {
+    port,
+    baseUrl: `${root}/v25.0`,
+    output: () => log,
+    async control(method, path, body) {
+      const r = await fetch(`${root}/_control/${path}`, {
+        method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await r.text();
+      if (!r.ok) throw new Error(`fake Graph ${method} ${path} answered ${r.status}: ${text}`);
+      return text ? JSON.parse(text) : null;
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await Promise.race([new Promise((r) => child.once('exit', r)), sleep(5_000)]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}

@@ -3,13 +3,15 @@
 // like `openChat` or `send`. One controller per signed-in user and project.
 import { ApiError, authLost } from '../api/http';
 import type { Api } from '../api/http';
+import type { ChannelsApi } from '../api/channels';
 import type { Session } from '../api/types';
+import { nextBoundaryMs } from '../channels/replyWindow';
 import { AgentSocket } from '../realtime/agentSocket';
-import type { AgentSocketHandlers, AgentSocketOptions } from '../realtime/agentSocket';
+import type { AgentSocketHandlers, AgentSocketOptions, OutboxEntry } from '../realtime/agentSocket';
 import type { ServerFrame } from '../realtime/protocol';
 import { contiguousMax, lastSeq } from './chatLog';
 import { initialState, reduce } from './reducer';
-import type { InboxAction, InboxState } from './reducer';
+import type { InboxAction, InboxState, PendingMessage } from './reducer';
 import { loadSeen, saveSeen } from './seenStorage';
 import { TAB_IDS, tabQuery } from './tabs';
 import type { TabId, Viewer } from './tabs';
@@ -17,11 +19,16 @@ import { TypingThrottle } from './typingThrottle';
 
 export type InboxApi = Pick<Api, 'sessions' | 'session' | 'messages' | 'take' | 'assign' | 'end' | 'me'>;
 
+/** Channel kinds, Messenger reply windows and platform retries (api/channels.ts). */
+export type InboxChannelsApi = Pick<ChannelsApi, 'channels' | 'replyWindow' | 'retryMessage'>;
+
 /** The socket operations the controller needs (an `AgentSocket`). */
 export type SocketPort = Pick<AgentSocket, 'connect' | 'close' | 'send' | 'typing' | 'track' | 'reconnectNow'>;
 
 export interface InboxControllerOptions {
   api: InboxApi;
+  /** Without it every session is treated as a web chat (no reply window, no platform retry). */
+  channels?: InboxChannelsApi;
   projectId: number;
   viewer: Viewer;
   storage?: Storage | null;
@@ -64,6 +71,12 @@ export class InboxController {
   private savedSeen: InboxState['seen'];
   private stopped = false;
   private readonly frameListeners = new Set<(frame: ServerFrame) => void>();
+  /** The channel list in flight (kinds are read once, and again for a channel not seen yet). */
+  private loadingChannels: Promise<void> | null = null;
+  /** Latest reply-window request per session; older answers are dropped. */
+  private readonly windowGeneration = new Map<number, number>();
+  /** Refetch of the open chat's reply window when its state next changes (24 h, 7 days). */
+  private windowTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly opts: InboxControllerOptions) {
     this.api = opts.api;
@@ -79,7 +92,11 @@ export class InboxController {
       onStatus: (status) => this.dispatch({ type: 'connection', status }),
       onReady: (_hello, info) => this.onReady(info.reconnected),
       onAccessChanged: () => this.opts.onAccessChanged?.(),
-      onSendRejected: (entry, error) => this.dispatch({ type: 'sendRejected', clientId: entry.client_id, error: sendErrorText(error.code, error.message) }),
+      onSendRejected: (entry, error) => {
+        this.dispatch({ type: 'sendRejected', clientId: entry.client_id, error: sendErrorText(error.code, error.message) });
+        // A refusal may mean the reply window moved on (closed, or now needs a tag).
+        void this.refreshReplyWindow(entry.session_id);
+      },
       onRetryScheduled: (attempt) => {
         // Repeated failures may mean the session cookie is gone (the upgrade answers 401).
         if (attempt === 3 || attempt % 10 === 0) void this.checkAuth();
@@ -118,6 +135,7 @@ export class InboxController {
     this.socket.connect();
     // The queue and my chats first: they carry the tab counts.
     for (const tab of ['unassigned', 'mine', 'all'] as const) void this.loadTab(tab, 'replace');
+    void this.loadChannels();
   }
 
   stop(): void {
@@ -125,6 +143,7 @@ export class InboxController {
     for (const t of this.typingOut.values()) t.stop();
     for (const t of this.typingTimers.values()) clearTimeout(t);
     this.typingTimers.clear();
+    this.clearWindowTimer();
     this.socket.close();
   }
 
@@ -172,9 +191,90 @@ export class InboxController {
     const prev = this.state.openSessionId;
     if (prev !== null && prev !== sessionId) this.typingOut.get(prev)?.stop();
     this.dispatch({ type: 'open', sessionId });
+    if (prev !== sessionId) this.clearWindowTimer();
     if (sessionId === null) return;
     if (!this.state.sessions[sessionId]) void this.fetchSession(sessionId);
-    void this.ensureLog(sessionId);
+    void this.ensureLog(sessionId).then(() => this.refreshReplyWindow(sessionId));
+  }
+
+  // --- channels and reply windows ---
+
+  /** Reads every channel's kind; shared by concurrent callers. */
+  private loadChannels(): Promise<void> {
+    const api = this.opts.channels;
+    if (!api) return Promise.resolve();
+    if (this.loadingChannels) return this.loadingChannels;
+    this.loadingChannels = (async () => {
+      try {
+        const list = await api.channels(this.projectId);
+        if (!this.stopped) this.dispatch({ type: 'channelKinds', channels: list.map((c) => ({ id: c.id, kind: c.kind })) });
+      } catch (e) {
+        authLost(e, this.opts.onUnauthenticated); // without kinds chats read as web: no window bar
+      } finally {
+        this.loadingChannels = null;
+      }
+    })();
+    return this.loadingChannels;
+  }
+
+  /** Whether the session is on a Messenger channel (reading the channels again for a new one). */
+  private async isMessenger(sessionId: number): Promise<boolean> {
+    const s = this.state.sessions[sessionId];
+    if (!s || !this.opts.channels) return false;
+    if (!(s.channel_id in this.state.channelKinds)) await this.loadChannels();
+    return this.state.channelKinds[s.channel_id] === 'messenger';
+  }
+
+  /**
+   * Reads a Messenger session's reply window (on open, after each visitor message, after a
+   * refused send, and at the window's next boundary while the chat is open).
+   */
+  async refreshReplyWindow(sessionId: number): Promise<void> {
+    const api = this.opts.channels;
+    if (!api || this.stopped || !(await this.isMessenger(sessionId))) return;
+    const generation = (this.windowGeneration.get(sessionId) ?? 0) + 1;
+    this.windowGeneration.set(sessionId, generation);
+    this.dispatch({ type: 'replyWindowLoading', sessionId });
+    try {
+      const w = await api.replyWindow(this.projectId, sessionId);
+      if (this.stopped || this.windowGeneration.get(sessionId) !== generation) return;
+      this.dispatch({ type: 'replyWindow', sessionId, window: w });
+      if (this.state.openSessionId === sessionId) this.armWindowTimer(sessionId);
+    } catch (e) {
+      if (this.stopped || this.windowGeneration.get(sessionId) !== generation) return;
+      if (authLost(e, this.opts.onUnauthenticated)) return;
+      this.dispatch({ type: 'replyWindowFailed', sessionId, error: errorText(e) });
+    }
+  }
+
+  private armWindowTimer(sessionId: number): void {
+    this.clearWindowTimer();
+    const ms = nextBoundaryMs(this.state.replyWindows[sessionId]?.window, this.now().getTime());
+    if (ms === null) return;
+    // A second past the boundary, so the server's clock has passed it too. setTimeout cannot
+    // wait longer than ~24.8 days; windows are at most 7 days.
+    this.windowTimer = setTimeout(() => {
+      this.windowTimer = null;
+      if (this.state.openSessionId === sessionId) void this.refreshReplyWindow(sessionId);
+    }, ms + 1000);
+  }
+
+  private clearWindowTimer(): void {
+    if (this.windowTimer) clearTimeout(this.windowTimer);
+    this.windowTimer = null;
+  }
+
+  /** Sends a failed or unconfirmed platform message again; throws the server's refusal. */
+  async retryDelivery(sessionId: number, messageId: number): Promise<void> {
+    const api = this.opts.channels;
+    if (!api) return;
+    try {
+      const m = await api.retryMessage(this.projectId, sessionId, messageId);
+      if (!this.stopped) this.dispatch({ type: 'messageUpdated', message: m });
+    } catch (e) {
+      if (authLost(e, this.opts.onUnauthenticated)) return;
+      throw e;
+    }
   }
 
   /** Scrolled to the top: the page of messages just before the oldest one shown. */
@@ -263,17 +363,19 @@ export class InboxController {
 
   // --- composing ---
 
-  /** Sends over the socket; shown as pending until the server's ack. */
-  send(sessionId: number, text: string): boolean {
+  /**
+   * Sends over the socket; shown as pending until the server's ack. `tag`: the Messenger
+   * message tag the agent picked (only past the 7-day window).
+   */
+  send(sessionId: number, text: string, tag?: string): boolean {
     if (text.trim() === '' || text.length > MAX_TEXT) return false;
     const clientId = this.newClientId();
-    this.dispatch({
-      type: 'pendingAdded',
-      pending: { clientId, sessionId, text, createdAt: this.now().toISOString(), state: 'sending', error: null },
-    });
+    const pending: PendingMessage = { clientId, sessionId, text, createdAt: this.now().toISOString(), state: 'sending', error: null };
+    if (tag) pending.tag = tag;
+    this.dispatch({ type: 'pendingAdded', pending });
     this.typingOut.get(sessionId)?.stop();
     this.drafts.delete(sessionId);
-    this.socket.send({ session_id: sessionId, client_id: clientId, text });
+    this.socket.send(outboxEntry(pending));
     return true;
   }
 
@@ -282,7 +384,7 @@ export class InboxController {
     const p = this.state.pending.find((x) => x.clientId === clientId);
     if (!p || p.state !== 'failed') return;
     this.dispatch({ type: 'pendingRetried', clientId });
-    this.socket.send({ session_id: p.sessionId, client_id: p.clientId, text: p.text });
+    this.socket.send(outboxEntry(p));
   }
 
   /** Forgets a message the server refused. */
@@ -347,6 +449,10 @@ export class InboxController {
         if (!this.state.sessions[frame.session_id]) void this.fetchSession(frame.session_id);
         const log = this.state.logs[frame.session_id];
         if (log?.loaded && contiguousMax(log.messages) < frame.seq) this.afterLogChange(frame.session_id);
+        // The person wrote: the 24 h window starts again.
+        if (frame.sender === 'visitor' && (frame.session_id === this.state.openSessionId || frame.session_id in this.state.replyWindows)) {
+          void this.refreshReplyWindow(frame.session_id);
+        }
         break;
       }
       case 'typing':
@@ -392,6 +498,12 @@ export class InboxController {
   }
 }
 
+function outboxEntry(p: PendingMessage): OutboxEntry {
+  const entry: OutboxEntry = { session_id: p.sessionId, client_id: p.clientId, text: p.text };
+  if (p.tag) entry.tag = p.tag;
+  return entry;
+}
+
 function errorText(e: unknown): string {
   if (e instanceof ApiError) return e.message;
   return e instanceof Error ? e.message : 'Something went wrong.';
@@ -405,6 +517,8 @@ function sendErrorText(code: string, message: string): string {
       return 'Not sent: this conversation is not yours to answer.';
     case 'text_too_long':
       return 'Not sent: the message is too long.';
+    case 'reply_window_closed':
+      return `Not sent: ${message || 'the 7-day reply window has closed; the person must message the Page first.'}`;
     default:
       return `Not sent: ${message}`;
   }

@@ -2,7 +2,8 @@
 // sessions and messages is derived from this state; REST pages and socket frames are both
 // just actions, so the order in which they arrive never matters (dedupe by seq, counters
 // only move forward).
-import type { DataScope, Message, Session, SessionPage } from '../api/types';
+import type { ChannelKind, ReplyWindow } from '../api/channels';
+import type { DataScope, Delivery, Message, Session, SessionPage } from '../api/types';
 import { initialCustomer, reduceCustomer, sessionsWithContact } from '../contacts/customerState';
 import type { CustomerAction, CustomerState } from '../contacts/customerState';
 import type { ConnectionStatus } from '../realtime/agentSocket';
@@ -29,6 +30,15 @@ export interface PendingMessage {
   /** `failed`: the server refused it for good (e.g. the session ended). */
   state: 'sending' | 'failed';
   error: string | null;
+  /** The Messenger message tag picked for it (past the 7-day window). */
+  tag?: string;
+}
+
+/** A Messenger session's reply window as last read from the server. */
+export interface ReplyWindowEntry {
+  window: ReplyWindow | null;
+  loading: boolean;
+  error: string | null;
 }
 
 export interface InboxState {
@@ -51,6 +61,9 @@ export interface InboxState {
   connection: ConnectionStatus;
   /** Contacts, session tags, chat-list preferences (contacts/customerState.ts). */
   customer: CustomerState;
+  /** Each channel's kind (web, messenger), from GET …/channels; a session names its channel. */
+  channelKinds: Readonly<Record<number, ChannelKind>>;
+  replyWindows: Readonly<Record<number, ReplyWindowEntry>>;
 }
 
 export type InboxAction =
@@ -72,7 +85,13 @@ export type InboxAction =
   | { type: 'pendingRetried'; clientId: string }
   | { type: 'pendingDiscarded'; clientId: string }
   | { type: 'typingExpired'; sessionId: number }
-  | { type: 'customer'; action: CustomerAction };
+  | { type: 'customer'; action: CustomerAction }
+  | { type: 'channelKinds'; channels: readonly { id: number; kind: ChannelKind }[] }
+  | { type: 'replyWindowLoading'; sessionId: number }
+  | { type: 'replyWindow'; sessionId: number; window: ReplyWindow }
+  | { type: 'replyWindowFailed'; sessionId: number; error: string }
+  /** A message read again (the answer of a retry): replaces the one with its seq. */
+  | { type: 'messageUpdated'; message: Message };
 
 const emptyTab: TabList = { ids: [], nextCursor: null, loaded: false, loading: false, error: null };
 
@@ -90,6 +109,8 @@ export function initialState(viewer: Viewer, seen: Record<number, number> = {}):
     openSessionId: null,
     connection: 'connecting',
     customer: initialCustomer(),
+    channelKinds: {},
+    replyWindows: {},
   };
 }
 
@@ -152,7 +173,44 @@ function apply(state: InboxState, action: InboxAction): InboxState {
       return withoutTyping(state, action.sessionId);
     case 'customer':
       return applyCustomer(state, action.action);
+    case 'channelKinds': {
+      const kinds: Record<number, ChannelKind> = { ...state.channelKinds };
+      for (const c of action.channels) kinds[c.id] = c.kind;
+      return { ...state, channelKinds: kinds };
+    }
+    case 'replyWindowLoading': {
+      const cur = state.replyWindows[action.sessionId];
+      return setWindow(state, action.sessionId, { window: cur?.window ?? null, loading: true, error: null });
+    }
+    case 'replyWindow':
+      return setWindow(state, action.sessionId, { window: action.window, loading: false, error: null });
+    case 'replyWindowFailed': {
+      const cur = state.replyWindows[action.sessionId];
+      return setWindow(state, action.sessionId, { window: cur?.window ?? null, loading: false, error: action.error });
+    }
+    case 'messageUpdated':
+      return replaceMessage(state, action.message.session_id, (m) => m.seq === action.message.seq, () => action.message);
   }
+}
+
+function setWindow(state: InboxState, sessionId: number, entry: ReplyWindowEntry): InboxState {
+  return { ...state, replyWindows: { ...state.replyWindows, [sessionId]: entry } };
+}
+
+/** Replaces one loaded message of a session's log; unchanged when it is not loaded. */
+function replaceMessage(state: InboxState, sessionId: number, match: (m: Message) => boolean, f: (m: Message) => Message): InboxState {
+  const log = state.logs[sessionId];
+  if (!log) return state;
+  const i = log.messages.findIndex(match);
+  if (i < 0) return state;
+  const messages = log.messages.slice();
+  messages[i] = f(messages[i]);
+  return setLog(state, sessionId, { ...log, messages });
+}
+
+/** A `message_status` frame: the platform send of one message moved on. */
+function applyDelivery(state: InboxState, sessionId: number, messageId: number, delivery: Delivery): InboxState {
+  return replaceMessage(state, sessionId, (m) => m.message_id === messageId, (m) => ({ ...m, delivery }));
 }
 
 /** Customer info; a newer contact also renames its sessions (chat list, header). */
@@ -201,6 +259,9 @@ function applyFrame(state: InboxState, frame: ServerFrame): InboxState {
       return applyCustomer(state, { type: 'contact', contact: frame.contact });
     case 'session_tags':
       return applyCustomer(state, { type: 'sessionTags', sessionId: frame.session_id, tags: frame.tags });
+    case 'message_status':
+      return applyDelivery(state, frame.session_id, frame.message_id, frame.delivery);
+    case 'job':
     case 'ok':
     case 'error':
     case 'pong':
@@ -220,6 +281,10 @@ function applyMessage(state: InboxState, m: Message): InboxState {
   const log = next.logs[m.session_id];
   if (log && !hasSeq(log.messages, m.seq)) {
     next = setLog(next, m.session_id, { ...log, messages: mergeMessages(log.messages, [m]) });
+  } else if (log && m.delivery) {
+    // The ack showed our message before its `message` frame, which is the first to carry the
+    // platform delivery; keep a delivery already moved on by a `message_status`.
+    next = replaceMessage(next, m.session_id, (x) => x.seq === m.seq && x.delivery === null, (x) => ({ ...x, delivery: m.delivery, content: m.content }));
   }
   if (m.sender === 'visitor') next = withoutTyping(next, m.session_id);
   next = dropPendingFor(next, [m]);

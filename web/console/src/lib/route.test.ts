@@ -14,6 +14,7 @@ describe('route', () => {
     expect(chatIdFromPath('/settings/notifications')).toBeNull();
     expect(routeFromPath('/sessions')).toEqual({ kind: 'sessions' });
     expect(routeFromPath('/settings/team')).toEqual({ kind: 'settings', section: 'team' });
+    expect(routeFromPath('/settings/messenger')).toEqual({ kind: 'settings', section: 'messenger' });
   });
 
   it('writes paths that read back the same', () => {

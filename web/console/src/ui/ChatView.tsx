@@ -33,6 +33,8 @@ export function ChatView({ sessionId, focusRequest, onClose }: Props) {
   }
 
   const typing = !!state.visitorTyping[sessionId];
+  const messenger = state.channelKinds[session.channel_id] === 'messenger';
+  const replyWindow = messenger ? (state.replyWindows[sessionId] ?? { window: null, loading: true, error: null }) : undefined;
   return (
     <section className="chat" aria-label="Conversation">
       <ChatHeader session={session} onClose={onClose} />
@@ -49,7 +51,7 @@ export function ChatView({ sessionId, focusRequest, onClose }: Props) {
           </span>
         )}
       </div>
-      <Composer session={session} focusRequest={focusRequest} />
+      <Composer session={session} focusRequest={focusRequest} replyWindow={replyWindow} />
     </section>
   );
 }

@@ -1,7 +1,9 @@
 // The messages of one chat, oldest first. Scrolling to the top loads older pages; new
 // messages keep the view pinned to the bottom only if it already was there.
-import { Fragment, useLayoutEffect, useRef } from 'react';
+import { Fragment, useLayoutEffect, useRef, useState } from 'react';
+import { ApiError } from '../api/http';
 import type { Message, Session } from '../api/types';
+import { attachmentLabel, attachmentsOf, bodyText, deliveryBadge, postbackText } from '../channels/messageContent';
 import type { ChatLog } from '../inbox/chatLog';
 import { hasOlder } from '../inbox/chatLog';
 import type { PendingMessage } from '../inbox/reducer';
@@ -128,11 +130,15 @@ function authorOf(m: Message, members: Parameters<typeof memberName>[0], me: num
     case 'system':
       return '';
     case 'agent':
-      return m.sender_user_id === null ? 'Agent' : memberName(members, m.sender_user_id, me);
+      // A reply sent natively from the Page has no member; its label says where it came from.
+      if (m.sender_user_id === null) return m.off_platform ? '' : 'Agent';
+      return memberName(members, m.sender_user_id, me);
   }
 }
 
 function MessageRow({ m, author, grouped }: { m: Message; author: string; grouped: boolean }) {
+  const attachments = attachmentsOf(m.content);
+  const postback = postbackText(m.content);
   if (m.sender === 'system') {
     return (
       <div className="message message-system" data-testid="message" data-seq={m.seq} data-sender="system">
@@ -144,17 +150,79 @@ function MessageRow({ m, author, grouped }: { m: Message; author: string; groupe
     );
   }
   return (
-    <div className={`message message-${m.sender}${grouped ? ' message-grouped' : ''}`} data-testid="message" data-seq={m.seq} data-sender={m.sender}>
+    // In a group only the last message has a meta line, except for the delivery of platform
+    // sends: every message keeps its ticks (and a failure its Retry).
+    <div
+      className={`message message-${m.sender}${grouped ? ' message-grouped' : ''}${grouped && m.delivery ? ' message-grouped-delivery' : ''}`}
+      data-testid="message"
+      data-seq={m.seq}
+      data-sender={m.sender}
+    >
       <div className="bubble" title={grouped ? fullTime(m.created_at) : undefined}>
-        {m.text}
+        {postback && (
+          <span className="message-postback" data-testid="message-postback">
+            {postback}
+          </span>
+        )}
+        {bodyText(m.text, m.content)}
+        {attachments.length > 0 && (
+          <span className="message-attachments">
+            {attachments.map((a, i) => (
+              <a key={i} className="message-attachment" data-testid="message-attachment" data-type={a.type} href={a.url} target="_blank" rel="noopener noreferrer nofollow">
+                {attachmentLabel(a.type)}
+              </a>
+            ))}
+          </span>
+        )}
       </div>
       <div className="message-meta">
-        {m.sender !== 'visitor' && <span>{author}</span>}
-        {m.off_platform && <span title="Sent outside Switchboard">· off-platform</span>}
+        {m.sender !== 'visitor' && author && <span>{author}</span>}
+        {m.off_platform && (
+          <span className="off-platform-label" data-testid="off-platform" title="Replied outside Switchboard (the Page inbox or the Messenger app)">
+            Sent from the Page inbox
+          </span>
+        )}
         <time dateTime={m.created_at} title={fullTime(m.created_at)}>
           {clockTime(m.created_at)}
         </time>
+        <DeliveryMark m={m} />
       </div>
     </div>
+  );
+}
+
+/** Ticks for a platform send; a failure spelled out with a Retry. */
+function DeliveryMark({ m }: { m: Message }) {
+  const { controller } = useInboxContext();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const badge = deliveryBadge(m.delivery);
+  if (!badge) return null;
+  const retry = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await controller.retryDelivery(m.session_id, m.message_id);
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : 'Could not retry.');
+    } finally {
+      setBusy(false);
+    }
+  };
+  if (badge.retry) {
+    return (
+      <span className={`delivery delivery-${badge.kind}`} data-testid="delivery" data-state={badge.kind} role="alert">
+        <span className="delivery-text">{badge.label}</span>{' '}
+        <button type="button" className="link" data-testid="delivery-retry" disabled={busy} onClick={() => void retry()}>
+          {busy ? 'Retrying…' : 'Retry'}
+        </button>
+        {error && <span className="delivery-retry-error"> {error}</span>}
+      </span>
+    );
+  }
+  return (
+    <span className={`delivery delivery-${badge.kind}`} data-testid="delivery" data-state={badge.kind} title={badge.label} aria-label={badge.label}>
+      {badge.kind === 'clock' ? <span className="delivery-clock" aria-hidden="true" /> : badge.mark}
+    </span>
   );
 }

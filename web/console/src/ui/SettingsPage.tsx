@@ -1,16 +1,20 @@
 // The settings area: a section list on the left, the chosen page on the right:
-// "Online chat › New message notification" and "Team".
-import { useEffect, useState } from 'react';
+// "Online chat › New message notification", "Channels › Messenger" (with channels.manage)
+// and "Team".
+import { useContext, useEffect, useState } from 'react';
 import type { MouseEvent } from 'react';
 import type { Api } from '../api/http';
 import type { Me, ProjectMembership } from '../api/types';
 import { pathForRoute, routeFromPath } from '../lib/route';
 import type { SettingsSection } from '../lib/route';
+import { InboxContext } from './inboxContext';
+import { MessengerSettingsPanel } from './MessengerSettingsPanel';
 import { NotificationSettingsPanel } from './NotificationSettingsPanel';
 import { TeamSettingsPanel } from './TeamSettingsPanel';
 
 export const MANAGE_PROJECT = 'project.manage';
 export const MANAGE_TEAM = 'team.manage';
+export const MANAGE_CHANNELS = 'channels.manage';
 
 interface Props {
   api: Api;
@@ -26,6 +30,9 @@ function sectionFromPath(): SettingsSection {
 
 export function SettingsPage({ api, me, membership, onUnauthenticated }: Props) {
   const canManage = membership.role.permissions.includes(MANAGE_PROJECT);
+  const canManageChannels = membership.role.permissions.includes(MANAGE_CHANNELS);
+  // The agent socket's frames (sync progress), when the page is inside the inbox screen.
+  const inbox = useContext(InboxContext);
   const [section, setSection] = useState<SettingsSection>(sectionFromPath);
   useEffect(() => {
     const popstate = () => setSection(sectionFromPath());
@@ -58,13 +65,35 @@ export function SettingsPage({ api, me, membership, onUnauthenticated }: Props) 
           <h3 className="settings-nav-heading">Online chat</h3>
           {item('notifications', 'New message notification')}
         </div>
+        {canManageChannels && (
+          <div className="settings-nav-group">
+            <h3 className="settings-nav-heading">Channels</h3>
+            {item('messenger', 'Messenger')}
+          </div>
+        )}
         <div className="settings-nav-group">
           <h3 className="settings-nav-heading">Organization</h3>
           {item('team', 'Team')}
         </div>
       </nav>
       <main className="settings-main">
-        {section === 'team' ? (
+        {section === 'messenger' ? (
+          canManageChannels ? (
+            <MessengerSettingsPanel
+              key="messenger"
+              api={api}
+              projectId={membership.project.id}
+              subscribeFrames={inbox?.controller.subscribeFrames}
+              onUnauthenticated={onUnauthenticated}
+            />
+          ) : (
+            <div className="settings-content">
+              <div className="notice" data-testid="messenger-forbidden">
+                Only members who can manage channels may connect and configure Messenger Pages.
+              </div>
+            </div>
+          )
+        ) : section === 'team' ? (
           <TeamSettingsPanel
             key="team"
             api={api}
