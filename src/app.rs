@@ -2,6 +2,7 @@
 //! every worker shares them), then the HTTP server.
 
 use crate::actors::hub::{FanoutListener, Hub};
+use crate::actors::messenger::MessengerChannels;
 use crate::actors::messenger_sender::{MessengerSender, SenderListener};
 use crate::actors::sessions::SessionSupervisor;
 use crate::actors::stats::StatsListener;
@@ -109,12 +110,21 @@ pub async fn start(config: Config) -> Result<Started, String> {
             MailerActor::new(mail_pool, mailer, retry)
         });
     }
+    // Messenger's inbound processing: one actor per Page, started on demand; the sweep also
+    // picks up what a previous run left unprocessed.
+    let messenger = Arc::new(MessengerChannels::new(
+        Arc::clone(&ctx),
+        Arc::clone(&sessions),
+        background.handle(),
+    ));
+    messenger.start_sweep();
     let state = web::Data::new(AppState {
         pool,
         app: ctx,
         hub,
         sessions,
         stats,
+        messenger,
         config: Arc::new(config.clone()),
         limits: Arc::new(crate::http::rate_limit::RateLimits::new(&config)),
     });

@@ -29,6 +29,12 @@ pub enum ErrorCode {
     Conflict,
     SessionEnded,
     EmailNotConfigured,
+    /// A webhook whose signature is missing, wrong, or cannot be checked (no secret set).
+    InvalidSignature,
+    /// The Messenger Page is already connected (in this or another project).
+    PageAlreadyConnected,
+    /// The Graph API refused the Page access token (error 190).
+    PageTokenInvalid,
     /// Too many attempts from one client (logins, new visitors, test e-mails); retry later.
     RateLimited,
     /// A Messenger reply past the person's reply window with no usable message tag.
@@ -54,6 +60,9 @@ impl ErrorCode {
             ErrorCode::Conflict => "conflict",
             ErrorCode::SessionEnded => "session_ended",
             ErrorCode::EmailNotConfigured => "email_not_configured",
+            ErrorCode::InvalidSignature => "invalid_signature",
+            ErrorCode::PageAlreadyConnected => "page_already_connected",
+            ErrorCode::PageTokenInvalid => "page_token_invalid",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::ReplyWindowClosed => "reply_window_closed",
             ErrorCode::DbUnavailable => "db_unavailable",
@@ -69,14 +78,18 @@ impl ErrorCode {
             | ErrorCode::FrameTooLarge
             | ErrorCode::UnsupportedFrame
             | ErrorCode::TextTooLong
-            | ErrorCode::Validation => StatusCode::BAD_REQUEST,
-            ErrorCode::Unauthenticated | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            | ErrorCode::Validation
+            | ErrorCode::PageTokenInvalid => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthenticated
+            | ErrorCode::InvalidCredentials
+            | ErrorCode::InvalidSignature => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::Conflict
             | ErrorCode::SessionEnded
             | ErrorCode::EmailNotConfigured
-            | ErrorCode::ReplyWindowClosed => StatusCode::CONFLICT,
+            | ErrorCode::ReplyWindowClosed
+            | ErrorCode::PageAlreadyConnected => StatusCode::CONFLICT,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::DbUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,

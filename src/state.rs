@@ -1,6 +1,7 @@
 //! What every request handler can reach.
 
 use crate::actors::hub::Hub;
+use crate::actors::messenger::MessengerChannels;
 use crate::actors::sessions::SessionSupervisor;
 use crate::actors::stats::StatsActor;
 use crate::config::Config;
@@ -17,6 +18,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     pub sessions: Arc<SessionSupervisor>,
     pub stats: Addr<StatsActor>,
+    /// The Messenger channel actors (inbound processing), nudged by the webhook.
+    pub messenger: Arc<MessengerChannels>,
     pub config: Arc<Config>,
     pub limits: Arc<RateLimits>,
 }

@@ -9,6 +9,7 @@ mod alerts;
 mod api;
 mod contacts;
 mod graph_client;
+mod messenger_inbound;
 mod messenger_outbound;
 mod permissions;
 mod project_settings;

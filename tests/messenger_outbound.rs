@@ -359,6 +359,25 @@ async fn an_invalid_token_fails_the_message_and_the_page_needs_reconnecting() {
     let why = f["delivery"]["error"].as_str().unwrap();
     assert!(why.contains("reconnect the Page"), "{why}");
     assert_eq!(health_of(&s).await, ("needs_reconnect".into(), true));
+    let channels = s
+        .app
+        .get_json(
+            &s.owner,
+            &format!("/api/projects/{}/channels", s.app.project_id),
+        )
+        .await;
+    let page = channels
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == s.channel_id)
+        .unwrap()
+        .clone();
+    assert_eq!(page["health"], "needs_reconnect", "{page}");
+    assert!(
+        page["health_detail"].as_str().unwrap().contains("190"),
+        "{page}"
+    );
 
     // Further messages wait for the reconnect instead of failing too.
     let second = s.replied("c2", None).await;
@@ -493,11 +512,10 @@ struct Binary {
 
 impl Binary {
     async fn start(db_url: &str, graph_base: &str, lease_secs: u64) -> Binary {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        Binary::start_on(free_port(), db_url, graph_base, lease_secs).await
+    }
+
+    async fn start_on(port: u16, db_url: &str, graph_base: &str, lease_secs: u64) -> Binary {
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .args(["serve", "--database-url", db_url, "--bind"])
             .arg(format!("127.0.0.1:{port}"))
@@ -536,6 +554,14 @@ impl Binary {
         use std::os::unix::process::ExitStatusExt;
         assert_eq!(status.signal(), Some(9));
     }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A database with an owner, a Page and a person who wrote a minute ago.
@@ -709,5 +735,49 @@ async fn a_server_killed_during_the_request_leaves_the_message_unconfirmed_not_r
     assert_eq!(r.status(), 200);
     c.wait_for(id, "was sent", |o| o.0 == "sent").await;
     assert_eq!(fake.requests("send").await.len(), 3);
+    server.kill_9().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_unconfirmed_by_a_crash_is_confirmed_by_its_echo_and_never_resent() {
+    let c = crash_setup().await;
+    let port = free_port();
+    let fake = FakeGraph::start().await;
+    fake.add_page(mx::PAGE_ID, mx::PAGE_TOKEN, "Acme").await;
+    // Like Meta, the fake posts the echo (with our metadata) before it answers — here after a
+    // delay the server does not survive; the echo reaches the restarted server.
+    fake.script("send", vec![json!({"delay_ms": 4000})]).await;
+    let webhook = format!("http://127.0.0.1:{port}/webhooks/messenger");
+    fake.echo_to(
+        mx::PAGE_ID,
+        &webhook,
+        mx::APP_SECRET,
+        mx::APP_ID,
+        "before_response",
+    )
+    .await;
+    let server = Binary::start_on(port, &c.db_url, &fake.base_url, 2).await;
+    let http = c.login(&server).await;
+    let id = c.reply(&server, &http, "c1").await;
+    fake.wait_for_requests("send", 1).await;
+    server.kill_9().await;
+
+    let server = Binary::start_on(port, &c.db_url, &fake.base_url, 2).await;
+    c.wait_for(id, "was confirmed by its echo", |o| o.0 == "sent")
+        .await;
+    let mut conn = AsyncPgConnection::establish(&c.db_url).await.unwrap();
+    assert_eq!(
+        mx::message_ids(&mut conn, c.person.session_id).await,
+        [id],
+        "the echo is our message, not a second one"
+    );
+    // A later message is the barrier: the confirmed one was not sent again before it.
+    let http = c.login(&server).await;
+    let second = c.reply(&server, &http, "c2").await;
+    c.wait_for(second, "was sent", |o| o.0 == "sent").await;
+    assert_eq!(
+        metadata_of(&fake.requests("send").await),
+        [format!("sb:{id}"), format!("sb:{second}")]
+    );
     server.kill_9().await;
 }

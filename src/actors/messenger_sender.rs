@@ -24,6 +24,7 @@ use crate::db::channels::Channel;
 use crate::db::enums::{ChannelHealth, ChannelKind, OutboundState, SenderKind};
 use crate::db::{self, retry::with_retry};
 use crate::domain::events::Event;
+use crate::domain::messenger::config::MessengerConfig;
 use crate::domain::views::DeliveryView;
 use crate::error::AppResult;
 use crate::graph::{ErrorClass, GraphError, PageAuth, SendOk, SendRequest};
@@ -195,7 +196,7 @@ async fn claim(app: &AppContext, lease: Duration, room: usize, expire: bool) -> 
             events.extend(status(&mut conn, &row).await?);
         }
     }
-    let channels = db::channels::of_kind(&mut conn, ChannelKind::Messenger).await?;
+    let channels = db::channels::all_of_kind(&mut conn, ChannelKind::Messenger).await?;
     let known = channels.iter().map(|c| c.id).collect();
     let mut claimed = Vec::new();
     for ch in &channels {
@@ -239,13 +240,11 @@ async fn credentials(
     app: &AppContext,
     ch: &Channel,
 ) -> AppResult<Option<(String, String)>> {
-    let sealed = ch.config.get("page_token").and_then(|t| t.as_str());
-    let opened = match (&ch.external_id, sealed) {
-        (Some(page), Some(sealed)) => app
-            .secrets
-            .open("page_token", sealed)
+    let opened = match &ch.external_id {
+        Some(page) => MessengerConfig::from_json(&ch.config)
+            .page_token(&app.secrets)
             .map(|token| (page.clone(), token)),
-        _ => Err("the channel has no Page id or access token".to_owned()),
+        None => Err("the channel has no Page id".to_owned()),
     };
     match opened {
         Ok(c) => Ok(Some(c)),

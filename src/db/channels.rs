@@ -100,29 +100,120 @@ pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Channel>
         .await
 }
 
-/// Every channel of a kind, in all projects (the Messenger sender's Pages).
-pub async fn of_kind(conn: &mut AsyncPgConnection, kind: ChannelKind) -> QueryResult<Vec<Channel>> {
+/// A Messenger channel: its Page id in `external_id`, its settings (secrets sealed) in
+/// `config`. Unique per kind and Page id (`channels_external_id`): a second connection of the
+/// same Page is a unique violation.
+pub async fn insert_messenger(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    name: &str,
+    page_id: &str,
+    config: &serde_json::Value,
+    health_detail: Option<&str>,
+) -> QueryResult<Channel> {
+    diesel::insert_into(channels::table)
+        .values((
+            channels::project_id.eq(project_id),
+            channels::kind.eq(ChannelKind::Messenger),
+            channels::name.eq(name),
+            channels::external_id.eq(page_id),
+            channels::config.eq(config),
+            channels::health.eq(ChannelHealth::Connected),
+            channels::health_detail.eq(health_detail),
+            channels::health_at.eq(Utc::now()),
+        ))
+        .returning(Channel::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// The row, locked for a read-modify-write of its config.
+pub async fn lock(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Channel> {
+    channels::table
+        .find(id)
+        .for_update()
+        .select(Channel::as_select())
+        .first(conn)
+        .await
+}
+
+/// The one write of a channel's settings: name, platform id and config together.
+pub async fn update_config(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    name: &str,
+    external_id: Option<&str>,
+    config: &serde_json::Value,
+) -> QueryResult<Channel> {
+    diesel::update(channels::table.find(id))
+        .set((
+            channels::name.eq(name),
+            channels::external_id.eq(external_id),
+            channels::config.eq(config),
+        ))
+        .returning(Channel::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// The channel of a platform id (a Messenger Page).
+pub async fn by_external_id(
+    conn: &mut AsyncPgConnection,
+    kind: ChannelKind,
+    external_id: &str,
+) -> QueryResult<Option<Channel>> {
     channels::table
         .filter(channels::kind.eq(kind))
-        .order(channels::id)
+        .filter(channels::external_id.eq(external_id))
+        .select(Channel::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The channels of several platform ids, in one query (a webhook POST may name several Pages).
+pub async fn by_external_ids(
+    conn: &mut AsyncPgConnection,
+    kind: ChannelKind,
+    external_ids: &[String],
+) -> QueryResult<Vec<Channel>> {
+    channels::table
+        .filter(channels::kind.eq(kind))
+        .filter(channels::external_id.eq_any(external_ids))
         .select(Channel::as_select())
         .load(conn)
         .await
 }
 
-/// Records whether a channel can send (its token works, the platform lets it), and why not.
+/// Every channel of a kind, across projects (the webhook's verification checks them all).
+pub async fn all_of_kind(
+    conn: &mut AsyncPgConnection,
+    kind: ChannelKind,
+) -> QueryResult<Vec<Channel>> {
+    channels::table
+        .filter(channels::kind.eq(kind))
+        .order(channels::id.asc())
+        .select(Channel::as_select())
+        .load(conn)
+        .await
+}
+
+/// Records what the platform said about the channel (connected again, token invalid,
+/// restricted) and since when; `None` when the channel is gone.
 pub async fn set_health(
     conn: &mut AsyncPgConnection,
     id: i64,
     health: ChannelHealth,
     detail: Option<&str>,
-) -> QueryResult<usize> {
+) -> QueryResult<Option<Channel>> {
     diesel::update(channels::table.find(id))
         .set((
             channels::health.eq(health),
             channels::health_detail.eq(detail),
             channels::health_at.eq(Utc::now()),
         ))
-        .execute(conn)
+        .returning(Channel::as_returning())
+        .get_result(conn)
         .await
+        .optional()
 }

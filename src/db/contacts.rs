@@ -232,3 +232,70 @@ pub async fn session_states(
         .map(|(_, status, assignee)| (status, assignee))
         .collect())
 }
+
+/// A channel's person by their id on the platform (a Messenger PSID).
+pub async fn by_external_id(
+    conn: &mut AsyncPgConnection,
+    channel_id: i64,
+    external_id: &str,
+) -> QueryResult<Option<Contact>> {
+    contacts::table
+        .filter(contacts::channel_id.eq(channel_id))
+        .filter(contacts::external_id.eq(external_id))
+        .select(Contact::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// A channel's person, made on first sight. Two events of one new person processed at once
+/// (two servers, or the inbound path and contact sync) meet at the unique key
+/// (channel_id, external_id): one row, whoever comes second gets it. `last_inbound_at` only
+/// moves forward; `name` and `avatar_url` are those of the first insert.
+pub async fn upsert_channel_person(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    channel_id: i64,
+    external_id: &str,
+    name: &str,
+    avatar_url: Option<&str>,
+    last_inbound_at: Option<DateTime<Utc>>,
+) -> QueryResult<Contact> {
+    diesel::insert_into(contacts::table)
+        .values((
+            contacts::project_id.eq(project_id),
+            contacts::channel_id.eq(channel_id),
+            contacts::external_id.eq(external_id),
+            contacts::name.eq(name),
+            contacts::avatar_url.eq(avatar_url),
+            contacts::last_inbound_at.eq(last_inbound_at),
+        ))
+        .on_conflict((contacts::channel_id, contacts::external_id))
+        .do_update()
+        .set(contacts::last_inbound_at.eq(diesel::dsl::sql::<
+            diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+        >(
+            "GREATEST(contacts.last_inbound_at, excluded.last_inbound_at)",
+        )))
+        .returning(Contact::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// The person acted at `at` (platform time): the reply window counts from the latest such time.
+pub async fn touch_inbound(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    at: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(
+        contacts::table.filter(contacts::id.eq(id)).filter(
+            contacts::last_inbound_at
+                .is_null()
+                .or(contacts::last_inbound_at.lt(at)),
+        ),
+    )
+    .set(contacts::last_inbound_at.eq(at))
+    .execute(conn)
+    .await
+}

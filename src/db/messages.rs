@@ -161,3 +161,18 @@ pub async fn of_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Ve
         .load(conn)
         .await
 }
+
+/// The message a channel stored under its platform id (unique per channel), in any session.
+pub async fn by_channel_external_id(
+    conn: &mut AsyncPgConnection,
+    channel_id: i64,
+    external_id: &str,
+) -> QueryResult<Option<MessageRow>> {
+    messages::table
+        .filter(messages::channel_id.eq(channel_id))
+        .filter(messages::external_id.eq(external_id))
+        .select(MessageRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}

@@ -20,6 +20,7 @@ pub mod session_tags;
 pub mod sessions;
 pub mod timers;
 pub mod users;
+pub mod webhook_events;
 
 use diesel_async::pooled_connection::deadpool::{self, Object};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;

@@ -2,8 +2,9 @@
 
 use crate::db::channel_outbound::ChannelOutbound;
 use crate::db::channels::Channel;
-use crate::db::enums::{ChannelKind, OutboundState, SenderKind, SessionStatus};
+use crate::db::enums::{ChannelHealth, ChannelKind, OutboundState, SenderKind, SessionStatus};
 use crate::db::{messages::MessageRow, sessions::SessionRow};
+use crate::domain::messenger::config::MessengerConfig;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -155,7 +156,7 @@ impl From<&MessageRow> for MessageView {
 }
 
 /// A channel as the API shows it. Its `config` holds secrets (a Page access token, an app
-/// secret) that are write-only, so it is never part of the view.
+/// secret, a verify token) that are write-only, so the view says only whether each is set.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChannelView {
     pub id: i64,
@@ -165,10 +166,48 @@ pub struct ChannelView {
     /// The key the web widget's snippet uses (web channels only).
     pub widget_key: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// `connected`, `needs_reconnect` (the platform refused the token) or `restricted`.
+    #[schema(value_type = String)]
+    pub health: ChannelHealth,
+    /// Why, when it is not plainly connected (or when the token could not be checked).
+    pub health_detail: Option<String>,
+    pub health_at: Option<DateTime<Utc>>,
+    /// A Messenger channel's settings; null for the web widget.
+    pub messenger: Option<MessengerView>,
 }
 
-impl From<&Channel> for ChannelView {
-    fn from(c: &Channel) -> Self {
+/// A Messenger channel's settings without its secrets.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MessengerView {
+    pub page_id: String,
+    pub page_name: String,
+    pub app_id: String,
+    pub human_agent: bool,
+    pub allowed_tags: Vec<String>,
+    pub has_page_token: bool,
+    pub has_app_secret: bool,
+    pub has_verify_token: bool,
+    /// The callback URL to paste into Meta's app dashboard.
+    pub webhook_url: String,
+}
+
+impl ChannelView {
+    /// `public_url` is the server's (`--public-url`), for the webhook URL.
+    pub fn new(c: &Channel, public_url: &str) -> ChannelView {
+        let messenger = (c.kind == ChannelKind::Messenger).then(|| {
+            let cfg = MessengerConfig::from_json(&c.config);
+            MessengerView {
+                page_id: c.external_id.clone().unwrap_or_default(),
+                page_name: cfg.page_name.clone(),
+                app_id: cfg.app_id.clone(),
+                human_agent: cfg.human_agent,
+                allowed_tags: cfg.allowed_tags.clone(),
+                has_page_token: cfg.has_page_token(),
+                has_app_secret: cfg.has_app_secret(),
+                has_verify_token: cfg.has_verify_token(),
+                webhook_url: format!("{}/webhooks/messenger", public_url.trim_end_matches('/')),
+            }
+        });
         ChannelView {
             id: c.id,
             project_id: c.project_id,
@@ -176,6 +215,10 @@ impl From<&Channel> for ChannelView {
             name: c.name.clone(),
             widget_key: c.widget_key.clone(),
             created_at: c.created_at,
+            health: c.health,
+            health_detail: c.health_detail.clone(),
+            health_at: c.health_at,
+            messenger,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod assets;
 mod auth_routes;
+mod channels;
 mod contacts;
 mod email;
 pub mod extract;
@@ -16,6 +17,7 @@ mod reports;
 mod session_tags;
 mod sessions;
 mod team;
+mod webhooks;
 mod ws_routes;
 
 use crate::error::{AppError, ErrorCode};
@@ -37,6 +39,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(projects::stats)
         .service(projects::list_channels)
         .service(projects::create_channel)
+        .service(channels::connect)
+        .service(channels::update)
         .service(projects::list_roles)
         .service(projects::list_members)
         .service(projects::add_member)
@@ -74,6 +78,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(team::create_role)
         .service(team::update_role)
         .service(team::delete_role)
+        .service(webhooks::verify)
+        .service(webhooks::receive)
         .service(ws_routes::agent)
         .service(ws_routes::visitor)
         .service(assets::widget)

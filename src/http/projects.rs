@@ -83,7 +83,10 @@ pub async fn list_channels(
 ) -> AppResult<Json<Vec<ChannelView>>> {
     let mut conn = st.pool.get().await?;
     let channels = db::channels::list(&mut conn, pa.access.project_id).await?;
-    Ok(Json(channels.iter().map(ChannelView::from).collect()))
+    let url = &st.config.public_url;
+    Ok(Json(
+        channels.iter().map(|c| ChannelView::new(c, url)).collect(),
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -108,7 +111,7 @@ pub async fn create_channel(
     }
     let mut conn = st.pool.get().await?;
     let ch = domain::create_web_channel(&mut conn, pa.access.project_id, &body.name).await?;
-    Ok(HttpResponse::Created().json(ChannelView::from(&ch)))
+    Ok(HttpResponse::Created().json(ChannelView::new(&ch, &st.config.public_url)))
 }
 
 #[utoipa::path(get, path = "/api/projects/{pid}/roles", params(("pid" = i64, Path)), responses((status = 200, body = [Role])))]

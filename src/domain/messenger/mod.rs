@@ -1,5 +1,8 @@
 //! The Messenger channel's rules: a Page's settings and secrets, the reply windows, webhook
 //! events, sending (durable rows) and contact sync. No HTTP, no actors.
 
+pub mod config;
+pub mod inbound;
 pub mod outbound;
+pub mod webhook;
 pub mod window;

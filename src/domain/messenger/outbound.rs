@@ -2,6 +2,7 @@
 //! sent (or refuses it), and a `channel_outbound` row is written with the message, in its
 //! transaction. `actors::messenger_sender` sends the rows.
 
+use super::config::MessengerConfig;
 use super::window::{self, PageRules, Window, Writer};
 use crate::db::channel_outbound::{ChannelOutbound, NewOutbound};
 use crate::db::channels::Channel;
@@ -14,22 +15,14 @@ use crate::domain::conversation::{Author, NewPost};
 use crate::error::{AppError, AppResult, ErrorCode, NotFoundExt};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// The window settings in a Messenger channel's config (`human_agent`, `allowed_tags`); the
-/// rest of the config (names, sealed secrets) is not needed to decide a window.
+/// The window settings of a Messenger channel (`human_agent`, `allowed_tags`).
 pub fn rules_of(channel: &Channel) -> PageRules {
-    #[derive(Deserialize, Default)]
-    struct Settings {
-        #[serde(default)]
-        human_agent: bool,
-        #[serde(default)]
-        allowed_tags: Vec<String>,
-    }
-    let s: Settings = serde_json::from_value(channel.config.clone()).unwrap_or_default();
+    let c = MessengerConfig::from_json(&channel.config);
     PageRules {
-        human_agent: s.human_agent,
-        allowed_tags: s.allowed_tags,
+        human_agent: c.human_agent,
+        allowed_tags: c.allowed_tags,
     }
 }
 
