@@ -165,7 +165,11 @@ async fn a_reply_within_24_hours_goes_out_as_response_to_the_psid_with_our_metad
     assert_eq!(w["state"], "open");
     assert_eq!(w["refusal"], Value::Null);
     let mut ws = s.agent_ws().await;
-    let id = s.replied("c1", None).await;
+    let (status, body) = s.reply("c1", None).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["message"]["message_id"].as_i64().unwrap();
+    // The answer already carries the durable send (pending, or further along by now).
+    assert_eq!(body["message"]["delivery"]["messaging_type"], "RESPONSE");
 
     let sent = s.fake.wait_for_requests("send", 1).await;
     assert_eq!(sent[0]["path"], format!("/v25.0/{}/messages", mx::PAGE_ID));
