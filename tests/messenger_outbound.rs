@@ -386,8 +386,21 @@ async fn an_invalid_token_fails_the_message_and_the_page_needs_reconnecting() {
     // Further messages wait for the reconnect instead of failing too.
     let second = s.replied("c2", None).await;
     assert_eq!(s.outbound(second).await.unwrap().0, "pending");
-    s.fake.add_page(mx::PAGE_ID, mx::PAGE_TOKEN, "Acme").await;
-    reconnect(&s).await;
+    // An admin pastes the new token (Settings › Channels › Messenger).
+    let (status, body) = s
+        .app
+        .call(
+            &s.owner,
+            Method::PATCH,
+            &format!(
+                "/api/projects/{}/channels/{}/messenger",
+                s.app.project_id, s.channel_id
+            ),
+            Some(json!({"page_access_token": "the-new-token"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["health"], "connected", "{body}");
     s.wait_state(second, "sent").await;
     let sent = s.fake.requests("send").await;
     assert_eq!(
@@ -395,6 +408,7 @@ async fn an_invalid_token_fails_the_message_and_the_page_needs_reconnecting() {
         2,
         "the waiting message was not tried with the bad token"
     );
+    assert_eq!(sent[1]["headers"]["authorization"], "Bearer the-new-token");
     assert_eq!(s.outbound(id).await.unwrap().0, "failed");
 }
 
@@ -409,17 +423,6 @@ async fn health_of(s: &Setup) -> (String, bool) {
         .await
         .unwrap();
     (health, detail.is_some_and(|d| d.contains("190")))
-}
-
-/// What reconnecting the Page does to its health (Settings › Channels › Messenger).
-async fn reconnect(s: &Setup) {
-    diesel::sql_query(format!(
-        "UPDATE channels SET health = 'connected', health_detail = NULL WHERE id = {}",
-        s.channel_id
-    ))
-    .execute(&mut s.app.db().await)
-    .await
-    .unwrap();
 }
 
 #[tokio::test]
