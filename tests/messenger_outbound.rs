@@ -788,3 +788,61 @@ async fn a_message_unconfirmed_by_a_crash_is_confirmed_by_its_echo_and_never_res
     );
     server.kill_9().await;
 }
+
+#[tokio::test]
+async fn a_retired_tag_is_refused_by_meta_and_shown_on_the_message() {
+    // An operator configured a tag Meta has since retired.
+    let s = setup(
+        PageSetup::default().tags(&["ACCOUNT_UPDATE"]),
+        Some(d7m01()),
+    )
+    .await;
+    let id = s.replied("c1", Some("ACCOUNT_UPDATE")).await;
+    let o = s.wait_state(id, "failed").await;
+    assert_eq!(
+        (o.1.as_str(), o.2.as_deref()),
+        ("MESSAGE_TAG", Some("ACCOUNT_UPDATE"))
+    );
+    assert_eq!(o.4, Some(100));
+    assert!(o.5.unwrap().contains("retired"));
+    assert_eq!(s.fake.requests("send").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_restricted_page_fails_the_message_and_shows_on_the_channel() {
+    let s = setup(PageSetup::default(), Some(Span::hours(1))).await;
+    s.fake
+        .script("send", vec![graph_error(10, Some(1893063))])
+        .await;
+    let id = s.replied("c1", None).await;
+    let o = s.wait_state(id, "failed").await;
+    assert!(o.5.unwrap().contains("restricted"));
+    let (health, _) = health_of(&s).await;
+    assert_eq!(health, "restricted");
+}
+
+#[tokio::test]
+async fn resumed_history_shows_how_each_message_is_getting_on() {
+    let s = setup(PageSetup::default(), Some(Span::hours(1))).await;
+    s.fake.script("send", vec![graph_error(200, None)]).await;
+    let failed = s.replied("c1", None).await;
+    s.wait_state(failed, "failed").await;
+    let sent = s.replied("c2", None).await;
+    s.wait_state(sent, "sent").await;
+    let mut ws = s.agent_ws().await;
+    ws.send(json!({"type": "resume", "session_id": s.sid(), "after_seq": 0, "ref": "r"}))
+        .await;
+    let (frames, _) = ws
+        .recv_until_barrier(|f| f["type"] == "ok" && f["ref"] == "r")
+        .await;
+    let delivery = |id: i64| {
+        frames
+            .iter()
+            .find(|f| f["type"] == "message" && f["message_id"] == id)
+            .unwrap()["delivery"]
+            .clone()
+    };
+    assert_eq!(delivery(failed)["state"], "failed");
+    assert_eq!(delivery(failed)["error_code"], 200);
+    assert_eq!(delivery(sent)["state"], "sent");
+}
