@@ -198,13 +198,18 @@ async fn claim(app: &AppContext, lease: Duration, room: usize, expire: bool) -> 
     }
     let channels = db::channels::all_of_kind(&mut conn, ChannelKind::Messenger).await?;
     let known = channels.iter().map(|c| c.id).collect();
+    let due: HashSet<i64> = db::channel_outbound::due_channels(&mut conn)
+        .await?
+        .into_iter()
+        .collect();
     let mut claimed = Vec::new();
     for ch in &channels {
         let room = room.saturating_sub(claimed.len());
         if room == 0 {
             break;
         }
-        if ch.health == ChannelHealth::NeedsReconnect {
+        // A Page that needs reconnecting keeps its rows `pending` until it is reconnected.
+        if !due.contains(&ch.id) || ch.health == ChannelHealth::NeedsReconnect {
             continue;
         }
         let Some((page_id, token)) = credentials(&mut conn, app, ch).await? else {
@@ -300,6 +305,88 @@ async fn send_one(app: &AppContext, c: Claimed) {
     }
 }
 
+/// What a send's outcome means for its row.
+#[derive(Debug, Clone, PartialEq)]
+enum Verdict {
+    Sent {
+        mid: String,
+    },
+    /// Temporary: `pending` again after `after`.
+    Retry {
+        after: Duration,
+        error: Failure,
+    },
+    /// For good, and what else it says about the channel or the person.
+    Failed {
+        error: Failure,
+        also: Option<Also>,
+    },
+    /// The request went out and no answer came: it may have arrived.
+    Unconfirmed {
+        text: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Failure {
+    code: Option<i32>,
+    subcode: Option<i32>,
+    text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Also {
+    NeedsReconnect,
+    Restricted,
+    Unreachable,
+}
+
+/// Decides by the error's code (never its text) after `attempts` tries.
+fn verdict(attempts: i32, tag: Option<&str>, outcome: &Result<SendOk, GraphError>) -> Verdict {
+    let e = match outcome {
+        Ok(ok) => {
+            return Verdict::Sent {
+                mid: ok.message_id.clone(),
+            }
+        }
+        Err(e) => e,
+    };
+    if let GraphError::NoAnswer(_) = e {
+        return Verdict::Unconfirmed {
+            text: unconfirmed_text(e),
+        };
+    }
+    let (code, subcode) = e
+        .code()
+        .map_or((None, None), |(c, s)| (Some(c as i32), s.map(|s| s as i32)));
+    let class = e.class();
+    let failure = |text: String| Failure {
+        code,
+        subcode,
+        text,
+    };
+    let text = reason(e, class, tag);
+    match class {
+        ErrorClass::Retry { wait } if attempts < MAX_ATTEMPTS => Verdict::Retry {
+            after: backoff(attempts, wait),
+            error: failure(text),
+        },
+        ErrorClass::Retry { .. } => Verdict::Failed {
+            error: failure(format!("gave up after {attempts} attempts: {text}")),
+            also: None,
+        },
+        _ => Verdict::Failed {
+            error: failure(text),
+            also: match class {
+                ErrorClass::TokenInvalid => Some(Also::NeedsReconnect),
+                ErrorClass::PageRestricted => Some(Also::Restricted),
+                ErrorClass::Unreachable => Some(Also::Unreachable),
+                _ => None,
+            },
+        },
+    }
+}
+
 /// Records a send's outcome; returns what it announces.
 async fn record(
     conn: &mut AsyncPgConnection,
@@ -307,41 +394,30 @@ async fn record(
     outcome: &Result<SendOk, GraphError>,
 ) -> AppResult<Vec<Event>> {
     let id = row.message_id;
-    let updated = match outcome {
-        Ok(ok) => {
-            tracing::info!(message_id = id, mid = %ok.message_id, "messenger message sent");
-            db::channel_outbound::mark_sent(conn, id, &ok.message_id).await?
+    let v = verdict(row.attempts, row.tag.as_deref(), outcome);
+    match &v {
+        Verdict::Sent { mid } => tracing::info!(message_id = id, %mid, "messenger message sent"),
+        other => tracing::warn!(message_id = id, attempts = row.attempts, verdict = ?other,
+            "messenger send not confirmed"),
+    }
+    let updated = match v {
+        Verdict::Sent { mid } => db::channel_outbound::mark_sent(conn, id, &mid).await?,
+        Verdict::Unconfirmed { text } => {
+            db::channel_outbound::mark_unconfirmed(conn, id, &text).await?
         }
-        Err(e) => {
-            let (code, subcode) = e
-                .code()
-                .map_or((None, None), |(c, s)| (Some(c as i32), s.map(|s| s as i32)));
-            let class = e.class();
-            tracing::warn!(message_id = id, attempts = row.attempts, error = %e, ?class,
-                "messenger send refused or failed");
-            if let GraphError::NoAnswer(_) = e {
-                db::channel_outbound::mark_unconfirmed(conn, id, &unconfirmed_text(e)).await?
-            } else {
-                let text = reason(e, class, row);
-                let err = (code, subcode, text.as_str());
-                match class {
-                    ErrorClass::Retry { wait } if row.attempts < MAX_ATTEMPTS => {
-                        let delay = backoff(row.attempts, wait);
-                        let at = Utc::now()
-                            + chrono::Duration::from_std(delay)
-                                .unwrap_or_else(|_| chrono::Duration::minutes(5));
-                        db::channel_outbound::mark_retry(conn, id, at, err).await?
-                    }
-                    ErrorClass::Retry { .. } => {
-                        let text = format!("gave up after {} attempts: {text}", row.attempts);
-                        db::channel_outbound::mark_failed(conn, id, (code, subcode, &text)).await?
-                    }
-                    _ => {
-                        side_effects(conn, row, class, &text).await?;
-                        db::channel_outbound::mark_failed(conn, id, err).await?
-                    }
-                }
+        Verdict::Retry { after, error } => {
+            let at = Utc::now()
+                + chrono::Duration::from_std(after)
+                    .unwrap_or_else(|_| chrono::Duration::minutes(5));
+            let err = (error.code, error.subcode, error.text.as_str());
+            db::channel_outbound::mark_retry(conn, id, at, err).await?
+        }
+        Verdict::Failed { error, also } => {
+            if let Some(also) = also {
+                side_effect(conn, row, also, &error.text).await?;
             }
+            let err = (error.code, error.subcode, error.text.as_str());
+            db::channel_outbound::mark_failed(conn, id, err).await?
         }
     };
     let Some(updated) = updated else {
@@ -352,14 +428,14 @@ async fn record(
 }
 
 /// What an error means beyond the message: the channel's health, the contact's reach.
-async fn side_effects(
+async fn side_effect(
     conn: &mut AsyncPgConnection,
     row: &ChannelOutbound,
-    class: ErrorClass,
+    also: Also,
     text: &str,
 ) -> AppResult<()> {
-    match class {
-        ErrorClass::TokenInvalid => {
+    match also {
+        Also::NeedsReconnect => {
             db::channels::set_health(
                 conn,
                 row.channel_id,
@@ -368,15 +444,14 @@ async fn side_effects(
             )
             .await?;
         }
-        ErrorClass::PageRestricted => {
+        Also::Restricted => {
             db::channels::set_health(conn, row.channel_id, ChannelHealth::Restricted, Some(text))
                 .await?;
         }
-        ErrorClass::Unreachable => {
+        Also::Unreachable => {
             let session = db::sessions::find(conn, row.session_id).await?;
             db::contacts::mark_unreachable(conn, session.contact_id, Utc::now()).await?;
         }
-        _ => {}
     }
     Ok(())
 }
@@ -386,7 +461,7 @@ fn unconfirmed_text(e: &GraphError) -> String {
 }
 
 /// Why it failed, as the console shows it on the message.
-fn reason(e: &GraphError, class: ErrorClass, row: &ChannelOutbound) -> String {
+fn reason(e: &GraphError, class: ErrorClass, tag: Option<&str>) -> String {
     let code = match e.code() {
         Some((c, Some(s))) => format!(" (Graph error {c}/{s})"),
         Some((c, None)) => format!(" (Graph error {c})"),
@@ -401,7 +476,7 @@ fn reason(e: &GraphError, class: ErrorClass, row: &ChannelOutbound) -> String {
         ErrorClass::OutsideWindow => "Meta refused it: outside the allowed reply window".to_owned(),
         ErrorClass::RetiredTag => format!(
             "Meta refused the message tag {}: it is retired; remove it from the Page's allowed tags",
-            row.tag.as_deref().unwrap_or("?")
+            tag.unwrap_or("?")
         ),
         ErrorClass::Unreachable => {
             "the person is unavailable (they blocked the Page or their account is deactivated)"
@@ -422,6 +497,91 @@ fn reason(e: &GraphError, class: ErrorClass, row: &ChannelOutbound) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn api(code: i64, subcode: Option<i64>, wait: Option<Duration>) -> Result<SendOk, GraphError> {
+        let body = serde_json::json!({"error": {"message": "m", "code": code,
+            "error_subcode": subcode}});
+        Err(GraphError::from_body(
+            400,
+            body.to_string().as_bytes(),
+            wait,
+        ))
+    }
+
+    fn failed(v: Verdict) -> (Failure, Option<Also>) {
+        match v {
+            Verdict::Failed { error, also } => (error, also),
+            other => panic!("expected failed, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn temporary_errors_back_off_until_the_eighth_attempt() {
+        let s = Duration::from_secs;
+        let retry_after = |v: Verdict| match v {
+            Verdict::Retry { after, error } => (after, error.code),
+            other => panic!("expected a retry, got {other:?}"),
+        };
+        assert_eq!(
+            retry_after(verdict(1, None, &api(2, None, None))),
+            (s(1), Some(2))
+        );
+        assert_eq!(
+            retry_after(verdict(2, None, &api(613, None, Some(s(180))))),
+            (s(180), Some(613))
+        );
+        let no_connection = Err(GraphError::Transport("refused".into()));
+        assert_eq!(retry_after(verdict(3, None, &no_connection)), (s(4), None));
+        let (e, also) = failed(verdict(MAX_ATTEMPTS, None, &api(4, None, None)));
+        assert!(e.text.starts_with("gave up after 8 attempts"), "{}", e.text);
+        assert_eq!((e.code, also), (Some(4), None));
+    }
+
+    #[test]
+    fn refusals_fail_at_once_with_what_they_say_about_the_page_or_the_person() {
+        let (e, also) = failed(verdict(1, None, &api(190, Some(463), None)));
+        assert_eq!(
+            (e.code, e.subcode, also),
+            (Some(190), Some(463), Some(Also::NeedsReconnect))
+        );
+        assert!(e.text.contains("reconnect the Page"), "{}", e.text);
+        let (_, also) = failed(verdict(1, None, &api(10, Some(1893063), None)));
+        assert_eq!(also, Some(Also::Restricted));
+        let (_, also) = failed(verdict(1, None, &api(551, None, None)));
+        assert_eq!(also, Some(Also::Unreachable));
+        let (e, also) = failed(verdict(
+            1,
+            Some("ACCOUNT_UPDATE"),
+            &api(100, Some(1893061), None),
+        ));
+        assert!(
+            e.text.contains("ACCOUNT_UPDATE") && e.text.contains("retired"),
+            "{}",
+            e.text
+        );
+        assert_eq!(also, None);
+        for (code, sub, words) in [
+            (10, Some(2018278), "outside the allowed reply window"),
+            (10, Some(2018300), "another app"),
+            (200, None, "isn't receiving"),
+            (1, None, "refused"),
+        ] {
+            let (e, also) = failed(verdict(1, None, &api(code, sub, None)));
+            assert!(e.text.contains(words), "{code}: {}", e.text);
+            assert_eq!(also, None);
+        }
+    }
+
+    #[test]
+    fn a_request_without_an_answer_is_unconfirmed_and_a_success_sent() {
+        let v = verdict(1, None, &Err(GraphError::NoAnswer("timed out".into())));
+        assert!(matches!(v, Verdict::Unconfirmed { .. }), "{v:?}");
+        let ok = Ok(SendOk {
+            recipient_id: None,
+            message_id: "m_1".into(),
+        });
+        assert_eq!(verdict(1, None, &ok), Verdict::Sent { mid: "m_1".into() });
+    }
 
     #[test]
     fn the_backoff_doubles_to_five_minutes_and_honours_the_platform_wait() {

@@ -96,6 +96,17 @@ pub async fn by_mid(
         .optional()
 }
 
+/// The channels with a `pending` row due now: the sender claims only on these.
+pub async fn due_channels(conn: &mut AsyncPgConnection) -> QueryResult<Vec<i64>> {
+    co::table
+        .filter(co::state.eq(OutboundState::Pending))
+        .filter(co::next_attempt_at.le(Utc::now()))
+        .select(co::channel_id)
+        .distinct()
+        .load(conn)
+        .await
+}
+
 /// Claims up to `limit` due `pending` rows of a channel: each becomes `sending` with a lease
 /// and one more attempt, committed before any request goes out. One per person at a time,
 /// oldest first: a row waits while an older one to the same recipient is pending (even
