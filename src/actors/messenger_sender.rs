@@ -26,11 +26,11 @@ use crate::db::{self, retry::with_retry};
 use crate::domain::events::Event;
 use crate::domain::messenger::config::MessengerConfig;
 use crate::domain::views::DeliveryView;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::graph::{ErrorClass, GraphError, PageAuth, SendOk, SendRequest};
 use actix::prelude::*;
 use chrono::Utc;
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -215,17 +215,29 @@ async fn claim(app: &AppContext, lease: Duration, room: usize, expire: bool) -> 
         let Some((page_id, token)) = credentials(&mut conn, app, ch).await? else {
             continue;
         };
-        let rows =
-            db::channel_outbound::claim_due(&mut conn, ch.id, lease.as_secs_f64(), room as i64)
-                .await?;
-        let ids: Vec<i64> = rows.iter().map(|r| r.message_id).collect();
-        let mut texts: HashMap<i64, String> = db::messages::of_ids(&mut conn, &ids)
-            .await?
-            .into_iter()
-            .map(|m| (m.id, m.body))
-            .collect();
+        // One transaction: the claim commits only with what its requests need (a failure
+        // leaves the rows `pending`), and before any request goes out.
+        let (rows, texts, statuses) = conn
+            .transaction(async |conn| {
+                let rows =
+                    db::channel_outbound::claim_due(conn, ch.id, lease.as_secs_f64(), room as i64)
+                        .await?;
+                let ids: Vec<i64> = rows.iter().map(|r| r.message_id).collect();
+                let texts: HashMap<i64, String> = db::messages::of_ids(conn, &ids)
+                    .await?
+                    .into_iter()
+                    .map(|m| (m.id, m.body))
+                    .collect();
+                let mut statuses = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    statuses.extend(status(conn, row).await?);
+                }
+                Ok::<_, AppError>((rows, texts, statuses))
+            })
+            .await?;
+        events.extend(statuses);
+        let mut texts = texts;
         for row in rows {
-            events.extend(status(&mut conn, &row).await?);
             claimed.push(Claimed {
                 text: texts.remove(&row.message_id).unwrap_or_default(),
                 page_id: page_id.clone(),
@@ -290,7 +302,6 @@ async fn send_one(app: &AppContext, c: Claimed) {
     let outcome = app.graph.send(page, &req).await;
     let message_id = c.row.message_id;
     let recorded = with_retry(|| async {
-        use diesel_async::AsyncConnection;
         let mut conn = app.pool.get().await?;
         let (row, outcome) = (&c.row, &outcome);
         conn.transaction(async move |conn| record(conn, row, outcome).await)
