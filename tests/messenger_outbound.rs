@@ -506,6 +506,18 @@ async fn a_web_session_reply_window_is_always_open() {
                "window_closes_at": null, "human_agent_until": null, "allowed_tags": [],
                "refusal": null})
     );
+    let spec: Value = reqwest::get(format!("{}/api/openapi.json", app.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paths = &spec["paths"];
+    assert!(paths["/api/projects/{pid}/sessions/{sid}/reply-window"]["get"].is_object());
+    assert!(
+        paths["/api/projects/{pid}/sessions/{sid}/messages/{message_id}/retry"]["post"].is_object()
+    );
+    assert!(spec["components"]["schemas"]["ReplyWindowView"].is_object());
 }
 
 // --- The real binary, killed with kill -9 ------------------------------------------------
