@@ -3,6 +3,7 @@
 
 use crate::actors::hub::{FanoutListener, Hub};
 use crate::actors::messenger::MessengerChannels;
+use crate::actors::messenger_sender::{MessengerSender, SenderListener};
 use crate::actors::sessions::SessionSupervisor;
 use crate::actors::stats::StatsListener;
 use crate::actors::{mailer::MailerActor, scheduler::Scheduler, stats::StatsActor};
@@ -88,11 +89,16 @@ pub async fn start(config: Config) -> Result<Started, String> {
         arbiters.iter().map(|a| a.handle()).collect(),
         config.session_idle,
     ));
+    let (sender_ctx, lease) = (Arc::clone(&ctx), config.send_lease);
+    let sender = MessengerSender::start_in_arbiter(&background.handle(), move |_| {
+        MessengerSender::new(sender_ctx, lease)
+    });
     // The seam for listeners: every committed event reaches each of these, in this order.
     events.set_listeners(vec![
         Arc::new(FanoutListener(Arc::clone(&hub))),
         Arc::new(StatsListener(stats.clone())),
         Arc::clone(&sessions) as Arc<dyn crate::events::Listener>,
+        Arc::new(SenderListener(sender)),
     ]);
     let (scheduler_ctx, scheduler_sessions) = (Arc::clone(&ctx), Arc::clone(&sessions));
     Scheduler::start_in_arbiter(&background.handle(), move |_| {

@@ -115,6 +115,11 @@ pub struct ServeArgs {
     /// data dir, made on the first start.
     #[arg(long, env = "SWITCHBOARD_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
+    /// How long a channel message may be on its way (claimed, request sent) before a server
+    /// that died holding it is assumed gone: the message then shows as unconfirmed. Longer
+    /// than the Graph API's request timeout (20 s).
+    #[arg(long, env = "SWITCHBOARD_SEND_LEASE_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub send_lease_secs: u64,
 }
 
 impl ServeArgs {
@@ -186,6 +191,8 @@ pub struct Config {
     pub graph_base_url: String,
     /// What seals channel secrets (`crate::secrets`).
     pub secrets: SecretBox,
+    /// The lease of a channel message being sent (`--send-lease-secs`).
+    pub send_lease: Duration,
 }
 
 impl Config {
@@ -219,6 +226,7 @@ impl Config {
             trust_forwarded_for: args.trust_forwarded_for,
             graph_base_url: args.graph_base_url.trim_end_matches('/').to_owned(),
             secrets,
+            send_lease: Duration::from_secs(args.send_lease_secs),
         }
     }
 
@@ -241,6 +249,7 @@ impl Config {
             graph_base_url: "https://graph.facebook.com/v25.0".into(),
             // One key per test process, so a server restarted in it reads what it sealed.
             secrets: test_secrets(),
+            send_lease: Duration::from_secs(60),
         }
     }
 

@@ -37,6 +37,8 @@ pub enum ErrorCode {
     PageTokenInvalid,
     /// Too many attempts from one client (logins, new visitors, test e-mails); retry later.
     RateLimited,
+    /// A Messenger reply past the person's reply window with no usable message tag.
+    ReplyWindowClosed,
     DbUnavailable,
     Internal,
 }
@@ -62,6 +64,7 @@ impl ErrorCode {
             ErrorCode::PageAlreadyConnected => "page_already_connected",
             ErrorCode::PageTokenInvalid => "page_token_invalid",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::ReplyWindowClosed => "reply_window_closed",
             ErrorCode::DbUnavailable => "db_unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -85,6 +88,7 @@ impl ErrorCode {
             ErrorCode::Conflict
             | ErrorCode::SessionEnded
             | ErrorCode::EmailNotConfigured
+            | ErrorCode::ReplyWindowClosed
             | ErrorCode::PageAlreadyConnected => StatusCode::CONFLICT,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::DbUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -311,6 +315,7 @@ mod tests {
             ErrorCode::DbUnavailable,
             ErrorCode::TextTooLong,
             ErrorCode::Forbidden,
+            ErrorCode::ReplyWindowClosed,
         ] {
             assert_eq!(
                 serde_json::to_value(code).unwrap(),

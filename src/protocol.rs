@@ -57,6 +57,9 @@ pub enum AgentIn {
         session_id: i64,
         client_id: String,
         text: String,
+        /// A Messenger message tag from the Page's allowed list, for a reply past the windows.
+        #[serde(default)]
+        tag: Option<String>,
     },
     Typing {
         #[serde(default)]
@@ -310,9 +313,15 @@ mod tests {
                 v: Some(1),
                 session_id: 3,
                 client_id: "c1".into(),
-                text: "hi".into()
+                text: "hi".into(),
+                tag: None,
             }
         );
+        let f = parse_agent(
+            r#"{"type":"send","session_id":3,"client_id":"c2","text":"hi","tag":"CUSTOM"}"#,
+        )
+        .unwrap();
+        assert!(matches!(f, AgentIn::Send { tag: Some(t), .. } if t == "CUSTOM"));
         assert!(matches!(
             parse_visitor(r#"{"type":"ping"}"#),
             Ok(VisitorIn::Ping { .. })

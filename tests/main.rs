@@ -11,6 +11,7 @@ mod contact_sync;
 mod contacts;
 mod graph_client;
 mod messenger_inbound;
+mod messenger_outbound;
 mod permissions;
 mod project_settings;
 mod protocol_guarantees;

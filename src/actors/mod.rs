@@ -1,13 +1,14 @@
 //! The actor system: the connection hub (local fan-out), the session supervisor and one actor
 //! per live session, the inbound path every channel takes, the statistics supervisor, the
-//! durable-timer scheduler, the e-mail outbox sender, the background job runner and the
-//! Messenger channel actors (inbound). Connection actors live in `crate::ws`.
+//! durable-timer scheduler, the e-mail outbox sender, the background job runner, the Messenger
+//! channel actors (inbound) and the Messenger sender. Connection actors live in `crate::ws`.
 
 pub mod hub;
 pub mod inbound;
 pub mod jobs;
 pub mod mailer;
 pub mod messenger;
+pub mod messenger_sender;
 pub mod scheduler;
 pub mod session;
 pub mod sessions;

@@ -96,8 +96,21 @@ pub async fn by_mid(
         .optional()
 }
 
+/// The channels with a `pending` row due now: the sender claims only on these.
+pub async fn due_channels(conn: &mut AsyncPgConnection) -> QueryResult<Vec<i64>> {
+    co::table
+        .filter(co::state.eq(OutboundState::Pending))
+        .filter(co::next_attempt_at.le(Utc::now()))
+        .select(co::channel_id)
+        .distinct()
+        .load(conn)
+        .await
+}
+
 /// Claims up to `limit` due `pending` rows of a channel: each becomes `sending` with a lease
-/// and one more attempt, committed before any request goes out.
+/// and one more attempt, committed before any request goes out. One per person at a time,
+/// oldest first: a row waits while an older one to the same recipient is pending (even
+/// backing off) or any is being sent, so a person gets messages in the order they were written.
 pub async fn claim_due(
     conn: &mut AsyncPgConnection,
     channel_id: i64,
@@ -110,10 +123,19 @@ pub async fn claim_due(
             SET state = 'sending', attempts = attempts + 1,
                 claimed_until = now() + make_interval(secs => $3), updated_at = now()
           WHERE message_id IN (
-              SELECT message_id FROM channel_outbound
-               WHERE channel_id = $1 AND state = 'pending' AND next_attempt_at <= now()
-               ORDER BY message_id LIMIT $2
-               FOR UPDATE SKIP LOCKED)
+              SELECT o.message_id FROM channel_outbound o
+               WHERE o.channel_id = $1 AND o.state = 'pending' AND o.next_attempt_at <= now()
+                 -- Two checks, each within a partial index's few rows (pending, sending).
+                 AND NOT EXISTS (
+                     SELECT 1 FROM channel_outbound e
+                      WHERE e.state = 'pending' AND e.channel_id = o.channel_id
+                        AND e.recipient = o.recipient AND e.message_id < o.message_id)
+                 AND NOT EXISTS (
+                     SELECT 1 FROM channel_outbound e
+                      WHERE e.state = 'sending' AND e.channel_id = o.channel_id
+                        AND e.recipient = o.recipient)
+               ORDER BY o.message_id LIMIT $2
+               FOR UPDATE OF o SKIP LOCKED)
       RETURNING *",
     )
     .bind::<Int8, _>(channel_id)
@@ -225,6 +247,33 @@ pub async fn mark_failed(
         co::error_code.eq(error.0),
         co::error_subcode.eq(error.1),
         co::error_text.eq(error.2),
+        co::updated_at.eq(Utc::now()),
+    ))
+    .returning(ChannelOutbound::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// The request went out but no answer came (a timeout, a connection cut mid-answer): the
+/// platform may have the message, so it is `unconfirmed`, not sent again by itself; an echo
+/// may still confirm it.
+pub async fn mark_unconfirmed(
+    conn: &mut AsyncPgConnection,
+    message_id: i64,
+    error: &str,
+) -> QueryResult<Option<ChannelOutbound>> {
+    diesel::update(
+        co::table
+            .find(message_id)
+            .filter(co::state.eq(OutboundState::Sending)),
+    )
+    .set((
+        co::state.eq(OutboundState::Unconfirmed),
+        co::claimed_until.eq(None::<DateTime<Utc>>),
+        co::error_code.eq(None::<i32>),
+        co::error_subcode.eq(None::<i32>),
+        co::error_text.eq(error),
         co::updated_at.eq(Utc::now()),
     ))
     .returning(ChannelOutbound::as_returning())

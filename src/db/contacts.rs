@@ -74,6 +74,36 @@ pub async fn find(conn: &mut AsyncPgConnection, project_id: i64, id: i64) -> Que
         .await
 }
 
+/// What a channel needs to send to a contact: its id on the platform (a Messenger PSID) and
+/// when the person last wrote (the reply window) or was found unreachable.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = contacts)]
+pub struct Reach {
+    pub external_id: String,
+    pub last_inbound_at: Option<DateTime<Utc>>,
+    pub unreachable_at: Option<DateTime<Utc>>,
+}
+
+pub async fn reach(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Reach> {
+    contacts::table
+        .find(id)
+        .select(Reach::as_select())
+        .first(conn)
+        .await
+}
+
+/// The platform said the person cannot be messaged (Messenger 551: blocked, deactivated).
+pub async fn mark_unreachable(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    at: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(contacts::table.find(id))
+        .set(contacts::unreachable_at.eq(at))
+        .execute(conn)
+        .await
+}
+
 #[derive(AsChangeset, Default)]
 #[diesel(table_name = contacts)]
 pub struct ContactChanges {

@@ -165,6 +165,18 @@ pub async fn insert_if_new(
         .optional()
 }
 
+/// These messages, in no particular order (the channel sender reads what it claimed).
+pub async fn of_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<MessageRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    messages::table
+        .filter(messages::id.eq_any(ids))
+        .select(MessageRow::as_select())
+        .load(conn)
+        .await
+}
+
 /// The message a channel stored under its platform id (unique per channel), in any session.
 pub async fn by_channel_external_id(
     conn: &mut AsyncPgConnection,

@@ -13,9 +13,13 @@ pub enum GraphError {
         /// From `X-Business-Use-Case-Usage`, when it says how long to wait.
         wait: Option<Duration>,
     },
-    /// No answer: connection refused or reset, timeout. The request may or may not have been
+    /// No connection: refused, unreachable, DNS, connect timeout. The request was not
     /// received.
     Transport(String),
+    /// The request went out but no answer came (a timeout, the connection cut while waiting):
+    /// the platform may have acted on it. Retrying is fine for reads; a send must not be
+    /// repeated blindly.
+    NoAnswer(String),
     /// A success status with a body we cannot read, or an error without an error body.
     Malformed(String),
 }
@@ -89,7 +93,7 @@ impl GraphError {
                 (200, _) => ErrorClass::NotReceiving,
                 _ => ErrorClass::Refused,
             },
-            GraphError::Transport(_) => ErrorClass::Retry { wait: None },
+            GraphError::Transport(_) | GraphError::NoAnswer(_) => ErrorClass::Retry { wait: None },
             // A 5xx without a body is the platform failing: temporary.
             GraphError::Malformed(m) if m.starts_with("HTTP 5") => ErrorClass::Retry { wait: None },
             GraphError::Malformed(_) => ErrorClass::Refused,
@@ -118,6 +122,7 @@ impl std::fmt::Display for GraphError {
                 None => write!(f, "Graph API error {code} (HTTP {status}): {message}"),
             },
             GraphError::Transport(e) => write!(f, "Graph API unreachable: {e}"),
+            GraphError::NoAnswer(e) => write!(f, "no answer from the Graph API: {e}"),
             GraphError::Malformed(e) => write!(f, "unexpected Graph API answer: {e}"),
         }
     }

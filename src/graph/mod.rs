@@ -126,13 +126,20 @@ impl Graph {
 async fn parse<T: serde::de::DeserializeOwned>(
     res: Result<reqwest::Response, reqwest::Error>,
 ) -> Result<T, GraphError> {
-    let res = res.map_err(|e| GraphError::Transport(e.to_string()))?;
+    let res = res.map_err(|e| {
+        // Only a failed connect (or a request never built) proves nothing was received.
+        if e.is_connect() || e.is_builder() {
+            GraphError::Transport(e.to_string())
+        } else {
+            GraphError::NoAnswer(e.to_string())
+        }
+    })?;
     let status = res.status().as_u16();
     let wait = regain_access(res.headers());
     let bytes = res
         .bytes()
         .await
-        .map_err(|e| GraphError::Transport(e.to_string()))?;
+        .map_err(|e| GraphError::NoAnswer(e.to_string()))?;
     if (200..300).contains(&status) {
         return serde_json::from_slice(&bytes)
             .map_err(|e| GraphError::Malformed(format!("HTTP {status}: {e}")));

@@ -12,6 +12,7 @@ mod me;
 mod openapi;
 mod projects;
 pub mod rate_limit;
+mod reply_window;
 mod reports;
 mod session_tags;
 mod sessions;
@@ -56,6 +57,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(sessions::assign)
         .service(sessions::take)
         .service(sessions::end)
+        .service(sessions::retry)
+        .service(reply_window::get)
         .service(reports::records)
         .service(reports::summary)
         .service(reports::csv)

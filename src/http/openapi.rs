@@ -38,6 +38,8 @@ use utoipa::OpenApi;
         super::sessions::assign,
         super::sessions::take,
         super::sessions::end,
+        super::sessions::retry,
+        super::reply_window::get,
         super::reports::records,
         super::reports::summary,
         super::reports::csv,

@@ -7,6 +7,9 @@ use crate::actors::session;
 use crate::db::{self, sessions::ListFilter};
 use crate::domain::access::{Access, DataScope};
 use crate::domain::conversation::{self, Applied, Author, NewPost};
+use crate::domain::events::Event;
+use crate::domain::history;
+use crate::domain::messenger::outbound;
 use crate::domain::reports;
 use crate::domain::views::{MessageView, SessionView};
 use crate::error::{AppError, AppResult, ErrorBody, NotFoundExt};
@@ -152,8 +155,12 @@ pub async fn messages(
         (_, Some(before)) => db::messages::before(&mut conn, sid, before, limit).await?,
         (after, None) => db::messages::after(&mut conn, sid, after.unwrap_or(0), limit).await?,
     };
+    let channel_id = db::sessions::find(&mut conn, sid)
+        .await
+        .or_not_found("session")?
+        .channel_id;
     Ok(Json(MessagePage {
-        items: rows.iter().map(MessageView::from).collect(),
+        items: history::with_delivery(&mut conn, channel_id, &rows).await?,
     }))
 }
 
@@ -162,6 +169,10 @@ pub struct SendBody {
     /// Unique per message; a repeat returns the original and stores nothing.
     pub client_id: String,
     pub text: String,
+    /// A Messenger message tag from the Page's allowed list, for a reply past the reply
+    /// windows (`GET …/reply-window`); ignored for the web widget.
+    #[serde(default)]
+    pub tag: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -190,7 +201,7 @@ where
 
 /// Send an agent message (idempotent by `client_id`). 201 when stored, 200 for a repeat.
 #[utoipa::path(post, path = "/api/projects/{pid}/sessions/{sid}/messages", params(("pid" = i64, Path), ("sid" = i64, Path)),
-    request_body = SendBody, responses((status = 201, body = Sent), (status = 200, body = Sent), (status = 409, body = ErrorBody)))]
+    request_body = SendBody, responses((status = 201, body = Sent), (status = 200, body = Sent), (status = 409, body = ErrorBody, description = "session_ended, or reply_window_closed (a Messenger reply no window allows; nothing stored)")))]
 #[post("/api/projects/{pid}/sessions/{sid}/messages")]
 pub async fn send(
     st: web::Data<AppState>,
@@ -200,17 +211,30 @@ pub async fn send(
 ) -> AppResult<HttpResponse> {
     let sid = path_id(&req, "sid")?;
     let body = body.into_inner();
-    let post = NewPost::text(
-        Author::Agent(pa.access.clone()),
-        Some(body.client_id),
-        body.text,
-    );
+    let post = NewPost {
+        tag: body.tag,
+        ..NewPost::text(
+            Author::Agent(pa.access.clone()),
+            Some(body.client_id),
+            body.text,
+        )
+    };
     let applied = via_actor(&st, &pa.access, sid, session::Post(post)).await?;
-    let message = applied
+    let row = applied
         .message
         .as_ref()
-        .map(MessageView::from)
         .ok_or_else(|| AppError::internal("no message"))?;
+    let message = {
+        let mut conn = st.pool.get().await?;
+        history::with_delivery(
+            &mut conn,
+            applied.after.channel_id,
+            std::slice::from_ref(row),
+        )
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::internal("no message"))?
+    };
     let sent = Sent {
         message,
         duplicate: applied.duplicate,
@@ -300,4 +324,31 @@ pub async fn end(
     )
     .await?;
     Ok(Json(view_of(&st, &a).await?))
+}
+
+/// Send a failed or unconfirmed Messenger message again. The reply window is decided anew (it
+/// may refuse: `reply_window_closed`); the message is due at once.
+#[utoipa::path(post, path = "/api/projects/{pid}/sessions/{sid}/messages/{message_id}/retry",
+    params(("pid" = i64, Path), ("sid" = i64, Path), ("message_id" = i64, Path)),
+    responses((status = 200, body = MessageView), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "not failed or unconfirmed, or reply_window_closed")))]
+#[post("/api/projects/{pid}/sessions/{sid}/messages/{message_id}/retry")]
+pub async fn retry(
+    st: web::Data<AppState>,
+    pa: ProjectAccess,
+    req: HttpRequest,
+) -> AppResult<Json<MessageView>> {
+    let sid = path_id(&req, "sid")?;
+    let message_id = path_id(&req, "message_id")?;
+    let mut conn = st.pool.get().await?;
+    let (session, message, row) = outbound::retry(&mut conn, &pa.access, sid, message_id).await?;
+    let view = MessageView::with_delivery(&message, Some(&row));
+    if let Some(delivery) = view.delivery.clone() {
+        st.app.events.dispatch(&[Event::MessageStatus {
+            session,
+            message_id,
+            delivery,
+        }]);
+    }
+    Ok(Json(view))
 }

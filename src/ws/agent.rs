@@ -224,9 +224,15 @@ impl AgentConn {
         let reference = reference_of(&frame).unwrap_or(Value::Null);
         match frame {
             AgentIn::Send {
-                client_id, text, ..
+                client_id,
+                text,
+                tag,
+                ..
             } => {
-                let post = NewPost::text(Author::Agent(access), Some(client_id), text);
+                let post = NewPost {
+                    tag,
+                    ..NewPost::text(Author::Agent(access), Some(client_id), text)
+                };
                 self.reply(ctx, addr.send(session::Post(post)), reference, true);
             }
             AgentIn::Take { .. } => {

@@ -220,13 +220,13 @@ impl ConnCore {
         ctx: &mut ws::WebsocketContext<A>,
         session_id: i64,
         after_seq: i64,
-        history: &[crate::db::messages::MessageRow],
+        history: &[MessageView],
     ) where
         A: Actor<Context = ws::WebsocketContext<A>>,
     {
         let frames = history
             .iter()
-            .map(|m| (m.seq, protocol::message(&MessageView::from(m))))
+            .map(|m| (m.seq, protocol::message(m)))
             .collect();
         for frame in self.cursors.finish(session_id, after_seq, frames) {
             self.send(ctx, &frame);
@@ -247,8 +247,7 @@ pub fn spawn_resume<A, F>(
     history: F,
 ) where
     A: Actor<Context = ws::WebsocketContext<A>>,
-    F: std::future::Future<Output = crate::error::AppResult<Vec<crate::db::messages::MessageRow>>>
-        + 'static,
+    F: std::future::Future<Output = crate::error::AppResult<Vec<MessageView>>> + 'static,
 {
     core(act).cursors.begin(session_id);
     ctx.spawn(history.into_actor(act).map(move |res, act, ctx| {

@@ -1,6 +1,7 @@
 #![allow(dead_code)]
 
 pub mod graph;
+pub mod messenger;
 pub mod smtp;
 pub mod steps;
 pub mod ws;

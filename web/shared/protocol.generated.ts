@@ -111,6 +111,10 @@ color: string, };
 
 export type VisitorIn = { "type": "send", v?: number | null, client_id: string, text: string, } | { "type": "typing", v?: number | null, on: boolean, } | { "type": "resume", v?: number | null, after_seq: number, ref?: JsonValue | null, } | { "type": "ping", v?: number | null, ref?: JsonValue | null, };
 
-export type AgentIn = { "type": "send", v?: number | null, session_id: number, client_id: string, text: string, } | { "type": "typing", v?: number | null, session_id: number, on: boolean, } | { "type": "take", v?: number | null, session_id: number, ref?: JsonValue | null, } | { "type": "assign", v?: number | null, session_id: number, user_id?: number | null, ref?: JsonValue | null, } | { "type": "end", v?: number | null, session_id: number, ref?: JsonValue | null, } | { "type": "resume", v?: number | null, session_id: number, after_seq: number, ref?: JsonValue | null, } | { "type": "ping", v?: number | null, ref?: JsonValue | null, };
+export type AgentIn = { "type": "send", v?: number | null, session_id: number, client_id: string, text: string, 
+/**
+ * A Messenger message tag from the Page's allowed list, for a reply past the windows.
+ */
+tag?: string | null, } | { "type": "typing", v?: number | null, session_id: number, on: boolean, } | { "type": "take", v?: number | null, session_id: number, ref?: JsonValue | null, } | { "type": "assign", v?: number | null, session_id: number, user_id?: number | null, ref?: JsonValue | null, } | { "type": "end", v?: number | null, session_id: number, ref?: JsonValue | null, } | { "type": "resume", v?: number | null, session_id: number, after_seq: number, ref?: JsonValue | null, } | { "type": "ping", v?: number | null, ref?: JsonValue | null, };
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;

@@ -6,3 +6,4 @@ pub mod inbound;
 pub mod outbound;
 pub mod sync;
 pub mod webhook;
+pub mod window;
