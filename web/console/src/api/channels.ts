@@ -63,8 +63,11 @@ export interface JobView {
   contacts_imported: number;
   messages_imported: number;
   errors: number;
+  /** Conversations seen so far (the API gives no total up front). */
+  total_so_far: number;
   last_error: string | null;
   cursor_saved: boolean;
+  cancel_requested: boolean;
   created_at: string;
   updated_at: string;
 }

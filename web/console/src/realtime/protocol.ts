@@ -14,6 +14,7 @@ import type {
   ServerFrame as AnyServerFrame,
   SessionView,
   TagView,
+  JobView as GeneratedJobView,
 } from '../../../shared/protocol.generated';
 
 export const PROTOCOL_VERSION = 1;
@@ -38,10 +39,7 @@ export type SessionTagsFrame = FrameOf<'session_tags'>;
 
 /** A platform send moved on (sending, sent, delivered, read, failed): the message's new delivery. */
 export type MessageStatusFrame = FrameOf<'message_status'>;
-/**
- * A background job (contact sync) moved on; sent to the project's members with
- * `channels.manage`. Declared here until the generated file has it (src/wire.rs).
- */
+/** A background job (contact sync) moved on; sent to the project's members with `channels.manage`. */
 export type JobFrame = { type: 'job'; job: JobView };
 
 /** What the agent endpoint sends. */
@@ -74,8 +72,8 @@ export type AgentCommand =
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Holds<T extends true> = T;
 export type WireChecks = [
-  // JobFrame is the console's own until src/wire.rs generates it; everything else must match.
-  Holds<Exclude<ServerFrame, JobFrame> extends AnyServerFrame ? true : false>,
+  Holds<ServerFrame extends AnyServerFrame ? true : false>,
+  Holds<Same<JobView, GeneratedJobView>>,
   Holds<AgentCommand extends AgentIn ? true : false>,
   Holds<Same<Session, SessionView>>,
   Holds<Same<Message, MessageView>>,

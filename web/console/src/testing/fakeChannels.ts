@@ -38,6 +38,8 @@ export function makeJob(over: Partial<JobView> & { id: number; channel_id: numbe
     contacts_imported: 0,
     messages_imported: 0,
     errors: 0,
+    total_so_far: 0,
+    cancel_requested: false,
     last_error: null,
     cursor_saved: false,
     created_at: '2026-11-24T10:00:00Z',
