@@ -447,6 +447,24 @@ async fn an_invalid_page_token_fails_the_sync_with_the_reason() {
 }
 
 #[tokio::test]
+async fn a_sync_refused_with_190_marks_the_channel_needs_reconnect() {
+    let s = setup(50).await;
+    let err = json!({"status": 400, "body": {"error": {"message": "Error validating access token",
+        "type": "OAuthException", "code": 190, "error_subcode": 463, "fbtrace_id": "x"}}});
+    s.fake.script("conversations", vec![err]).await;
+    s.start("all").await;
+    s.finished().await;
+    let mut conn = s.app.db().await;
+    let health: String = switchboard::db::schema::channels::table
+        .find(s.channel_id)
+        .select(switchboard::db::schema::channels::health)
+        .first(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(health, "needs_reconnect");
+}
+
+#[tokio::test]
 async fn rate_limited_calls_are_retried_on_the_same_page() {
     let s = setup(50).await;
     let limited = json!({"status": 400, "body": {"error": {"message": "limit", "type": "OAuthException",
@@ -511,10 +529,15 @@ async fn sync_all_needs_confirmation_and_a_running_sync_is_returned_not_doubled(
 }
 
 #[tokio::test]
-async fn a_known_persons_names_are_kept_and_an_empty_name_is_filled_in() {
+async fn a_known_persons_names_are_kept_and_an_empty_or_placeholder_name_is_filled_in() {
     let s = setup(30).await;
     let mut conn = s.app.db().await;
-    for (psid, name, note) in [("psid-1", "Ada L.", Some("VIP Ada")), ("psid-2", "", None)] {
+    let placeholder = switchboard::domain::messenger::inbound::fallback_name("psid-3");
+    for (psid, name, note) in [
+        ("psid-1", "Ada L.", Some("VIP Ada")),
+        ("psid-2", "", None),
+        ("psid-3", placeholder.as_str(), None),
+    ] {
         diesel::insert_into(contacts::table)
             .values((
                 contacts::project_id.eq(s.app.project_id),
@@ -529,9 +552,9 @@ async fn a_known_persons_names_are_kept_and_an_empty_name_is_filled_in() {
     }
     s.start("all").await;
     let job = s.finished().await;
-    assert_eq!(counts(&job), ("done", 30, 28, 600, 0), "{job}");
+    assert_eq!(counts(&job), ("done", 30, 27, 600, 0), "{job}");
     let names: Vec<(String, String, Option<String>)> = contacts::table
-        .filter(contacts::external_id.eq_any(["psid-1", "psid-2"]))
+        .filter(contacts::external_id.eq_any(["psid-1", "psid-2", "psid-3"]))
         .order(contacts::external_id.asc())
         .select((contacts::external_id, contacts::name, contacts::note_name))
         .load(&mut conn)
@@ -541,7 +564,8 @@ async fn a_known_persons_names_are_kept_and_an_empty_name_is_filled_in() {
         names,
         [
             ("psid-1".into(), "Ada L.".into(), Some("VIP Ada".into())),
-            ("psid-2".into(), "Person 2".into(), None)
+            ("psid-2".into(), "Person 2".into(), None),
+            ("psid-3".into(), "Person 3".into(), None)
         ]
     );
 }

@@ -13,9 +13,10 @@
 
 use super::stats::{Reload, StatsActor};
 use crate::context::AppContext;
-use crate::db::enums::{ChannelKind, JobKind, JobState};
+use crate::db::enums::{ChannelHealth, ChannelKind, JobKind, JobState};
 use crate::db::jobs::JobRow;
 use crate::domain::events::Event;
+use crate::domain::messenger::config::MessengerConfig;
 use crate::domain::messenger::sync::{self, SyncParams, SyncProgress, Target};
 use crate::domain::views::JobView;
 use crate::error::AppError;
@@ -255,12 +256,9 @@ impl Run {
             (ChannelKind::Messenger, Some(id)) => id.clone(),
             _ => return Ok(Ended::failed("the channel is not a Messenger Page")),
         };
-        // Read straight from the contract's JSON key (`MessengerConfig` reads the same).
-        let token = channel
-            .config
-            .get("page_token")
-            .and_then(|t| t.as_str())
-            .and_then(|sealed| self.app.secrets.open("page_token", sealed).ok());
+        let token = MessengerConfig::from_json(&channel.config)
+            .page_token(&self.app.secrets)
+            .ok();
         let Some(token) = token.filter(|t| !t.is_empty()) else {
             return Ok(Ended::failed(
                 "the Page token is missing or unreadable: reconnect the Page",
@@ -294,7 +292,7 @@ impl Run {
             let limit = wanted.map_or(sync::PAGE_SIZE, |w| {
                 u32::try_from(w).map_or(sync::PAGE_SIZE, |w| w.min(sync::PAGE_SIZE))
             });
-            let page = match self.fetch(auth, limit).await? {
+            let page = match self.fetch(channel_id, auth, limit).await? {
                 Ok(page) => page,
                 Err(ended) => return Ok(ended),
             };
@@ -369,6 +367,7 @@ impl Run {
     /// The next page, retried after temporary errors; `Err(Ended)` ends the job.
     async fn fetch(
         &mut self,
+        auth_channel: i64,
         auth: PageAuth<'_>,
         limit: u32,
     ) -> Result<Result<ConversationPage, Ended>, Interrupted> {
@@ -399,7 +398,19 @@ impl Run {
                         "gave up after {RETRIES} retries: {err}"
                     ))))
                 }
-                ErrorClass::TokenInvalid => return Ok(Err(Ended::failed(sync::TOKEN_INVALID))),
+                ErrorClass::TokenInvalid => {
+                    // The sender would find out at its next send; the health line tells now.
+                    let mut conn = self.app.pool.get().await.map_err(passing)?;
+                    crate::db::channels::set_health(
+                        &mut conn,
+                        auth_channel,
+                        ChannelHealth::NeedsReconnect,
+                        Some(&err.to_string()),
+                    )
+                    .await
+                    .map_err(passing)?;
+                    return Ok(Err(Ended::failed(sync::TOKEN_INVALID)));
+                }
                 _ => return Ok(Err(Ended::failed(err.to_string()))),
             }
         }

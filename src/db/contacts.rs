@@ -234,14 +234,16 @@ pub async fn session_states(
 }
 
 /// A channel's person by their platform id (a Messenger PSID), made if new; an existing
-/// contact's name is filled in only when it is empty (a name an agent can see is never
-/// replaced by an import). Returns the contact's id and whether this call made it.
+/// contact's name is replaced only when it is empty or exactly `placeholder` (the name given
+/// when the profile could not be read): a real name is never replaced by an import. Returns
+/// the contact's id and whether this call made it.
 pub async fn upsert_imported(
     conn: &mut AsyncPgConnection,
     project_id: i64,
     channel_id: i64,
     external_id: &str,
     name: &str,
+    placeholder: &str,
 ) -> QueryResult<(i64, bool)> {
     use diesel::sql_types::{Bool, Int8, Text};
     #[derive(QueryableByName)]
@@ -255,13 +257,14 @@ pub async fn upsert_imported(
         "INSERT INTO contacts (project_id, channel_id, external_id, name) VALUES ($1, $2, $3, $4)
          ON CONFLICT (channel_id, external_id) DO UPDATE
              SET name = EXCLUDED.name, updated_at = now()
-             WHERE contacts.name = '' AND EXCLUDED.name <> ''
+             WHERE contacts.name IN ('', $5) AND EXCLUDED.name <> ''
          RETURNING id, (xmax = 0) AS inserted",
     )
     .bind::<Int8, _>(project_id)
     .bind::<Int8, _>(channel_id)
     .bind::<Text, _>(external_id)
     .bind::<Text, _>(name)
+    .bind::<Text, _>(placeholder)
     .get_result(conn)
     .await
     .optional()?;

@@ -205,9 +205,15 @@ pub async fn import_conversation(
 ) -> AppResult<Imported> {
     let (psid, name, incoming) = prepare(target, conv)?;
     conn.transaction(async move |conn| {
-        let (contact_id, contact_new) =
-            db::contacts::upsert_imported(conn, target.project_id, target.channel_id, psid, name)
-                .await?;
+        let (contact_id, contact_new) = db::contacts::upsert_imported(
+            conn,
+            target.project_id,
+            target.channel_id,
+            psid,
+            name,
+            &super::inbound::fallback_name(psid),
+        )
+        .await?;
         let mut imported = Imported {
             contact_id,
             contact_new,
