@@ -4,9 +4,9 @@
 //!
 //! Placeholders: `{pid}` the project; `{sid}`/`{cid}` an unassigned session (in everyone's
 //! scope) and its contact; `{lone_cid}` a contact without sessions; `{tid}` a tag; `{uniq}` a
-//! fresh unique string; `{agent_role}` the builtin agent role. `{new_sid}`, `{new_tag}`,
-//! `{new_member}`, `{new_role}` are made afresh (by the owner) for every request, so that
-//! destructive calls do not change what the next caller sees.
+//! fresh unique string; `{agent_role}` the builtin agent role; `{web_ch}` the web channel.
+//! `{new_sid}`, `{new_tag}`, `{new_member}`, `{new_role}` are made afresh (by the owner) for
+//! every request, so that destructive calls do not change what the next caller sees.
 
 use crate::common::*;
 use serde_json::{json, Value};
@@ -102,6 +102,19 @@ const TABLE: &[Row] = &[
     // Without a session only contacts.manage helps; an own-scope agent does not see the contact.
     row("PATCH",  "/api/projects/{pid}/contacts/{lone_cid}", Some(r#"{"note_name":"n{uniq}"}"#), [200, 200, 403, 404, 403, 404, 401]),
     row("GET",    "/api/projects/{pid}/contacts/{cid}/changes", None, READ),
+    row("GET",    "/api/projects/{pid}/sessions/{sid}/reply-window", None, READ),
+    // The message does not exist: past the access checks, every member meets a 404.
+    row("POST",   "/api/projects/{pid}/sessions/{sid}/messages/999999/retry", None, [404, 404, 404, 404, 404, 404, 401]),
+    // Past the permission check a bad Page id is refused before any Graph API call.
+    row("POST",   "/api/projects/{pid}/channels/messenger", Some(r#"{"page_id":"not digits","page_name":"p","page_access_token":"t","app_id":"1","app_secret":"s","verify_token":"v","human_agent":false,"allowed_tags":[]}"#), [400, 400, 403, 403, 403, 404, 401]),
+    // `{web_ch}` is the project's web channel: managers learn it is not a Messenger channel.
+    row("PATCH",  "/api/projects/{pid}/channels/{web_ch}/messenger", Some(r#"{"human_agent":true}"#), [400, 400, 403, 403, 403, 404, 401]),
+    row("POST",   "/api/projects/{pid}/channels/{web_ch}/sync", Some(r#"{"scope":"recent"}"#), [400, 400, 403, 403, 403, 404, 401]),
+    row("GET",    "/api/projects/{pid}/channels/{web_ch}/sync", None, [400, 400, 403, 403, 403, 404, 401]),
+    row("POST",   "/api/projects/{pid}/jobs/999999/cancel", None, [404, 404, 403, 403, 403, 404, 401]),
+    // Meta's webhook takes no login: only a verify token or a signature opens it.
+    row("GET",    "/webhooks/messenger", None, [403; 7]),
+    row("POST",   "/webhooks/messenger", Some(r#"{"object":"page","entry":[]}"#), [401; 7]),
     row("GET",    "/api/projects/{pid}/session-tags", None, READ),
     row("POST",   "/api/projects/{pid}/session-tags", Some(r#"{"name":"t{uniq}"}"#), TAGS_201),
     row("PATCH",  "/api/projects/{pid}/session-tags/{new_tag}", Some(r##"{"color":"#123456"}"##), TAGS_200),
@@ -124,6 +137,8 @@ const OWN_SCOPE: &[(&str, &str, Option<&str>, u16)] = &[
     ("PUT",   "/api/projects/{pid}/sessions/{sid}/tags", Some(r#"{"tag_ids":[]}"#), 404),
     ("GET",   "/api/projects/{pid}/sessions/{sid}/tags", None, 404),
     ("PATCH", "/api/projects/{pid}/contacts/{cid}", Some(r#"{"note_name":"x"}"#), 404),
+    ("GET",   "/api/projects/{pid}/sessions/{sid}/reply-window", None, 404),
+    ("POST",  "/api/projects/{pid}/sessions/{sid}/messages/999999/retry", None, 404),
 ];
 
 static UNIQ: AtomicUsize = AtomicUsize::new(0);
@@ -273,6 +288,7 @@ impl World {
             ("{lone_cid}", lone_cid),
             ("{tid}", id_of(&tag)),
             ("{agent_role}", agent_role),
+            ("{web_ch}", app.channel_id().await.to_string()),
         ];
         // The owner column logs in again: its own token, so the table's logout row does not end
         // the token the fixtures use.
