@@ -858,3 +858,69 @@ async fn resumed_history_shows_how_each_message_is_getting_on() {
     assert_eq!(delivery(failed)["error_code"], 200);
     assert_eq!(delivery(sent)["state"], "sent");
 }
+
+/// The fake Graph API echoes every accepted send to our webhook (`mode`), as Meta does; then the
+/// person writes once more — processed after the echo (a Page's rows go in order), so once that
+/// message is stored the echo has been handled. Returns our reply's message id.
+async fn reply_with_echo(mode: &str) -> (Setup, i64) {
+    use crate::common::graph::{envelope, message_event, now_ms, post_webhook};
+    use diesel::{ExpressionMethods, QueryDsl, TextExpressionMethods};
+    use switchboard::db::schema::webhook_events as we;
+    let s = setup(PageSetup::default(), Some(Span::minutes(5))).await;
+    let hook = format!("{}/webhooks/messenger", s.app.url());
+    s.fake
+        .echo_to(mx::PAGE_ID, &hook, mx::APP_SECRET, mx::APP_ID, mode)
+        .await;
+    let id = s.replied("c1", None).await;
+    s.wait_state(id, "sent").await;
+    eventually("the echo reaches the webhook", || async {
+        let n: i64 = we::table
+            .filter(we::body.like("%is_echo%"))
+            .count()
+            .get_result(&mut s.app.db().await)
+            .await
+            .unwrap();
+        n == 1
+    })
+    .await;
+    let barrier = envelope(
+        mx::PAGE_ID,
+        vec![message_event(
+            mx::PAGE_ID,
+            PSID,
+            "m_barrier",
+            "after the echo",
+            now_ms(),
+        )],
+    );
+    assert_eq!(
+        post_webhook(&s.app.url(), mx::APP_SECRET, &barrier).await,
+        200
+    );
+    eventually("the barrier message is stored", || async {
+        mx::message_ids(&mut s.app.db().await, s.sid()).await.len() >= 2
+    })
+    .await;
+    (s, id)
+}
+
+#[tokio::test]
+async fn an_echo_arriving_before_the_send_api_answer_is_our_send_and_is_not_stored_again() {
+    let (s, id) = reply_with_echo("before_response").await;
+    // Our reply, then the barrier: the echo stored nothing, and one request went out.
+    let ids = mx::message_ids(&mut s.app.db().await, s.sid()).await;
+    assert_eq!(ids.len(), 2);
+    assert_eq!(ids[0], id);
+    assert_eq!(s.fake.requests("send").await.len(), 1);
+    assert_eq!(s.outbound(id).await.unwrap().0, "sent");
+}
+
+#[tokio::test]
+async fn an_echo_arriving_after_the_send_api_answer_is_our_send_and_is_not_stored_again() {
+    let (s, id) = reply_with_echo("after_response").await;
+    let ids = mx::message_ids(&mut s.app.db().await, s.sid()).await;
+    assert_eq!(ids.len(), 2);
+    assert_eq!(ids[0], id);
+    assert_eq!(s.fake.requests("send").await.len(), 1);
+    assert_eq!(s.outbound(id).await.unwrap().0, "sent");
+}
