@@ -864,7 +864,7 @@ async fn resumed_history_shows_how_each_message_is_getting_on() {
 /// message is stored the echo has been handled. Returns our reply's message id.
 async fn reply_with_echo(mode: &str) -> (Setup, i64) {
     use crate::common::graph::{envelope, message_event, now_ms, post_webhook};
-    use diesel::{ExpressionMethods, QueryDsl, TextExpressionMethods};
+    use diesel::{QueryDsl, TextExpressionMethods};
     use switchboard::db::schema::webhook_events as we;
     let s = setup(PageSetup::default(), Some(Span::minutes(5))).await;
     let hook = format!("{}/webhooks/messenger", s.app.url());
