@@ -924,3 +924,103 @@ async fn an_echo_arriving_after_the_send_api_answer_is_our_send_and_is_not_store
     assert_eq!(s.fake.requests("send").await.len(), 1);
     assert_eq!(s.outbound(id).await.unwrap().0, "sent");
 }
+
+/// The project's `channel_health` e-mails: (recipient, subject), oldest first.
+async fn health_mails(app: &TestApp) -> Vec<(String, String)> {
+    use diesel::{ExpressionMethods, QueryDsl};
+    use switchboard::db::schema::outbox;
+    outbox::table
+        .filter(outbox::project_id.eq(app.project_id))
+        .filter(outbox::kind.eq("channel_health"))
+        .order(outbox::id.asc())
+        .select((outbox::to_address, outbox::subject))
+        .load(&mut app.db().await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_refused_token_emails_every_channel_manager_once_per_change() {
+    use crate::common::smtp::SmtpServer;
+    let smtp = SmtpServer::start(&[]).await;
+    let fake = FakeGraph::start().await;
+    let page = PageSetup::default();
+    // The fake knows the Page with another token: ours gets error 190.
+    fake.add_page(&page.page_id, "the-new-token", &page.page_name)
+        .await;
+    let (graph, mail) = (fake.configure(), smtp.configure());
+    let app = TestApp::start_with(move |c| {
+        graph(c);
+        mail(c);
+    })
+    .await;
+    let owner = app.owner().await;
+    app.member(app.project_id, "admin", "admin").await;
+    app.member(app.project_id, "agent", "agent").await;
+    let mut db = app.db().await;
+    let channel_id = mx::insert_page(&mut db, &mx::test_secrets(), app.project_id, &page).await;
+    let person = mx::insert_person(
+        &mut db,
+        app.project_id,
+        channel_id,
+        PSID,
+        Some(Utc::now() - Span::hours(1)),
+    )
+    .await;
+    let path = format!(
+        "/api/projects/{}/sessions/{}/messages",
+        app.project_id, person.session_id
+    );
+    let (status, body) = app
+        .call(
+            &owner,
+            Method::POST,
+            &path,
+            Some(json!({"client_id": "c1", "text": "hello"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["message"]["message_id"].as_i64().unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while mx::outbound_of(&mut app.db().await, id).await.unwrap().0 != "failed" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the send never failed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The owner and the admin manage channels; the agent does not.
+    let mails = health_mails(&app).await;
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    assert!(
+        mails.iter().all(|(to, _)| !to.starts_with("agent-")),
+        "{mails:?}"
+    );
+    assert_eq!(mails[0].1, "Messenger Page \"Acme\" needs attention");
+    let sent = smtp.wait_for_mails(2, WAIT).await;
+    assert_eq!(sent.len(), 2);
+
+    // The contact sync meets the same refusal: still the same change, no new mail. The job's
+    // end is the barrier (its health update comes before it).
+    let (status, body) = app
+        .call(
+            &owner,
+            Method::POST,
+            &format!(
+                "/api/projects/{}/channels/{channel_id}/sync",
+                app.project_id
+            ),
+            Some(json!({"scope": "recent"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let sync = format!(
+        "/api/projects/{}/channels/{channel_id}/sync",
+        app.project_id
+    );
+    eventually("the sync fails", || async {
+        app.get_json(&owner, &sync).await["state"] == "failed"
+    })
+    .await;
+    assert_eq!(health_mails(&app).await.len(), 2);
+}

@@ -401,11 +401,15 @@ impl Run {
                 ErrorClass::TokenInvalid => {
                     // The sender would find out at its next send; the health line tells now.
                     let mut conn = self.app.pool.get().await.map_err(passing)?;
-                    crate::db::channels::set_health(
+                    let health = ChannelHealth::NeedsReconnect;
+                    let why = err.to_string();
+                    let mail = &self.app.mail;
+                    crate::domain::messenger::health::degrade(
                         &mut conn,
+                        mail,
                         auth_channel,
-                        ChannelHealth::NeedsReconnect,
-                        Some(&err.to_string()),
+                        health,
+                        &why,
                     )
                     .await
                     .map_err(passing)?;

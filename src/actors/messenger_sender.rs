@@ -23,8 +23,10 @@ use crate::db::channel_outbound::ChannelOutbound;
 use crate::db::channels::Channel;
 use crate::db::enums::{ChannelHealth, ChannelKind, OutboundState, SenderKind};
 use crate::db::{self, retry::with_retry};
+use crate::domain::alerts::MailEnv;
 use crate::domain::events::Event;
 use crate::domain::messenger::config::MessengerConfig;
+use crate::domain::messenger::health;
 use crate::domain::views::DeliveryView;
 use crate::error::{AppError, AppResult};
 use crate::graph::{ErrorClass, GraphError, PageAuth, SendOk, SendRequest};
@@ -267,8 +269,7 @@ async fn credentials(
         Ok(c) => Ok(Some(c)),
         Err(why) => {
             tracing::warn!(channel = ch.id, error = %why, "a Messenger channel cannot send");
-            db::channels::set_health(conn, ch.id, ChannelHealth::NeedsReconnect, Some(&why))
-                .await?;
+            health::degrade(conn, &app.mail, ch.id, ChannelHealth::NeedsReconnect, &why).await?;
             Ok(None)
         }
     }
@@ -304,7 +305,7 @@ async fn send_one(app: &AppContext, c: Claimed) {
     let recorded = with_retry(|| async {
         let mut conn = app.pool.get().await?;
         let (row, outcome) = (&c.row, &outcome);
-        conn.transaction(async move |conn| record(conn, row, outcome).await)
+        conn.transaction(async move |conn| record(conn, &app.mail, row, outcome).await)
             .await
     })
     .await;
@@ -401,6 +402,7 @@ fn verdict(attempts: i32, tag: Option<&str>, outcome: &Result<SendOk, GraphError
 /// Records a send's outcome; returns what it announces.
 async fn record(
     conn: &mut AsyncPgConnection,
+    mail: &MailEnv,
     row: &ChannelOutbound,
     outcome: &Result<SendOk, GraphError>,
 ) -> AppResult<Vec<Event>> {
@@ -425,7 +427,7 @@ async fn record(
         }
         Verdict::Failed { error, also } => {
             if let Some(also) = also {
-                side_effect(conn, row, also, &error.text).await?;
+                side_effect(conn, mail, row, also, &error.text).await?;
             }
             let err = (error.code, error.subcode, error.text.as_str());
             db::channel_outbound::mark_failed(conn, id, err).await?
@@ -441,23 +443,19 @@ async fn record(
 /// What an error means beyond the message: the channel's health, the contact's reach.
 async fn side_effect(
     conn: &mut AsyncPgConnection,
+    mail: &MailEnv,
     row: &ChannelOutbound,
     also: Also,
     text: &str,
 ) -> AppResult<()> {
     match also {
         Also::NeedsReconnect => {
-            db::channels::set_health(
-                conn,
-                row.channel_id,
-                ChannelHealth::NeedsReconnect,
-                Some(text),
-            )
-            .await?;
+            let health = ChannelHealth::NeedsReconnect;
+            health::degrade(conn, mail, row.channel_id, health, text).await?;
         }
         Also::Restricted => {
-            db::channels::set_health(conn, row.channel_id, ChannelHealth::Restricted, Some(text))
-                .await?;
+            let health = ChannelHealth::Restricted;
+            health::degrade(conn, mail, row.channel_id, health, text).await?;
         }
         Also::Unreachable => {
             let session = db::sessions::find(conn, row.session_id).await?;

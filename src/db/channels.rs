@@ -198,6 +198,26 @@ pub async fn all_of_kind(
         .await
 }
 
+/// Moves the channel to `health` unless it is there already; the channel as it is now, only
+/// when this call changed it (of two servers finding the same failure, one is told).
+pub async fn change_health(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    health: ChannelHealth,
+    detail: Option<&str>,
+) -> QueryResult<Option<Channel>> {
+    diesel::update(channels::table.find(id).filter(channels::health.ne(health)))
+        .set((
+            channels::health.eq(health),
+            channels::health_detail.eq(detail),
+            channels::health_at.eq(Utc::now()),
+        ))
+        .returning(Channel::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
 /// Records what the platform said about the channel (connected again, token invalid,
 /// restricted) and since when; `None` when the channel is gone.
 pub async fn set_health(

@@ -368,3 +368,21 @@ struct PreferencesRow {
     #[diesel(sql_type = diesel::sql_types::Jsonb)]
     preferences: serde_json::Value,
 }
+
+/// (user id, e-mail, display name) of the members whose role has `permission`.
+pub async fn member_addresses_with_permission(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    permission: &str,
+) -> QueryResult<Vec<(i64, String, String)>> {
+    use diesel::PgArrayExpressionMethods;
+    project_members::table
+        .inner_join(users::table)
+        .inner_join(roles::table)
+        .filter(project_members::project_id.eq(project_id))
+        .filter(roles::permissions.contains(vec![permission.to_owned()]))
+        .order(users::id.asc())
+        .select((users::id, users::email, users::display_name))
+        .load(conn)
+        .await
+}

@@ -566,7 +566,7 @@ pub fn escape_html(s: &str) -> String {
 }
 
 /// Control characters (line breaks included) become spaces: names go into one-line places.
-fn one_line(s: &str) -> String {
+pub fn one_line(s: &str) -> String {
     let s: String = s
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

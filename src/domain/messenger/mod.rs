@@ -2,6 +2,7 @@
 //! events, sending (durable rows) and contact sync. No HTTP, no actors.
 
 pub mod config;
+pub mod health;
 pub mod inbound;
 pub mod outbound;
 pub mod sync;
