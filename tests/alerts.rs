@@ -1,12 +1,12 @@
 //! E-mail alerts when a visitor waits for a human reply, delivered through the outbox to a
 //! real SMTP server process (`tests/smtp_server.py`). Waiting times are 2–3 seconds.
 
+use crate::common::binary::Binary;
 use crate::common::smtp::{SmtpServer, FROM, PUBLIC_URL};
 use crate::common::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 use switchboard::domain::bootstrap;
 
@@ -580,59 +580,15 @@ async fn without_smtp_settings_say_so_and_are_validated_whole() {
     assert!(paths["/api/projects/{pid}/email/outbox/{id}"]["get"].is_object());
 }
 
-/// The real binary as a child process, on the test's database.
-struct Binary {
-    child: tokio::process::Child,
-    base: String,
-}
-
-impl Binary {
-    async fn start(db_url: &str, smtp: &SmtpServer) -> Binary {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .args(["serve", "--database-url", db_url, "--bind"])
-            .arg(format!("127.0.0.1:{port}"))
-            .env("SWITCHBOARD_SMTP_URL", smtp.url())
-            .env("SWITCHBOARD_SMTP_FROM", FROM)
-            .env("SWITCHBOARD_SMTP_RETRY_BASE_SECS", "1")
-            .env("SWITCHBOARD_PUBLIC_URL", PUBLIC_URL)
-            .env("SWITCHBOARD_DB_POOL", "4")
-            .env("SWITCHBOARD_WORKERS", "1")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        let health = format!("{base}/healthz");
-        eventually("the server binary answers", || async {
-            reqwest::get(&health).await.is_ok_and(|r| r.status() == 200)
-        })
-        .await;
-        Binary { child, base }
-    }
-
-    /// `kill -9`: no shutdown code runs.
-    async fn kill_9(mut self) {
-        let pid = self.child.id().unwrap() as i32;
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGKILL,
-        )
-        .unwrap();
-        let status = tokio::time::timeout(WAIT, self.child.wait())
-            .await
-            .expect("the killed server exits")
-            .unwrap();
-        use std::os::unix::process::ExitStatusExt;
-        assert_eq!(status.signal(), Some(9));
-    }
+/// The real binary on the test's database, sending mail through `smtp`.
+async fn binary(db_url: &str, smtp: &SmtpServer) -> Binary {
+    let env = [
+        ("SWITCHBOARD_SMTP_URL", smtp.url()),
+        ("SWITCHBOARD_SMTP_FROM", FROM.to_owned()),
+        ("SWITCHBOARD_SMTP_RETRY_BASE_SECS", "1".to_owned()),
+        ("SWITCHBOARD_PUBLIC_URL", PUBLIC_URL.to_owned()),
+    ];
+    Binary::start(db_url, &env).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -648,7 +604,7 @@ async fn a_server_killed_mid_wait_alerts_exactly_once_after_restart() {
             .expect("empty database")
     };
     let pid = first.channel.project_id;
-    let server = Binary::start(&db_url, &smtp).await;
+    let server = binary(&db_url, &smtp).await;
 
     let owner = reqwest::Client::builder()
         .cookie_store(true)
@@ -681,7 +637,7 @@ async fn a_server_killed_mid_wait_alerts_exactly_once_after_restart() {
 
     server.kill_9().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let server = Binary::start(&db_url, &smtp).await;
+    let server = binary(&db_url, &smtp).await;
 
     let mails = smtp.wait_for_mails(1, WAIT).await;
     let after = t0.elapsed();

@@ -4,6 +4,7 @@
 //! a failed message can be retried; a server killed with kill -9 neither loses nor doubles a
 //! send (a request it was waiting on is `unconfirmed`, never resent by itself).
 
+use crate::common::binary::{free_port, Binary};
 use crate::common::graph::FakeGraph;
 use crate::common::messenger::{self as mx, PageSetup, Person};
 use crate::common::{eventually, fresh_database, init_tracing, Agent, TestApp, WsClient, WAIT};
@@ -11,7 +12,6 @@ use chrono::{Duration as Span, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::process::Stdio;
 use std::time::Duration;
 use switchboard::domain::bootstrap;
 use switchboard::domain::conversation::{self, Author, NewPost};
@@ -524,63 +524,18 @@ async fn a_web_session_reply_window_is_always_open() {
 
 const KEY_HEX: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
-struct Binary {
-    child: tokio::process::Child,
-    base: String,
+/// The real binary on the test's database, with our key and the Graph API at `graph_base`.
+async fn binary_on(port: u16, db_url: &str, graph_base: &str, lease_secs: u64) -> Binary {
+    let env = [
+        ("SWITCHBOARD_GRAPH_BASE_URL", graph_base.to_owned()),
+        ("SWITCHBOARD_SECRET_KEY", KEY_HEX.to_owned()),
+        ("SWITCHBOARD_SEND_LEASE_SECS", lease_secs.to_string()),
+    ];
+    Binary::start_on(port, db_url, &env).await
 }
 
-impl Binary {
-    async fn start(db_url: &str, graph_base: &str, lease_secs: u64) -> Binary {
-        Binary::start_on(free_port(), db_url, graph_base, lease_secs).await
-    }
-
-    async fn start_on(port: u16, db_url: &str, graph_base: &str, lease_secs: u64) -> Binary {
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .args(["serve", "--database-url", db_url, "--bind"])
-            .arg(format!("127.0.0.1:{port}"))
-            .env("SWITCHBOARD_GRAPH_BASE_URL", graph_base)
-            .env("SWITCHBOARD_SECRET_KEY", KEY_HEX)
-            .env("SWITCHBOARD_SEND_LEASE_SECS", lease_secs.to_string())
-            .env("SWITCHBOARD_DB_POOL", "4")
-            .env("SWITCHBOARD_WORKERS", "1")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        let health = format!("{base}/healthz");
-        eventually("the server binary answers", || async {
-            reqwest::get(&health).await.is_ok_and(|r| r.status() == 200)
-        })
-        .await;
-        Binary { child, base }
-    }
-
-    async fn kill_9(mut self) {
-        let pid = self.child.id().unwrap() as i32;
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGKILL,
-        )
-        .unwrap();
-        let status = tokio::time::timeout(WAIT, self.child.wait())
-            .await
-            .expect("the killed server exits")
-            .unwrap();
-        use std::os::unix::process::ExitStatusExt;
-        assert_eq!(status.signal(), Some(9));
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+async fn binary(db_url: &str, graph_base: &str, lease_secs: u64) -> Binary {
+    binary_on(free_port(), db_url, graph_base, lease_secs).await
 }
 
 /// A database with an owner, a Page and a person who wrote a minute ago.
@@ -694,7 +649,7 @@ async fn a_server_killed_between_commit_and_send_sends_the_message_once_after_re
     let c = crash_setup().await;
     let fake = FakeGraph::start().await;
     let (port, base) = (fake.port, fake.base_url.clone());
-    let server = Binary::start(&c.db_url, &base, 60).await;
+    let server = binary(&c.db_url, &base, 60).await;
     let http = c.login(&server).await;
     // The Graph API is down: the committed message cannot leave yet.
     fake.stop().await;
@@ -705,7 +660,7 @@ async fn a_server_killed_between_commit_and_send_sends_the_message_once_after_re
 
     let fake = FakeGraph::start_on(port).await;
     fake.add_page(mx::PAGE_ID, mx::PAGE_TOKEN, "Acme").await;
-    let server = Binary::start(&c.db_url, &base, 60).await;
+    let server = binary(&c.db_url, &base, 60).await;
     c.wait_for(id, "was sent", |o| o.0 == "sent").await;
     // A second message sent after it is the barrier: nothing else went out before it.
     let http = c.login(&server).await;
@@ -725,14 +680,14 @@ async fn a_server_killed_during_the_request_leaves_the_message_unconfirmed_not_r
     fake.add_page(mx::PAGE_ID, mx::PAGE_TOKEN, "Acme").await;
     // The answer takes long enough for the server to die waiting for it.
     fake.script("send", vec![json!({"delay_ms": 3000})]).await;
-    let server = Binary::start(&c.db_url, &fake.base_url, 2).await;
+    let server = binary(&c.db_url, &fake.base_url, 2).await;
     let http = c.login(&server).await;
     let id = c.reply(&server, &http, "c1").await;
     fake.wait_for_requests("send", 1).await;
     assert_eq!(c.outbound(id).await.0, "sending");
     server.kill_9().await;
 
-    let server = Binary::start(&c.db_url, &fake.base_url, 2).await;
+    let server = binary(&c.db_url, &fake.base_url, 2).await;
     c.wait_for(id, "became unconfirmed", |o| o.0 == "unconfirmed")
         .await;
     let http = c.login(&server).await;
@@ -775,13 +730,13 @@ async fn a_message_unconfirmed_by_a_crash_is_confirmed_by_its_echo_and_never_res
         "before_response",
     )
     .await;
-    let server = Binary::start_on(port, &c.db_url, &fake.base_url, 2).await;
+    let server = binary_on(port, &c.db_url, &fake.base_url, 2).await;
     let http = c.login(&server).await;
     let id = c.reply(&server, &http, "c1").await;
     fake.wait_for_requests("send", 1).await;
     server.kill_9().await;
 
-    let server = Binary::start_on(port, &c.db_url, &fake.base_url, 2).await;
+    let server = binary_on(port, &c.db_url, &fake.base_url, 2).await;
     c.wait_for(id, "was confirmed by its echo", |o| o.0 == "sent")
         .await;
     let mut conn = AsyncPgConnection::establish(&c.db_url).await.unwrap();

@@ -1,5 +1,6 @@
 #![allow(dead_code)]
 
+pub mod binary;
 pub mod graph;
 pub mod messenger;
 pub mod smtp;
