@@ -203,26 +203,32 @@ pub async fn confirm_by_echo(
     .optional()
 }
 
-/// A temporary failure: `pending` again, due at `at`, with the error kept for the console.
-pub async fn mark_retry(
+/// A platform error as stored on the row: (code, subcode, text).
+pub type StoredError<'a> = (Option<i32>, Option<i32>, &'a str);
+
+/// Settles a `sending` row in `state` with `error` (and, when given, due again at `at`); `None`
+/// when the row was no longer `sending` (an echo confirmed it, or its lease expired).
+async fn settle(
     conn: &mut AsyncPgConnection,
     message_id: i64,
-    at: DateTime<Utc>,
-    error: (Option<i32>, Option<i32>, &str),
+    state: OutboundState,
+    at: Option<DateTime<Utc>>,
+    error: StoredError<'_>,
 ) -> QueryResult<Option<ChannelOutbound>> {
+    let now = Utc::now();
     diesel::update(
         co::table
             .find(message_id)
             .filter(co::state.eq(OutboundState::Sending)),
     )
     .set((
-        co::state.eq(OutboundState::Pending),
-        co::next_attempt_at.eq(at),
+        co::state.eq(state),
+        co::next_attempt_at.eq(at.unwrap_or(now)),
         co::claimed_until.eq(None::<DateTime<Utc>>),
         co::error_code.eq(error.0),
         co::error_subcode.eq(error.1),
         co::error_text.eq(error.2),
-        co::updated_at.eq(Utc::now()),
+        co::updated_at.eq(now),
     ))
     .returning(ChannelOutbound::as_returning())
     .get_result(conn)
@@ -230,29 +236,23 @@ pub async fn mark_retry(
     .optional()
 }
 
+/// A temporary failure: `pending` again, due at `at`, with the error kept for the console.
+pub async fn mark_retry(
+    conn: &mut AsyncPgConnection,
+    message_id: i64,
+    at: DateTime<Utc>,
+    error: StoredError<'_>,
+) -> QueryResult<Option<ChannelOutbound>> {
+    settle(conn, message_id, OutboundState::Pending, Some(at), error).await
+}
+
 /// Refused for good (or out of attempts): `failed`, with why.
 pub async fn mark_failed(
     conn: &mut AsyncPgConnection,
     message_id: i64,
-    error: (Option<i32>, Option<i32>, &str),
+    error: StoredError<'_>,
 ) -> QueryResult<Option<ChannelOutbound>> {
-    diesel::update(
-        co::table
-            .find(message_id)
-            .filter(co::state.eq(OutboundState::Sending)),
-    )
-    .set((
-        co::state.eq(OutboundState::Failed),
-        co::claimed_until.eq(None::<DateTime<Utc>>),
-        co::error_code.eq(error.0),
-        co::error_subcode.eq(error.1),
-        co::error_text.eq(error.2),
-        co::updated_at.eq(Utc::now()),
-    ))
-    .returning(ChannelOutbound::as_returning())
-    .get_result(conn)
-    .await
-    .optional()
+    settle(conn, message_id, OutboundState::Failed, None, error).await
 }
 
 /// The request went out but no answer came (a timeout, a connection cut mid-answer): the
@@ -263,23 +263,8 @@ pub async fn mark_unconfirmed(
     message_id: i64,
     error: &str,
 ) -> QueryResult<Option<ChannelOutbound>> {
-    diesel::update(
-        co::table
-            .find(message_id)
-            .filter(co::state.eq(OutboundState::Sending)),
-    )
-    .set((
-        co::state.eq(OutboundState::Unconfirmed),
-        co::claimed_until.eq(None::<DateTime<Utc>>),
-        co::error_code.eq(None::<i32>),
-        co::error_subcode.eq(None::<i32>),
-        co::error_text.eq(error),
-        co::updated_at.eq(Utc::now()),
-    ))
-    .returning(ChannelOutbound::as_returning())
-    .get_result(conn)
-    .await
-    .optional()
+    let error = (None, None, error);
+    settle(conn, message_id, OutboundState::Unconfirmed, None, error).await
 }
 
 /// An agent asks to send a `failed` or `unconfirmed` message again: `pending`, due now.
