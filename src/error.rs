@@ -39,6 +39,9 @@ pub enum ErrorCode {
     RateLimited,
     /// A Messenger reply past the person's reply window with no usable message tag.
     ReplyWindowClosed,
+    /// The platform said the person cannot be messaged (Messenger 551), and they have not
+    /// written since.
+    ContactUnreachable,
     DbUnavailable,
     Internal,
 }
@@ -65,6 +68,7 @@ impl ErrorCode {
             ErrorCode::PageTokenInvalid => "page_token_invalid",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::ReplyWindowClosed => "reply_window_closed",
+            ErrorCode::ContactUnreachable => "contact_unreachable",
             ErrorCode::DbUnavailable => "db_unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -89,6 +93,7 @@ impl ErrorCode {
             | ErrorCode::SessionEnded
             | ErrorCode::EmailNotConfigured
             | ErrorCode::ReplyWindowClosed
+            | ErrorCode::ContactUnreachable
             | ErrorCode::PageAlreadyConnected => StatusCode::CONFLICT,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::DbUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -316,6 +321,7 @@ mod tests {
             ErrorCode::TextTooLong,
             ErrorCode::Forbidden,
             ErrorCode::ReplyWindowClosed,
+            ErrorCode::ContactUnreachable,
         ] {
             assert_eq!(
                 serde_json::to_value(code).unwrap(),

@@ -444,6 +444,42 @@ async fn a_person_who_cannot_be_reached_is_marked_unreachable() {
 }
 
 #[tokio::test]
+async fn a_person_marked_unreachable_gets_no_reply_until_they_write_again() {
+    use crate::common::graph::{envelope, message_event, now_ms, post_webhook};
+    let s = setup(PageSetup::default(), Some(Span::hours(1))).await;
+    s.fake.script("send", vec![graph_error(551, None)]).await;
+    let first = s.replied("c1", None).await;
+    s.wait_state(first, "failed").await;
+    let before = mx::message_ids(&mut s.app.db().await, s.sid()).await;
+    crate::common::assert_error(s.reply("c2", None).await, 409, "contact_unreachable");
+    assert_eq!(
+        mx::message_ids(&mut s.app.db().await, s.sid()).await,
+        before
+    );
+    let w = s.window().await;
+    assert_eq!(w["state"], "closed", "{w}");
+    assert!(w["refusal"].as_str().unwrap().contains("cannot be reached"));
+    // The person writes again: replies can go.
+    let back = envelope(
+        mx::PAGE_ID,
+        vec![message_event(
+            mx::PAGE_ID,
+            PSID,
+            "m_back",
+            "hi again",
+            now_ms(),
+        )],
+    );
+    assert_eq!(post_webhook(&s.app.url(), mx::APP_SECRET, &back).await, 200);
+    eventually("the person's new message is stored", || async {
+        mx::message_ids(&mut s.app.db().await, s.sid()).await.len() == before.len() + 1
+    })
+    .await;
+    let id = s.replied("c3", None).await;
+    s.wait_state(id, "sent").await;
+}
+
+#[tokio::test]
 async fn a_refused_message_can_be_retried_and_is_sent_once() {
     let s = setup(PageSetup::default(), Some(Span::hours(1))).await;
     s.fake.script("send", vec![graph_error(200, None)]).await;

@@ -38,6 +38,32 @@ struct Facts {
     rules: PageRules,
     psid: String,
     last_inbound_at: Option<DateTime<Utc>>,
+    unreachable_at: Option<DateTime<Utc>>,
+}
+
+pub const UNREACHABLE_TEXT: &str =
+    "Messenger said this person cannot be reached (they blocked the Page or left Messenger); \
+     a reply can go once they message the Page again";
+
+impl Facts {
+    /// Meta answered 551 and the person has not written since: a send would only fail again.
+    fn unreachable(&self) -> bool {
+        match (self.unreachable_at, self.last_inbound_at) {
+            (Some(u), Some(l)) => u >= l,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+
+    fn check_reachable(&self) -> AppResult<()> {
+        if self.unreachable() {
+            return Err(AppError::new(
+                ErrorCode::ContactUnreachable,
+                UNREACHABLE_TEXT,
+            ));
+        }
+        Ok(())
+    }
 }
 
 async fn facts(conn: &mut AsyncPgConnection, session: &SessionRow) -> AppResult<Facts> {
@@ -51,6 +77,7 @@ async fn facts(conn: &mut AsyncPgConnection, session: &SessionRow) -> AppResult<
         rules: rules_of(&channel),
         psid: reach.external_id,
         last_inbound_at: reach.last_inbound_at,
+        unreachable_at: reach.unreachable_at,
     })
 }
 
@@ -68,6 +95,7 @@ pub async fn enqueue(
         _ => Writer::Automation,
     };
     let f = facts(conn, session).await?;
+    f.check_reachable()?;
     let d = window::decide(
         f.last_inbound_at,
         Utc::now(),
@@ -123,6 +151,7 @@ pub async fn retry(
         .pop()
         .ok_or_else(|| AppError::not_found("message"))?;
     let f = facts(conn, &session).await?;
+    f.check_reachable()?;
     // A tag the agent picked stays picked; HUMAN_AGENT is the window's, decided again.
     let picked = row.tag.as_deref().filter(|t| *t != window::HUMAN_AGENT_TAG);
     let d = window::decide(
@@ -179,7 +208,12 @@ pub async fn reply_window(
         });
     }
     let f = facts(conn, &session).await?;
-    Ok(view(f.last_inbound_at, Utc::now(), &f.rules))
+    let mut v = view(f.last_inbound_at, Utc::now(), &f.rules);
+    if f.unreachable() {
+        v.state = "closed".into();
+        v.refusal = Some(UNREACHABLE_TEXT.into());
+    }
+    Ok(v)
 }
 
 fn view(last: Option<DateTime<Utc>>, now: DateTime<Utc>, rules: &PageRules) -> ReplyWindowView {
