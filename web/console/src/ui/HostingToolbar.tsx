@@ -2,6 +2,7 @@
 // sessions, one request) and "Switch all hosting" for every assigned session in my data scope,
 // after a confirmation. Results are spelled out ("3 switched on, 1 already on, 0 ended").
 import { useState } from 'react';
+import { MAX_BATCH } from '../api/hosting';
 import { allAssignedText, cleared, NO_SELECTION, resultText, startSelecting, toggleAll } from '../hosting/selection';
 import type { Selection } from '../hosting/selection';
 import { hostingErrorText } from './HostingSwitch';
@@ -24,6 +25,10 @@ export function HostingToolbar({ selection, onSelection, shown }: Props) {
 
   async function batch(hosted: boolean) {
     if (selection.ids.length === 0) return;
+    if (selection.ids.length > MAX_BATCH) {
+      setNote({ tone: 'error', text: `Select at most ${MAX_BATCH.toLocaleString('en')} conversations at a time, or use Switch all hosting.` });
+      return;
+    }
     setBusy(true);
     setNote(null);
     try {
