@@ -4,6 +4,7 @@
 import { ApiError, authLost } from '../api/http';
 import type { Api } from '../api/http';
 import type { ChannelsApi } from '../api/channels';
+import type { HostingApi, HostingResult } from '../api/hosting';
 import type { Session } from '../api/types';
 import { nextBoundaryMs } from '../channels/replyWindow';
 import { AgentSocket } from '../realtime/agentSocket';
@@ -22,6 +23,9 @@ export type InboxApi = Pick<Api, 'sessions' | 'session' | 'messages' | 'take' | 
 /** Channel kinds, Messenger reply windows and platform retries (api/channels.ts). */
 export type InboxChannelsApi = Pick<ChannelsApi, 'channels' | 'replyWindow' | 'retryMessage'>;
 
+/** Robot hosting switches (api/hosting.ts). */
+export type InboxHostingApi = Pick<HostingApi, 'setHosting' | 'setHostingBatch' | 'setHostingAllAssigned'>;
+
 /** The socket operations the controller needs (an `AgentSocket`). */
 export type SocketPort = Pick<AgentSocket, 'connect' | 'close' | 'send' | 'typing' | 'track' | 'reconnectNow'>;
 
@@ -29,6 +33,8 @@ export interface InboxControllerOptions {
   api: InboxApi;
   /** Without it every session is treated as a web chat (no reply window, no platform retry). */
   channels?: InboxChannelsApi;
+  /** Without it the hosting switches refuse (`hosting_unavailable`). */
+  hosting?: InboxHostingApi;
   projectId: number;
   viewer: Viewer;
   storage?: Storage | null;
@@ -421,6 +427,40 @@ export class InboxController {
 
   async end(sessionId: number): Promise<void> {
     await this.sessionCommand(() => this.api.end(this.projectId, sessionId));
+  }
+
+  // --- robot hosting (the server also sends a `session` frame and the system line) ---
+
+  async setHosting(sessionId: number, hosted: boolean): Promise<void> {
+    const api = this.hostingApi();
+    await this.sessionCommand(() => api.setHosting(this.projectId, sessionId, hosted));
+  }
+
+  /** One request for the whole selection; the rows follow through their `session` frames. */
+  async setHostingBatch(sessionIds: readonly number[], hosted: boolean): Promise<HostingResult> {
+    const api = this.hostingApi();
+    try {
+      return await api.setHostingBatch(this.projectId, sessionIds, hosted);
+    } catch (e) {
+      authLost(e, this.opts.onUnauthenticated);
+      throw e;
+    }
+  }
+
+  /** Every assigned session in my data scope. */
+  async setHostingAllAssigned(hosted: boolean): Promise<HostingResult> {
+    const api = this.hostingApi();
+    try {
+      return await api.setHostingAllAssigned(this.projectId, hosted);
+    } catch (e) {
+      authLost(e, this.opts.onUnauthenticated);
+      throw e;
+    }
+  }
+
+  private hostingApi(): InboxHostingApi {
+    if (!this.opts.hosting) throw new ApiError(0, 'hosting_unavailable', 'Robot hosting is not available here.');
+    return this.opts.hosting;
   }
 
   private async sessionCommand(run: () => Promise<Session>): Promise<void> {

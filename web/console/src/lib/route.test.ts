@@ -15,6 +15,7 @@ describe('route', () => {
     expect(routeFromPath('/sessions')).toEqual({ kind: 'sessions' });
     expect(routeFromPath('/settings/team')).toEqual({ kind: 'settings', section: 'team' });
     expect(routeFromPath('/settings/messenger')).toEqual({ kind: 'settings', section: 'messenger' });
+    expect(routeFromPath('/settings/hosting')).toEqual({ kind: 'settings', section: 'hosting' });
   });
 
   it('writes paths that read back the same', () => {

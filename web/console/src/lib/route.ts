@@ -2,11 +2,11 @@
 // (`/settings/notifications`), so a reload or a shared link lands on the same screen. The
 // server answers every non-API path with index.html.
 
-export type SettingsSection = 'notifications' | 'team' | 'messenger';
+export type SettingsSection = 'notifications' | 'hosting' | 'team' | 'messenger';
 
 export type Route = { kind: 'inbox'; chatId: number | null } | { kind: 'settings'; section: SettingsSection } | { kind: 'sessions' } | { kind: 'contacts' };
 
-export const SETTINGS_SECTIONS: readonly SettingsSection[] = ['notifications', 'team', 'messenger'];
+export const SETTINGS_SECTIONS: readonly SettingsSection[] = ['notifications', 'hosting', 'team', 'messenger'];
 
 export function chatIdFromPath(pathname: string): number | null {
   const m = /^\/chats\/(\d+)\/?$/.exec(pathname);

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import type { Session } from '../api/types';
 import { displayName } from '../inbox/selectors';
 import { avatarTone, initials } from '../lib/initials';
+import { HostedBadge, HostingSwitch } from './HostingSwitch';
 import { memberName, useInboxContext } from './inboxContext';
 
 export function ChatHeader({ session: s, onClose }: { session: Session; onClose: () => void }) {
@@ -49,11 +50,12 @@ export function ChatHeader({ session: s, onClose }: { session: Session; onClose:
             {s.status}
           </span>
           {s.status === 'assigned' && <span>to {memberName(members, s.assignee_id, userId)}</span>}
-          {s.bot_hosted && <span className="muted">· bot is hosting</span>}
+          {s.bot_hosted && <HostedBadge />}
           <span className="muted">· #{s.id}</span>
         </div>
       </div>
       <div className="chat-actions">
+        <HostingSwitch session={s} />
         <button type="button" className="btn btn-primary" data-testid="take" disabled={busy || ended || mine} onClick={() => run(() => controller.take(s.id))} title="Assign this conversation to yourself">
           Take
         </button>

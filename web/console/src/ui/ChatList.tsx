@@ -10,7 +10,11 @@ import type { TabId } from '../inbox/tabs';
 import { useNow } from '../lib/clock';
 import { avatarTone, initials } from '../lib/initials';
 import { activityLabel, fullTime, waitingLabel } from '../lib/time';
+import { isSelected, NO_SELECTION, toggle } from '../hosting/selection';
+import type { Selection } from '../hosting/selection';
 import { ChatListSettings, ChatListSettingsLabels } from './ChatListSettings';
+import { HostedBadge } from './HostingSwitch';
+import { HostingToolbar } from './HostingToolbar';
 import { memberName, useInboxContext, useInboxState } from './inboxContext';
 
 const TAB_LABEL: Record<TabId, string> = { unassigned: 'Unassigned', mine: 'Mine', all: 'All', ended: 'Ended' };
@@ -29,6 +33,7 @@ export function ChatList({ onOpen }: { onOpen: OpenChat }) {
   const state = useInboxState();
   const [tab, setTab] = useState<TabId>('unassigned');
   const listRef = useRef<HTMLUListElement>(null);
+  const [selection, setSelection] = useState<Selection>(NO_SELECTION);
 
   useEffect(() => controller.ensureTab(tab), [controller, tab]);
 
@@ -71,6 +76,7 @@ export function ChatList({ onOpen }: { onOpen: OpenChat }) {
   return (
     <nav className="sidebar" aria-label="Conversations">
       <ChatListSettings />
+      <HostingToolbar selection={selection} onSelection={setSelection} shown={rows.map((r) => r.id)} />
       <div className="tabs" role="tablist" aria-label="Conversation lists" onKeyDown={onTabKey}>
         {TAB_IDS.map((t) => {
           const count = countOf(t);
@@ -94,7 +100,19 @@ export function ChatList({ onOpen }: { onOpen: OpenChat }) {
       </div>
       <ul className="chat-list" data-testid="chat-list" role="tabpanel" aria-labelledby={`tab-${tab}`} ref={listRef} onKeyDown={onListKey}>
         {rows.map((s, i) => (
-          <li key={s.id}>
+          <li key={s.id} className={selection.active ? 'chat-li-selecting' : undefined}>
+            {selection.active && (
+              <label className="chat-item-check">
+                <input
+                  type="checkbox"
+                  data-testid="chat-item-select"
+                  data-session-id={s.id}
+                  checked={isSelected(selection, s.id)}
+                  onChange={() => setSelection((cur) => toggle(cur, s.id))}
+                />
+                <span className="visually-hidden">Select {rowTitle(s, state.customer.prefs).primary}</span>
+              </label>
+            )}
             <ChatRow
               session={s}
               unread={unreadCount(state, s.id)}
@@ -160,6 +178,7 @@ const ChatRow = memo(function ChatRow({ session: s, unread, active, focusable, t
       data-session-id={s.id}
       data-unread={unread}
       data-status={s.status}
+      data-hosted={s.bot_hosted}
       aria-current={active ? 'true' : undefined}
       tabIndex={focusable ? 0 : -1}
       onClick={() => onOpen(s.id, 'select')}
@@ -179,6 +198,7 @@ const ChatRow = memo(function ChatRow({ session: s, unread, active, focusable, t
           <span className={`chat-item-sub${typing ? ' chat-item-typing' : ''}`}>{subtitle}</span>
           {labels && <ChatListSettingsLabels labels={labels} />}
           <span className="chat-item-badges">
+            {s.bot_hosted && s.status !== 'ended' && <HostedBadge testId="chat-item-hosted" />}
             {waiting && s.awaiting_since && <WaitChip since={s.awaiting_since} />}
             {unread > 0 && (
               <span className="unread-badge" aria-label={`${unread} unread`}>

@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Api } from '../api/http';
 import type { Me, Member, ProjectMembership } from '../api/types';
+import { HostingApi } from '../api/hosting';
 import { ChannelsApi } from '../api/channels';
 import { ContactsApi } from '../api/contacts';
 import { CustomerInfoContext } from '../contacts/customerInfoContext';
@@ -42,6 +43,7 @@ export function InboxScreen({ api, me, membership, onSwitchProject, onLogout, on
       new InboxController({
         api,
         channels: new ChannelsApi(api),
+        hosting: new HostingApi(api),
         projectId,
         viewer: { userId: me.user.id, dataScope: membership.role.data_scope },
         socketUrl: agentSocketUrl(projectId),

@@ -1,5 +1,5 @@
 // The settings area: a section list on the left, the chosen page on the right:
-// "Online chat › New message notification", "Channels › Messenger" (with channels.manage)
+// "Online chat › New message notification" and "› Robot hosting", "Channels › Messenger" (with channels.manage)
 // and "Team".
 import { useContext, useEffect, useState } from 'react';
 import type { MouseEvent } from 'react';
@@ -8,6 +8,8 @@ import type { Me, ProjectMembership } from '../api/types';
 import { pathForRoute, routeFromPath } from '../lib/route';
 import type { SettingsSection } from '../lib/route';
 import { InboxContext } from './inboxContext';
+import { HostingApi } from '../api/hosting';
+import { HostingSettingsPanel } from './HostingSettingsPanel';
 import { MessengerSettingsPanel } from './MessengerSettingsPanel';
 import { NotificationSettingsPanel } from './NotificationSettingsPanel';
 import { TeamSettingsPanel } from './TeamSettingsPanel';
@@ -34,6 +36,7 @@ export function SettingsPage({ api, me, membership, onUnauthenticated }: Props) 
   // The agent socket's frames (sync progress), when the page is inside the inbox screen.
   const inbox = useContext(InboxContext);
   const [section, setSection] = useState<SettingsSection>(sectionFromPath);
+  const [hostingApi] = useState(() => new HostingApi(api));
   useEffect(() => {
     const popstate = () => setSection(sectionFromPath());
     window.addEventListener('popstate', popstate);
@@ -64,6 +67,7 @@ export function SettingsPage({ api, me, membership, onUnauthenticated }: Props) 
         <div className="settings-nav-group">
           <h3 className="settings-nav-heading">Online chat</h3>
           {item('notifications', 'New message notification')}
+          {item('hosting', 'Robot hosting')}
         </div>
         {canManageChannels && (
           <div className="settings-nav-group">
@@ -93,6 +97,8 @@ export function SettingsPage({ api, me, membership, onUnauthenticated }: Props) 
               </div>
             </div>
           )
+        ) : section === 'hosting' ? (
+          <HostingSettingsPanel key="hosting" api={hostingApi} projectId={membership.project.id} canManage={canManage} onUnauthenticated={onUnauthenticated} />
         ) : section === 'team' ? (
           <TeamSettingsPanel
             key="team"
