@@ -10,6 +10,7 @@ mod api;
 mod contact_sync;
 mod contacts;
 mod graph_client;
+mod hosting;
 mod messenger_inbound;
 mod messenger_outbound;
 mod permissions;

@@ -7,10 +7,12 @@
 //! - `bench-queries` — p50/p95 of the list, filter and report endpoints over HTTP
 //! - `webhook-burst` — Messenger webhook answer latency, steady and under a 10× burst
 //! - `sync-bench` — Messenger contact sync throughput against the fake Graph API
+//! - `hosting-bench` — robot hosting switched for N assigned sessions in one request
 
 mod baseline;
 mod bench;
 mod frames;
+mod hosting;
 mod load;
 mod seed;
 mod setup;
@@ -143,6 +145,22 @@ enum Cmd {
         fake_graph: String,
         #[arg(long, default_value_t = 1000)]
         conversations: usize,
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Robot hosting: "switch all assigned" on, then off, over N assigned sessions.
+    HostingBench {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, env = "LOADTEST_EMAIL")]
+        email: String,
+        #[arg(long, env = "LOADTEST_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// PostgreSQL URL of the server's database (the one `switchboard serve` prints).
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        #[arg(long, default_value_t = 10_000)]
+        sessions: i64,
         #[arg(long)]
         json: Option<PathBuf>,
     },
@@ -463,6 +481,27 @@ async fn main_async(cli: Cli) -> Result<()> {
             })
             .await?;
             print!("{}", sync::render(&report));
+            if let Some(p) = &json {
+                write_json(p, &report)?;
+            }
+        }
+        Cmd::HostingBench {
+            url,
+            email,
+            password,
+            database_url,
+            sessions,
+            json,
+        } => {
+            let report = hosting::run(hosting::HostingConfig {
+                base: setup::check_loopback(&url)?,
+                email,
+                password,
+                database_url,
+                sessions,
+            })
+            .await?;
+            print!("{}", hosting::render(&report));
             if let Some(p) = &json {
                 write_json(p, &report)?;
             }

@@ -5,11 +5,13 @@
 
 use super::sessions::SessionSupervisor;
 use crate::context::AppContext;
+use crate::db::enums::HostingReason;
 use crate::db::retry::with_retry;
 use crate::db::sessions::SessionRow;
 use crate::domain::access::Access;
 use crate::domain::conversation::{self, Applied, NewPost};
 use crate::domain::events::{self, Event, Names};
+use crate::domain::hosting;
 use crate::domain::timers::{self, TimerEnv};
 use crate::error::{AppError, AppResult};
 use actix::prelude::*;
@@ -26,6 +28,15 @@ pub struct Post(pub NewPost);
 pub struct Assign {
     pub by: Access,
     pub to: Option<i64>,
+}
+
+/// Switch robot hosting; `None` when the session already was in that state.
+#[derive(Message)]
+#[rtype(result = "AppResult<Option<Applied>>")]
+pub struct SetHosting {
+    pub by: Access,
+    pub hosted: bool,
+    pub reason: HostingReason,
 }
 
 #[derive(Message)]
@@ -199,6 +210,20 @@ impl Handler<Assign> for SessionActor {
                 conversation::assign(&mut conn, id, &by, to).await
             }
         })
+    }
+}
+
+impl Handler<SetHosting> for SessionActor {
+    type Result = AtomicResponse<Self, AppResult<Option<Applied>>>;
+    fn handle(&mut self, msg: SetHosting, _: &mut Self::Context) -> Self::Result {
+        let id = self.id;
+        AtomicResponse::new(self.apply_if_changed(move |ctx| {
+            let (by, hosted, reason) = (msg.by.clone(), msg.hosted, msg.reason);
+            async move {
+                let mut conn = ctx.pool.get().await?;
+                hosting::switch(&mut conn, id, &by, hosted, reason).await
+            }
+        }))
     }
 }
 

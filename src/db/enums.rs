@@ -1,5 +1,5 @@
 //! The closed vocabularies stored in TEXT columns: session status, sender kind, channel kind,
-//! data scope, outbox state, channel health, outbound state, messaging type, job state and kind. Each
+//! data scope, outbox state, channel health, outbound state, messaging type, job state and kind, hosting reason. Each
 //! is an enum whose database text and JSON spelling are the same string, written once in `text_enum!` (the migrations' CHECK constraints hold the same
 //! lists). A value read from the database that the enum does not know is a deserialization
 //! error naming the type and the value, never a panic or a silent default.
@@ -192,6 +192,22 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Why a session's robot hosting changed (`hosting_changes.reason`).
+    pub enum HostingReason {
+        /// An agent switched one session.
+        Switch = "switch",
+        /// An agent switched a selection of sessions.
+        Bulk = "bulk",
+        /// An agent switched all assigned sessions in its data scope.
+        AllAssigned = "all_assigned",
+        /// An agent replied in a hosted session and the project hands off on a reply.
+        ReplyHandoff = "reply_handoff",
+        /// The session was opened hosted (project setting `new_sessions_hosted`).
+        NewSession = "new_session",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,6 +249,7 @@ mod tests {
         round_trips(MessagingType::ALL, MessagingType::as_str);
         round_trips(JobState::ALL, JobState::as_str);
         round_trips(JobKind::ALL, JobKind::as_str);
+        round_trips(HostingReason::ALL, HostingReason::as_str);
     }
 
     #[test]
@@ -261,6 +278,17 @@ mod tests {
         let jobs = texts(JobState::ALL, JobState::as_str);
         assert_eq!(jobs, ["queued", "running", "done", "failed", "cancelled"]);
         assert_eq!(texts(JobKind::ALL, JobKind::as_str), ["contact_sync"]);
+        let reasons = texts(HostingReason::ALL, HostingReason::as_str);
+        assert_eq!(
+            reasons,
+            [
+                "switch",
+                "bulk",
+                "all_assigned",
+                "reply_handoff",
+                "new_session"
+            ]
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod channel_outbound;
 pub mod channels;
 pub mod contact_changes;
 pub mod contacts;
+pub mod hosting_changes;
 pub mod jobs;
 pub mod messages;
 pub mod outbox;

@@ -102,6 +102,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    hosting_changes (id) {
+        id -> Int8,
+        session_id -> Int8,
+        user_id -> Nullable<Int8>,
+        hosted -> Bool,
+        reason -> Text,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Int8,
         project_id -> Int8,
@@ -273,6 +284,8 @@ diesel::joinable!(webhook_events -> channels (channel_id));
 diesel::joinable!(channel_outbound -> messages (message_id));
 diesel::joinable!(channel_outbound -> sessions (session_id));
 diesel::joinable!(jobs -> channels (channel_id));
+diesel::joinable!(hosting_changes -> sessions (session_id));
+diesel::joinable!(hosting_changes -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -292,4 +305,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     webhook_events,
     channel_outbound,
+    hosting_changes,
 );

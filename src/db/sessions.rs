@@ -282,6 +282,40 @@ pub async fn assigned_to(
         .await
 }
 
+/// (id, status, assignee) of those of `ids` that are the project's sessions, in one query
+/// (the bulk hosting switch checks them all before changing any).
+pub async fn scope_of(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    ids: &[i64],
+) -> QueryResult<Vec<(i64, SessionStatus, Option<i64>)>> {
+    sessions::table
+        .filter(sessions::project_id.eq(project_id))
+        .filter(sessions::id.eq_any(ids))
+        .select((sessions::id, sessions::status, sessions::assignee_id))
+        .load(conn)
+        .await
+}
+
+/// Ids of the project's assigned sessions, only those assigned to `assignee` when given
+/// (an own data scope), in id order.
+pub async fn assigned_in_scope(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    assignee: Option<i64>,
+) -> QueryResult<Vec<i64>> {
+    let mut q = sessions::table
+        .filter(sessions::project_id.eq(project_id))
+        .filter(sessions::status.eq(SessionStatus::Assigned))
+        .select(sessions::id)
+        .order(sessions::id.asc())
+        .into_boxed();
+    if let Some(a) = assignee {
+        q = q.filter(sessions::assignee_id.eq(a));
+    }
+    q.load(conn).await
+}
+
 pub async fn contact_names(
     conn: &mut AsyncPgConnection,
     contact_id: i64,

@@ -9,6 +9,7 @@ use crate::domain::access::Access;
 use crate::domain::alerts;
 use crate::domain::channel_out;
 use crate::domain::events::{Event, Names};
+use crate::domain::hosting;
 use crate::domain::settings::{self, ProjectSettings};
 use crate::domain::timers::TimerKind;
 use crate::error::{AppError, AppResult, ErrorCode, NotFoundExt};
@@ -104,6 +105,9 @@ pub struct Applied {
     pub before: SessionRow,
     pub after: SessionRow,
     pub message: Option<MessageRow>,
+    /// Messages the change added after `message`, in sequence order (the system line of a
+    /// reply that switched robot hosting off).
+    pub extra: Vec<MessageRow>,
     /// The client id was seen before: nothing was stored, `message` is the original.
     pub duplicate: bool,
 }
@@ -117,7 +121,7 @@ impl Applied {
             return out;
         }
         let (before, after) = (&self.before, &self.after);
-        if let Some(m) = &self.message {
+        for m in self.message.iter().chain(&self.extra) {
             out.push(Event::MessagePosted {
                 before: before.clone(),
                 after: after.clone(),
@@ -208,6 +212,7 @@ pub async fn post(
                 after: before.clone(),
                 before,
                 message: Some(original),
+                extra: Vec::new(),
                 duplicate: true,
             });
         }
@@ -243,9 +248,19 @@ pub async fn post(
         // A channel with its own platform sends the message from a durable row written here,
         // or refuses it (its reply window has closed) before anything is stored.
         channel_out::enqueue(conn, &before, &message, &post).await?;
-        let changes = message_changes(&before, &post.author, seq, now);
+        let mut changes = message_changes(&before, &post.author, seq, now);
+        let settings = settings::load(conn, before.project_id).await?;
+        let mut extra = Vec::new();
+        if let Author::Agent(access) = &post.author {
+            if before.bot_hosted && settings.hosting.agent_reply_hands_off {
+                // The line follows the reply that caused it, so it takes the next number.
+                let line = hosting::reply_handoff(conn, &before, access, seq + 1, now).await?;
+                changes.bot_hosted = Some(false);
+                changes.last_seq = Some(seq + 1);
+                extra.push(line);
+            }
+        }
         let after = db::sessions::update(conn, session_id, &changes).await?;
-        let settings = settings::load(conn, after.project_id).await?;
         schedule_auto_end(conn, &after, now, &settings).await?;
         match (before.alert_wait_since, after.alert_wait_since) {
             (None, Some(_)) => alerts::wait_started(conn, &after, &settings).await?,
@@ -256,6 +271,7 @@ pub async fn post(
             before,
             after,
             message: Some(message),
+            extra,
             duplicate: false,
         })
     })
@@ -379,6 +395,7 @@ pub async fn assign(
             before,
             after,
             message: None,
+            extra: Vec::new(),
             duplicate: false,
         })
     })
@@ -404,6 +421,34 @@ pub async fn end(
     .await
 }
 
+/// A line the server writes in the chat (sender `system`, not counted as a message) at `seq`;
+/// the caller moves the session's `last_seq` and `last_message_at` with it.
+pub(crate) async fn system_line(
+    conn: &mut AsyncPgConnection,
+    session_id: i64,
+    seq: i64,
+    text: &str,
+    now: DateTime<Utc>,
+) -> AppResult<MessageRow> {
+    Ok(db::messages::insert(
+        conn,
+        db::messages::NewMessage {
+            session_id,
+            seq,
+            sender_kind: SenderKind::System,
+            sender_user_id: None,
+            client_id: None,
+            body: text,
+            off_platform: false,
+            external_id: None,
+            created_at: now,
+            channel_id: None,
+            content: &serde_json::json!({}),
+        },
+    )
+    .await?)
+}
+
 async fn end_locked(
     conn: &mut AsyncPgConnection,
     before: SessionRow,
@@ -420,25 +465,7 @@ async fn end_locked(
     let mut c = SessionChanges::at(now);
     if let Some(text) = note {
         let seq = before.last_seq + 1;
-        message = Some(
-            db::messages::insert(
-                conn,
-                db::messages::NewMessage {
-                    session_id: before.id,
-                    seq,
-                    sender_kind: SenderKind::System,
-                    sender_user_id: None,
-                    client_id: None,
-                    body: text,
-                    off_platform: false,
-                    external_id: None,
-                    created_at: now,
-                    channel_id: None,
-                    content: &serde_json::json!({}),
-                },
-            )
-            .await?,
-        );
+        message = Some(system_line(conn, before.id, seq, text, now).await?);
         c.last_seq = Some(seq);
         c.last_message_at = Some(now);
     }
@@ -455,6 +482,7 @@ async fn end_locked(
         before,
         after,
         message,
+        extra: Vec::new(),
         duplicate: false,
     })
 }
@@ -531,6 +559,7 @@ async fn fire_release(
         before: s,
         after,
         message: None,
+        extra: Vec::new(),
         duplicate: false,
     }))
 }

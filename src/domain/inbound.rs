@@ -10,8 +10,9 @@ use crate::db::messages::MessageRow;
 use crate::db::sessions::SessionRow;
 use crate::domain::conversation::{self, NewPost};
 use crate::domain::events::Names;
-use crate::error::AppResult;
-use diesel_async::AsyncPgConnection;
+use crate::domain::hosting;
+use crate::error::{AppError, AppResult};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 pub enum Route {
     /// Stored before: acknowledge this, store nothing.
@@ -39,8 +40,20 @@ pub async fn route(
 
 /// The contact's open session, opened now when there is none (its last one ended).
 pub async fn open(conn: &mut AsyncPgConnection, contact: &Contact) -> AppResult<Opening> {
-    let (row, created) =
-        db::sessions::open_or_get(conn, contact.project_id, contact.channel_id, contact.id).await?;
+    let (project_id, channel_id, contact_id) = (contact.project_id, contact.channel_id, contact.id);
+    // A session the project opens hosted is hosted from its first moment: the insert, the
+    // switch and its audit row commit together.
+    let (row, created) = conn
+        .transaction(async move |conn| {
+            let (row, created) =
+                db::sessions::open_or_get(conn, project_id, channel_id, contact_id).await?;
+            let row = match created {
+                true => hosting::on_open(conn, row).await?,
+                false => row,
+            };
+            Ok::<_, AppError>((row, created))
+        })
+        .await?;
     // Only a new session is announced, with the names as they are now (an agent may have
     // edited the note name since the connection loaded the contact).
     let opened = match created {

@@ -10,6 +10,7 @@ pub mod conversation;
 pub mod events;
 pub mod hasher;
 pub mod history;
+pub mod hosting;
 pub mod inbound;
 pub mod messenger;
 pub mod preferences;

@@ -6,6 +6,7 @@
 
 use crate::db;
 use crate::domain::alerts::NotificationSettings;
+use crate::domain::hosting::HostingSettings;
 use crate::error::{AppError, AppResult, NotFoundExt};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::de::DeserializeOwned;
@@ -23,6 +24,9 @@ pub struct ProjectSettings {
     /// E-mail alerts when a visitor waits for a human reply.
     #[serde(default, deserialize_with = "lenient")]
     pub notifications: NotificationSettings,
+    /// Robot hosting: whether new sessions start hosted, whether an agent's reply hands off.
+    #[serde(default, deserialize_with = "lenient")]
+    pub hosting: HostingSettings,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

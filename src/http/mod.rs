@@ -7,6 +7,7 @@ mod contacts;
 mod email;
 pub mod extract;
 mod health;
+mod hosting;
 pub mod input;
 mod me;
 mod openapi;
@@ -50,6 +51,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(email::send_test)
         .service(email::list_outbox)
         .service(email::get_outbox)
+        .service(hosting::switch)
+        .service(hosting::bulk)
+        .service(hosting::all_assigned)
+        .service(hosting::get_settings)
+        .service(hosting::patch_settings)
         .service(sessions::list)
         .service(sessions::get)
         .service(sessions::messages)
