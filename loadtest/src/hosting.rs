@@ -4,6 +4,7 @@
 //! `POST /sessions/hosting/assigned` on and then off: each is one request that switches every
 //! session through its own session actor (row, audit row, system line, live frames).
 
+use crate::setup;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -31,30 +32,11 @@ pub struct HostingReport {
 }
 
 pub async fn run(cfg: HostingConfig) -> Result<HostingReport> {
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .no_proxy()
-        .timeout(Duration::from_secs(600))
-        .build()?;
-    let me: Value = http
-        .post(cfg.base.join("/api/auth/login")?)
-        .json(&json!({"email": cfg.email, "password": cfg.password}))
-        .send()
-        .await?
-        .error_for_status()
-        .context("login")?
-        .json()
-        .await?;
+    let http = setup::cookie_client(Duration::from_secs(600))?;
+    let (me, pid) =
+        setup::login_into_new_project(&http, &cfg.base, &cfg.email, &cfg.password, "hosting bench")
+            .await?;
     let user_id = me["user"]["id"].as_i64().context("user id")?;
-    let project: Value = http
-        .post(cfg.base.join("/api/projects")?)
-        .json(&json!({"name": format!("hosting bench {}", chrono::Utc::now().timestamp())}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let pid = project["id"].as_i64().context("project id")?;
     let channel: Value = http
         .post(cfg.base.join(&format!("/api/projects/{pid}/channels"))?)
         .json(&json!({"kind": "web", "name": "hosting bench"}))

@@ -85,13 +85,8 @@ enum Cmd {
     },
     /// p50/p95 of the read endpoints a large project stresses, one request at a time.
     BenchQueries {
-        /// Base URL of the Switchboard server (loopback only).
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
-        #[arg(long, env = "LOADTEST_EMAIL")]
-        email: String,
-        #[arg(long, env = "LOADTEST_PASSWORD", hide_env_values = true)]
-        password: String,
+        #[command(flatten)]
+        login: LoginArgs,
         /// The project to query (the id `seed` prints).
         #[arg(long)]
         project: i64,
@@ -109,12 +104,8 @@ enum Cmd {
     /// the time until processing caught up (the server's Graph API must accept the Page token
     /// `loadtest-page-token`: run it against `tests/fake_graph.py`, see loadtest/README.md).
     WebhookBurst {
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
-        #[arg(long, env = "LOADTEST_EMAIL")]
-        email: String,
-        #[arg(long, env = "LOADTEST_PASSWORD", hide_env_values = true)]
-        password: String,
+        #[command(flatten)]
+        login: LoginArgs,
         /// Webhook POSTs per second in the steady phases (one new person's message each).
         #[arg(long, default_value_t = 20.0)]
         base_rate: f64,
@@ -134,12 +125,8 @@ enum Cmd {
     },
     /// Messenger contact sync throughput: "Sync all" of N seeded conversations, then again.
     SyncBench {
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
-        #[arg(long, env = "LOADTEST_EMAIL")]
-        email: String,
-        #[arg(long, env = "LOADTEST_PASSWORD", hide_env_values = true)]
-        password: String,
+        #[command(flatten)]
+        login: LoginArgs,
         /// Root URL of `tests/fake_graph.py` (`http://127.0.0.1:PORT`), the server's Graph API.
         #[arg(long)]
         fake_graph: String,
@@ -150,12 +137,8 @@ enum Cmd {
     },
     /// Robot hosting: "switch all assigned" on, then off, over N assigned sessions.
     HostingBench {
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
-        #[arg(long, env = "LOADTEST_EMAIL")]
-        email: String,
-        #[arg(long, env = "LOADTEST_PASSWORD", hide_env_values = true)]
-        password: String,
+        #[command(flatten)]
+        login: LoginArgs,
         /// PostgreSQL URL of the server's database (the one `switchboard serve` prints).
         #[arg(long, env = "DATABASE_URL")]
         database_url: String,
@@ -164,6 +147,18 @@ enum Cmd {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+}
+
+/// The server a REST benchmark drives and the account it logs in with.
+#[derive(Args)]
+struct LoginArgs {
+    /// Base URL of the Switchboard server (loopback only).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    #[arg(long, env = "LOADTEST_EMAIL")]
+    email: String,
+    #[arg(long, env = "LOADTEST_PASSWORD", hide_env_values = true)]
+    password: String,
 }
 
 #[derive(Args)]
@@ -407,9 +402,12 @@ async fn main_async(cli: Cli) -> Result<()> {
             .await?;
         }
         Cmd::BenchQueries {
-            url,
-            email,
-            password,
+            login:
+                LoginArgs {
+                    url,
+                    email,
+                    password,
+                },
             project,
             requests,
             contacts_param,
@@ -434,9 +432,12 @@ async fn main_async(cli: Cli) -> Result<()> {
             }
         }
         Cmd::WebhookBurst {
-            url,
-            email,
-            password,
+            login:
+                LoginArgs {
+                    url,
+                    email,
+                    password,
+                },
             base_rate,
             burst_factor,
             phase,
@@ -465,9 +466,12 @@ async fn main_async(cli: Cli) -> Result<()> {
             }
         }
         Cmd::SyncBench {
-            url,
-            email,
-            password,
+            login:
+                LoginArgs {
+                    url,
+                    email,
+                    password,
+                },
             fake_graph,
             conversations,
             json,
@@ -486,9 +490,12 @@ async fn main_async(cli: Cli) -> Result<()> {
             }
         }
         Cmd::HostingBench {
-            url,
-            email,
-            password,
+            login:
+                LoginArgs {
+                    url,
+                    email,
+                    password,
+                },
             database_url,
             sessions,
             json,

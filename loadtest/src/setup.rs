@@ -248,6 +248,48 @@ pub async fn prepare(
     })
 }
 
+/// An HTTP client that keeps the login cookie, for the REST-driven benchmarks.
+pub fn cookie_client(timeout: Duration) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .no_proxy()
+        .timeout(timeout)
+        .build()
+        .context("building the HTTP client")
+}
+
+/// Logs `http` in and makes a new project named `name` (plus a timestamp) for one benchmark
+/// run: (the login answer, the project id).
+pub async fn login_into_new_project(
+    http: &reqwest::Client,
+    base: &Url,
+    email: &str,
+    password: &str,
+    name: &str,
+) -> Result<(Value, i64)> {
+    let resp = http
+        .post(api(base, "/api/auth/login")?)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .with_context(|| format!("POST /api/auth/login as {email}"))?;
+    let me: Value = check(resp, &format!("login as {email}"))
+        .await?
+        .json()
+        .await?;
+    let resp = http
+        .post(api(base, "/api/projects")?)
+        .json(&json!({"name": format!("{name} {}", chrono::Utc::now().timestamp())}))
+        .send()
+        .await
+        .context("POST /api/projects")?;
+    let project: Value = check(resp, "creating the project").await?.json().await?;
+    let pid = project["id"]
+        .as_i64()
+        .context("the new project has no id")?;
+    Ok((me, pid))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 //! Conversations API is limited to 2 calls per second per Page, so the ceiling is 2 × the page
 //! size conversations per second; the figure says how close the import gets to it.
 
+use crate::setup;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -35,28 +36,10 @@ pub struct SyncReport {
 const TOKEN: &str = "loadtest-sync-token";
 
 pub async fn run(cfg: SyncConfig) -> Result<SyncReport> {
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .build()?;
-    let ok = http
-        .post(cfg.base.join("/api/auth/login")?)
-        .json(&json!({"email": cfg.email, "password": cfg.password}))
-        .send()
-        .await?;
-    if !ok.status().is_success() {
-        bail!("login failed: HTTP {}", ok.status());
-    }
-    let project: Value = http
-        .post(cfg.base.join("/api/projects")?)
-        .json(&json!({"name": format!("sync bench {}", chrono::Utc::now().timestamp())}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let pid = project["id"].as_i64().context("project id")?;
+    let http = setup::cookie_client(Duration::from_secs(30))?;
+    let (_, pid) =
+        setup::login_into_new_project(&http, &cfg.base, &cfg.email, &cfg.password, "sync bench")
+            .await?;
     let page_id = format!("5151{pid}");
     let control = |what: &str| cfg.fake_graph.join(&format!("/_control/{what}"));
     http.post(control("pages")?)

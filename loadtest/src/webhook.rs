@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use url::Url;
 
+use crate::setup;
 use crate::stats::{self, LatencySummary};
 
 pub struct WebhookConfig {
@@ -65,25 +66,9 @@ fn sign(body: &[u8]) -> Result<String> {
 
 /// The project and channel the run uses (a new project each run).
 async fn prepare(http: &reqwest::Client, base: &Url, cfg: &WebhookConfig) -> Result<(i64, i64)> {
-    let resp = http
-        .post(base.join("/api/auth/login")?)
-        .json(&json!({"email": cfg.email, "password": cfg.password}))
-        .send()
-        .await
-        .context("POST /api/auth/login")?;
-    if !resp.status().is_success() {
-        bail!("login failed: HTTP {}", resp.status());
-    }
-    let project: Value = http
-        .post(base.join("/api/projects")?)
-        .json(&json!({"name": format!("webhook burst {}", chrono::Utc::now().timestamp())}))
-        .send()
-        .await?
-        .error_for_status()
-        .context("POST /api/projects")?
-        .json()
-        .await?;
-    let pid = project["id"].as_i64().context("project id")?;
+    let (_, pid) =
+        setup::login_into_new_project(http, base, &cfg.email, &cfg.password, "webhook burst")
+            .await?;
     let page_id = format!("{PAGE_ID}{pid}");
     if let Some(fake) = &cfg.fake_graph {
         http.post(fake.join("/_control/pages")?)
@@ -113,12 +98,7 @@ async fn prepare(http: &reqwest::Client, base: &Url, cfg: &WebhookConfig) -> Res
 }
 
 pub async fn run(cfg: WebhookConfig) -> Result<WebhookReport> {
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .pool_max_idle_per_host(cfg.concurrency)
-        .build()?;
+    let http = setup::cookie_client(Duration::from_secs(30))?;
     let (pid, _channel) = prepare(&http, &cfg.base, &cfg).await?;
     let page_id = format!("{PAGE_ID}{pid}");
     let hook = cfg.base.join("/webhooks/messenger")?;
