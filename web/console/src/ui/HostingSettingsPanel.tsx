@@ -1,7 +1,8 @@
 // "Online chat › Robot hosting": whether new sessions start hosted and whether an agent's reply
 // hands a hosted session back to people. Editable with project.manage, read-only otherwise.
 import { useEffect, useId, useState, useSyncExternalStore } from 'react';
-import type { FormEvent, ReactNode } from 'react';
+import type { FormEvent } from 'react';
+import { SaveFooter, SettingRow, Switch } from './SettingsControls';
 import { HostingSettingsController } from '../hosting/hostingSettingsController';
 import type { HostingSettingsApi } from '../hosting/hostingSettingsController';
 
@@ -53,32 +54,14 @@ export function HostingSettingsPanel({ api, projectId, canManage, onUnauthentica
             </div>
           )}
           <form className="settings-card" onSubmit={submit} noValidate aria-label="Robot hosting settings">
-            <Row label="New sessions start hosted (the bot answers first)" htmlFor={`${id}-new`} help="A conversation opened from now on starts with robot hosting on, e.g. outside the team's online hours. Agents can still take it.">
+            <SettingRow label="New sessions start hosted (the bot answers first)" htmlFor={`${id}-new`} help="A conversation opened from now on starts with robot hosting on, e.g. outside the team's online hours. Agents can still take it.">
               <Switch id={`${id}-new`} testId="hosting-new-sessions" checked={state.form.new_sessions_hosted} disabled={disabled} onChange={(v) => controller.edit({ new_sessions_hosted: v })} />
-            </Row>
-            <Row label="An agent's reply switches hosting off" htmlFor={`${id}-handoff`} help="When an agent answers in a hosted conversation, hosting goes off and the chat says so. Off: the bot keeps hosting until someone switches it.">
+            </SettingRow>
+            <SettingRow label="An agent's reply switches hosting off" htmlFor={`${id}-handoff`} help="When an agent answers in a hosted conversation, hosting goes off and the chat says so. Off: the bot keeps hosting until someone switches it.">
               <Switch id={`${id}-handoff`} testId="hosting-reply-handoff" checked={state.form.agent_reply_hands_off} disabled={disabled} onChange={(v) => controller.edit({ agent_reply_hands_off: v })} />
-            </Row>
+            </SettingRow>
             {canManage && (
-              <div className="settings-card-footer">
-                <div className="settings-status" aria-live="polite">
-                  {state.saveResult?.kind === 'saved' && (
-                    <span className="saved-note" data-testid="hosting-settings-saved">
-                      <span className="check" aria-hidden="true" />
-                      Saved
-                    </span>
-                  )}
-                  {state.saveResult?.kind === 'error' && (
-                    <span className="inline-error" role="alert" data-testid="hosting-settings-error">
-                      {state.saveResult.message}
-                    </span>
-                  )}
-                  {state.dirty && !state.saveResult && <span className="muted">Unsaved changes</span>}
-                </div>
-                <button type="submit" className="btn btn-primary" data-testid="hosting-settings-save" disabled={state.saving || !state.dirty}>
-                  {state.saving ? 'Saving…' : 'Save'}
-                </button>
-              </div>
+              <SaveFooter saveResult={state.saveResult} dirty={state.dirty} saving={state.saving} testPrefix="hosting-settings" />
             )}
           </form>
         </>
@@ -87,27 +70,4 @@ export function HostingSettingsPanel({ api, projectId, canManage, onUnauthentica
   );
 }
 
-function Row({ label, htmlFor, help, children }: { label: string; htmlFor: string; help: ReactNode; children: ReactNode }) {
-  return (
-    <div className="setting-row">
-      <div className="setting-text">
-        <label className="setting-label" htmlFor={htmlFor}>
-          {label}
-        </label>
-        <p className="setting-help">{help}</p>
-      </div>
-      <div className="setting-control">{children}</div>
-    </div>
-  );
-}
 
-function Switch({ id, testId, checked, disabled, onChange }: { id: string; testId: string; checked: boolean; disabled: boolean; onChange: (v: boolean) => void }) {
-  return (
-    <span className="switch">
-      <input id={id} type="checkbox" role="switch" data-testid={testId} checked={checked} disabled={disabled} onChange={(e) => onChange(e.target.checked)} />
-      <span className="switch-track" aria-hidden="true">
-        <span className="switch-thumb" />
-      </span>
-    </span>
-  );
-}

@@ -2,7 +2,8 @@
 // hosted sessions, a test e-mail and (for admins) the undelivered e-mails. Renders the
 // NotificationsController's state; every rule lives in settings/.
 import { useEffect, useId, useState, useSyncExternalStore } from 'react';
-import type { FormEvent, ReactNode } from 'react';
+import type { FormEvent } from 'react';
+import { SaveFooter, SettingRow, Switch } from './SettingsControls';
 import type { OutboxRow } from '../api/types';
 import { fullTime } from '../lib/time';
 import { MAX_MINUTES, MIN_MINUTES, describeWait, minutesFromSecs, testMailText } from '../settings/notificationSettings';
@@ -132,55 +133,13 @@ function SettingsForm({ controller, state, canManage }: { controller: Notificati
         />
       </SettingRow>
       {canManage && (
-        <div className="settings-card-footer">
-          <div className="settings-status" aria-live="polite">
-            {state.saveResult?.kind === 'saved' && (
-              <span className="saved-note" data-testid="notify-saved">
-                <span className="check" aria-hidden="true" />
-                Saved
-              </span>
-            )}
-            {state.saveResult?.kind === 'error' && (
-              <span className="inline-error" role="alert" data-testid="notify-error">
-                {state.saveResult.message}
-              </span>
-            )}
-            {state.dirty && !state.saveResult && <span className="muted">Unsaved changes</span>}
-          </div>
-          <button type="submit" className="btn btn-primary" data-testid="notify-save" disabled={state.saving || !state.dirty}>
-            {state.saving ? 'Saving…' : 'Save'}
-          </button>
-        </div>
+        <SaveFooter saveResult={state.saveResult} dirty={state.dirty} saving={state.saving} testPrefix="notify" />
       )}
     </form>
   );
 }
 
-function SettingRow({ label, htmlFor, help, dim, children }: { label: string; htmlFor: string; help: ReactNode; dim?: boolean; children: ReactNode }) {
-  return (
-    <div className={`setting-row${dim ? ' setting-row-dim' : ''}`}>
-      <div className="setting-text">
-        <label className="setting-label" htmlFor={htmlFor}>
-          {label}
-        </label>
-        <p className="setting-help">{help}</p>
-      </div>
-      <div className="setting-control">{children}</div>
-    </div>
-  );
-}
 
-/** A checkbox drawn as a switch; still a checkbox to the keyboard, tests and screen readers. */
-function Switch({ id, testId, checked, disabled, onChange }: { id: string; testId: string; checked: boolean; disabled: boolean; onChange: (v: boolean) => void }) {
-  return (
-    <span className="switch">
-      <input id={id} type="checkbox" role="switch" data-testid={testId} checked={checked} disabled={disabled} onChange={(e) => onChange(e.target.checked)} />
-      <span className="switch-track" aria-hidden="true">
-        <span className="switch-thumb" />
-      </span>
-    </span>
-  );
-}
 
 function TestMail({ controller, state, userEmail }: { controller: NotificationsController; state: NotificationsState; userEmail: string }) {
   const configured = state.saved!.email_configured;
