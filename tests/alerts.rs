@@ -606,17 +606,7 @@ async fn a_server_killed_mid_wait_alerts_exactly_once_after_restart() {
     let pid = first.channel.project_id;
     let server = binary(&db_url, &smtp).await;
 
-    let owner = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let r = owner
-        .post(format!("{}/api/auth/login", server.base))
-        .json(&json!({"email": first.email, "password": first.password}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let owner = server.login(&first.email, &first.password).await;
     set_alerts(
         &server.base,
         &owner,

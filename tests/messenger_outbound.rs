@@ -613,18 +613,7 @@ async fn crash_setup() -> Crash {
 
 impl Crash {
     async fn login(&self, server: &Binary) -> reqwest::Client {
-        let http = reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .unwrap();
-        let r = http
-            .post(format!("{}/api/auth/login", server.base))
-            .json(&json!({"email": self.email, "password": self.password}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        http
+        server.login(&self.email, &self.password).await
     }
 
     fn sessions(&self, server: &Binary) -> String {

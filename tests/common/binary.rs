@@ -39,6 +39,22 @@ impl Binary {
         Binary { child, base }
     }
 
+    /// A client logged in to this server (its cookie kept).
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Client {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        let r = http
+            .post(format!("{}/api/auth/login", self.base))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "login to the server binary");
+        http
+    }
+
     /// `kill -9`: no shutdown code runs.
     pub async fn kill_9(mut self) {
         let pid = self.child.id().unwrap() as i32;
