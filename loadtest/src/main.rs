@@ -315,6 +315,15 @@ async fn prepare_server(server: &ServerArgs, load: &LoadArgs) -> Result<Target> 
     })
 }
 
+/// Prints a run's figures and, with `--json`, writes them to that file too.
+fn emit<T: Serialize>(text: &str, json: Option<&PathBuf>, value: &T) -> Result<()> {
+    print!("{text}");
+    match json {
+        Some(p) => write_json(p, value),
+        None => Ok(()),
+    }
+}
+
 fn write_json<T: Serialize>(path: &PathBuf, value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
@@ -338,19 +347,13 @@ async fn main_async(cli: Cli) -> Result<()> {
             sys::raise_nofile(load.fds_needed(false))?;
             let target = prepare_server(&server, &load).await?;
             let r = load::run(target, load.config()).await?;
-            print!("{}", stats::render_report(&r));
-            if let Some(p) = &load.json {
-                write_json(p, &r)?;
-            }
+            emit(&stats::render_report(&r), load.json.as_ref(), &r)?;
         }
         Cmd::Baseline { load } => {
             load.validate()?;
             sys::raise_nofile(load.fds_needed(true))?;
             let r = run_baseline(&load).await?;
-            print!("{}", stats::render_report(&r));
-            if let Some(p) = &load.json {
-                write_json(p, &r)?;
-            }
+            emit(&stats::render_report(&r), load.json.as_ref(), &r)?;
         }
         Cmd::Compare { server, load } => {
             load.validate()?;
@@ -426,10 +429,7 @@ async fn main_async(cli: Cli) -> Result<()> {
                 contacts_param,
             })
             .await?;
-            print!("{}", bench::render(&rows, requests));
-            if let Some(p) = &json {
-                write_json(p, &rows)?;
-            }
+            emit(&bench::render(&rows, requests), json.as_ref(), &rows)?;
         }
         Cmd::WebhookBurst {
             login:
@@ -460,10 +460,7 @@ async fn main_async(cli: Cli) -> Result<()> {
                 fake_graph: fake_graph.map(|u| setup::check_loopback(&u)).transpose()?,
             })
             .await?;
-            print!("{}", webhook::render(&report));
-            if let Some(p) = &json {
-                write_json(p, &report)?;
-            }
+            emit(&webhook::render(&report), json.as_ref(), &report)?;
         }
         Cmd::SyncBench {
             login:
@@ -484,10 +481,7 @@ async fn main_async(cli: Cli) -> Result<()> {
                 conversations,
             })
             .await?;
-            print!("{}", sync::render(&report));
-            if let Some(p) = &json {
-                write_json(p, &report)?;
-            }
+            emit(&sync::render(&report), json.as_ref(), &report)?;
         }
         Cmd::HostingBench {
             login:
@@ -508,10 +502,7 @@ async fn main_async(cli: Cli) -> Result<()> {
                 sessions,
             })
             .await?;
-            print!("{}", hosting::render(&report));
-            if let Some(p) = &json {
-                write_json(p, &report)?;
-            }
+            emit(&hosting::render(&report), json.as_ref(), &report)?;
         }
     }
     Ok(())
