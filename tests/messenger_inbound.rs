@@ -58,6 +58,13 @@ async fn count(db: &mut AsyncPgConnection, sql: &str) -> i64 {
     n.n
 }
 
+/// A refused webhook left no trace: no stored event, no message.
+async fn assert_nothing_stored(db: &mut AsyncPgConnection) {
+    let events = count(db, "SELECT count(*) AS n FROM webhook_events").await;
+    let messages = count(db, "SELECT count(*) AS n FROM messages").await;
+    assert_eq!((events, messages), (0, 0), "(webhook events, messages)");
+}
+
 async fn exec(db: &mut AsyncPgConnection, sql: &str) {
     diesel::sql_query(sql).execute(db).await.unwrap();
 }
@@ -236,14 +243,7 @@ async fn a_webhook_without_a_valid_signature_is_refused_and_nothing_is_stored() 
     );
 
     let mut db = mx.app.db().await;
-    assert_eq!(
-        count(&mut db, "SELECT count(*) AS n FROM webhook_events").await,
-        0
-    );
-    assert_eq!(
-        count(&mut db, "SELECT count(*) AS n FROM messages").await,
-        0
-    );
+    assert_nothing_stored(&mut db).await;
     assert_eq!(
         count(
             &mut db,
@@ -278,14 +278,7 @@ async fn a_channel_without_an_app_secret_refuses_every_webhook() {
         assert_eq!(graph::post_webhook(&mx.app.url(), "", &body).await, 401);
         assert_eq!(graph::post_webhook(&mx.app.url(), SECRET, &body).await, 401);
     }
-    assert_eq!(
-        count(&mut db, "SELECT count(*) AS n FROM webhook_events").await,
-        0
-    );
-    assert_eq!(
-        count(&mut db, "SELECT count(*) AS n FROM messages").await,
-        0
-    );
+    assert_nothing_stored(&mut db).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
