@@ -42,6 +42,9 @@ pub enum ErrorCode {
     /// The platform said the person cannot be messaged (Messenger 551), and they have not
     /// written since.
     ContactUnreachable,
+    /// An automation flow document that cannot be published: `details` lists each problem and
+    /// the step it is on.
+    InvalidFlow,
     DbUnavailable,
     Internal,
 }
@@ -69,6 +72,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::ReplyWindowClosed => "reply_window_closed",
             ErrorCode::ContactUnreachable => "contact_unreachable",
+            ErrorCode::InvalidFlow => "invalid_flow",
             ErrorCode::DbUnavailable => "db_unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -83,6 +87,7 @@ impl ErrorCode {
             | ErrorCode::UnsupportedFrame
             | ErrorCode::TextTooLong
             | ErrorCode::Validation
+            | ErrorCode::InvalidFlow
             | ErrorCode::PageTokenInvalid => StatusCode::BAD_REQUEST,
             ErrorCode::Unauthenticated
             | ErrorCode::InvalidCredentials
@@ -113,6 +118,8 @@ impl fmt::Display for ErrorCode {
 pub struct AppError {
     pub code: ErrorCode,
     pub message: String,
+    /// Structured detail for the client (an invalid flow's problems), sent as `error.details`.
+    pub details: Option<serde_json::Value>,
     cause: Option<String>,
 }
 
@@ -123,8 +130,13 @@ impl AppError {
         AppError {
             code,
             message: message.into(),
+            details: None,
             cause: None,
         }
+    }
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
     }
     pub fn validation(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Validation, message)
@@ -139,6 +151,7 @@ impl AppError {
         AppError {
             code: ErrorCode::Internal,
             message: "internal error".into(),
+            details: None,
             cause: Some(cause.to_string()),
         }
     }
@@ -165,6 +178,7 @@ impl AppError {
             error: ErrorDetail {
                 code: self.code,
                 message: self.message.clone(),
+                details: self.details.clone(),
             },
         }
     }
@@ -191,6 +205,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     pub code: ErrorCode,
     pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
 }
 
 impl ResponseError for AppError {
@@ -213,11 +229,13 @@ impl From<diesel::result::Error> for AppError {
             E::DatabaseError(K::UniqueViolation, info) => AppError {
                 code: ErrorCode::Conflict,
                 message: "already exists".into(),
+                details: None,
                 cause: Some(info.message().to_string()),
             },
             E::DatabaseError(K::ForeignKeyViolation, info) => AppError {
                 code: ErrorCode::Validation,
                 message: "refers to something that does not exist".into(),
+                details: None,
                 cause: Some(info.message().to_string()),
             },
             E::DatabaseError(K::ClosedConnection, _) | E::BrokenTransactionManager => {
@@ -263,6 +281,7 @@ fn db_unavailable(cause: &dyn fmt::Display) -> AppError {
     AppError {
         code: ErrorCode::DbUnavailable,
         message: "the database is unavailable; retry".into(),
+        details: None,
         cause: Some(cause.to_string()),
     }
 }

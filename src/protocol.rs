@@ -6,7 +6,7 @@ use crate::error::{AppError, ErrorCode};
 use crate::wire::{
     AgentHello, Hello, ServerFrame, SessionPayload, TagView, VisitorHello, VisitorSessionView,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -25,7 +25,11 @@ pub enum VisitorIn {
         #[serde(default)]
         v: Option<i64>,
         client_id: String,
+        /// The button's title when `button` is set.
         text: String,
+        /// A click on a button of a bot message (an automation flow's choice).
+        #[serde(default)]
+        button: Option<ButtonClick>,
     },
     Typing {
         #[serde(default)]
@@ -45,6 +49,15 @@ pub enum VisitorIn {
         #[serde(default, rename = "ref")]
         reference: Option<Value>,
     },
+}
+
+/// Which button of which message was clicked; stored in the visitor message's
+/// `content.button`, where an automation run waiting on that message reads it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ts_rs::TS)]
+#[serde(deny_unknown_fields)]
+pub struct ButtonClick {
+    pub message_id: i64,
+    pub id: String,
 }
 
 #[derive(Debug, Deserialize, PartialEq, ts_rs::TS)]

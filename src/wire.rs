@@ -208,6 +208,7 @@ pub fn typescript() -> String {
         <JobView as TS>::decl(&cfg),
         <Contact as TS>::decl(&cfg),
         <TagView as TS>::decl(&cfg),
+        <crate::protocol::ButtonClick as TS>::decl(&cfg),
         <crate::protocol::VisitorIn as TS>::decl(&cfg),
         <crate::protocol::AgentIn as TS>::decl(&cfg),
         <Value as TS>::decl(&cfg),

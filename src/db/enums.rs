@@ -1,5 +1,6 @@
 //! The closed vocabularies stored in TEXT columns: session status, sender kind, channel kind,
-//! data scope, outbox state, channel health, outbound state, messaging type, job state and kind, hosting reason. Each
+//! data scope, outbox state, channel health, outbound state, messaging type, job state and kind, hosting reason, and
+//! automation's trigger kind, run status, end reason and wait. Each
 //! is an enum whose database text and JSON spelling are the same string, written once in `text_enum!` (the migrations' CHECK constraints hold the same
 //! lists). A value read from the database that the enum does not know is a deserialization
 //! error naming the type and the value, never a panic or a silent default.
@@ -205,6 +206,63 @@ text_enum! {
         ReplyHandoff = "reply_handoff",
         /// The session was opened hosted (project setting `new_sessions_hosted`).
         NewSession = "new_session",
+        /// An automation flow's hand-off step gave the session to a human.
+        FlowHandoff = "flow_handoff",
+    }
+}
+
+text_enum! {
+    /// What starts an automation flow.
+    pub enum TriggerKind {
+        /// The visitor's first message in a session.
+        FirstMessage = "first_message",
+        /// A visitor message matching keywords.
+        Keyword = "keyword",
+        /// A session opened on one of the flow's channels (at its first message).
+        NewSession = "new_session",
+        /// After our last message (agent or bot) the visitor stayed silent for N minutes.
+        VisitorSilent = "visitor_silent",
+    }
+}
+
+text_enum! {
+    /// Where an automation run is.
+    pub enum RunStatus {
+        /// At a step, moving or waiting (a button, an answer, a wait).
+        Running = "running",
+        /// Reached a final step.
+        Completed = "completed",
+        /// Ended before a final step (`RunEndReason` says why).
+        Stopped = "stopped",
+        /// A step could not be carried out.
+        Failed = "failed",
+    }
+}
+
+text_enum! {
+    /// Why a run ended.
+    pub enum RunEndReason {
+        Completed = "completed",
+        /// A human replied in the session: the person took over.
+        AgentReplied = "agent_replied",
+        SessionEnded = "session_ended",
+        /// A hand-off step gave the session to a human (the run completes through its end step).
+        HandedOff = "handed_off",
+        /// It moved through more steps in one go than a flow may (a loop without a wait).
+        StepLimit = "step_limit",
+        Error = "error",
+    }
+}
+
+text_enum! {
+    /// What a running run waits for at its step.
+    pub enum RunWait {
+        /// A click on one of the buttons of its message.
+        Button = "button",
+        /// An answer to its question.
+        Answer = "answer",
+        /// A wait step's time (or a reply, which interrupts it).
+        Wait = "wait",
     }
 }
 
@@ -250,6 +308,10 @@ mod tests {
         round_trips(JobState::ALL, JobState::as_str);
         round_trips(JobKind::ALL, JobKind::as_str);
         round_trips(HostingReason::ALL, HostingReason::as_str);
+        round_trips(TriggerKind::ALL, TriggerKind::as_str);
+        round_trips(RunStatus::ALL, RunStatus::as_str);
+        round_trips(RunEndReason::ALL, RunEndReason::as_str);
+        round_trips(RunWait::ALL, RunWait::as_str);
     }
 
     #[test]

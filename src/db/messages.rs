@@ -23,6 +23,8 @@ pub struct MessageRow {
     pub channel_id: Option<i64>,
     /// What is not text: `attachments` (links), `postback`, `quick_reply`; `{}` for plain text.
     pub content: serde_json::Value,
+    /// The automation run that wrote this bot message.
+    pub flow_run_id: Option<i64>,
 }
 
 #[derive(Insertable)]
@@ -39,6 +41,7 @@ pub struct NewMessage<'a> {
     pub created_at: DateTime<Utc>,
     pub channel_id: Option<i64>,
     pub content: &'a serde_json::Value,
+    pub flow_run_id: Option<i64>,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, new: NewMessage<'_>) -> QueryResult<MessageRow> {

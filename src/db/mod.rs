@@ -4,6 +4,8 @@
 
 pub mod embedded;
 pub mod enums;
+pub mod flow_runs;
+pub mod flows;
 pub mod schema;
 
 pub mod channel_outbound;

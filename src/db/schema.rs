@@ -151,6 +151,7 @@ diesel::table! {
         created_at -> Timestamptz,
         channel_id -> Nullable<Int8>,
         content -> Jsonb,
+        flow_run_id -> Nullable<Int8>,
     }
 }
 
@@ -182,6 +183,8 @@ diesel::table! {
         fired_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         key -> Text,
+        episode -> Text,
+        skip_reason -> Nullable<Text>,
     }
 }
 
@@ -265,6 +268,86 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    flows (id) {
+        id -> Int8,
+        project_id -> Int8,
+        name -> Text,
+        enabled -> Bool,
+        draft -> Jsonb,
+        trigger_kind -> Text,
+        published_version -> Nullable<Int4>,
+        created_by -> Nullable<Int8>,
+        updated_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    flow_versions (id) {
+        id -> Int8,
+        flow_id -> Int8,
+        version -> Int4,
+        preview -> Bool,
+        document -> Jsonb,
+        trigger_kind -> Text,
+        published_by -> Nullable<Int8>,
+        published_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    flow_previews (contact_id) {
+        contact_id -> Int8,
+        flow_version_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    flow_runs (id) {
+        id -> Int8,
+        project_id -> Int8,
+        flow_id -> Int8,
+        flow_version_id -> Int8,
+        session_id -> Int8,
+        contact_id -> Int8,
+        channel_id -> Int8,
+        preview -> Bool,
+        status -> Text,
+        end_reason -> Nullable<Text>,
+        trigger_kind -> Text,
+        trigger_message_id -> Nullable<Int8>,
+        current_step -> Nullable<Text>,
+        step_seq -> Int4,
+        waiting_for -> Nullable<Text>,
+        waiting_message_id -> Nullable<Int8>,
+        retries -> Int4,
+        vars -> Jsonb,
+        triggered_at -> Timestamptz,
+        participated_at -> Nullable<Timestamptz>,
+        completed_at -> Nullable<Timestamptz>,
+        ended_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    flow_run_steps (id) {
+        id -> Int8,
+        run_id -> Int8,
+        flow_version_id -> Int8,
+        seq -> Int4,
+        step_id -> Text,
+        step_type -> Text,
+        from_step -> Nullable<Text>,
+        via_port -> Nullable<Text>,
+        entered_at -> Timestamptz,
+        left_port -> Nullable<Text>,
+        left_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(auth_tokens -> users (user_id));
 diesel::joinable!(roles -> projects (project_id));
 diesel::joinable!(project_members -> projects (project_id));
@@ -276,6 +359,11 @@ diesel::joinable!(contact_changes -> contacts (contact_id));
 diesel::joinable!(sessions -> contacts (contact_id));
 diesel::joinable!(sessions -> channels (channel_id));
 diesel::joinable!(messages -> sessions (session_id));
+diesel::joinable!(flows -> projects (project_id));
+diesel::joinable!(flow_versions -> flows (flow_id));
+diesel::joinable!(flow_runs -> flow_versions (flow_version_id));
+diesel::joinable!(flow_run_steps -> flow_runs (run_id));
+diesel::joinable!(flow_previews -> flow_versions (flow_version_id));
 diesel::joinable!(session_tag_links -> sessions (session_id));
 diesel::joinable!(session_tag_links -> session_tags (tag_id));
 diesel::joinable!(timers -> sessions (session_id));
@@ -298,6 +386,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     contact_changes,
     sessions,
     messages,
+    flows,
+    flow_versions,
+    flow_previews,
+    flow_runs,
+    flow_run_steps,
     session_tags,
     session_tag_links,
     timers,

@@ -22,6 +22,11 @@ pub struct TimerRow {
     pub created_at: DateTime<Utc>,
     /// Tells apart several pending timers of one kind for one session ('' when one is kept).
     pub key: String,
+    /// What the timer waits on (an automation run's step number, the message a silence
+    /// follows): re-checked when it fires.
+    pub episode: String,
+    /// Why a timer that no longer applied when it fired did nothing.
+    pub skip_reason: Option<String>,
 }
 
 /// Sets (or moves) the one pending timer of `kind` for a session (the empty key).

@@ -19,7 +19,10 @@ pub async fn enqueue(
     post: &NewPost,
 ) -> AppResult<()> {
     // Only what we write goes out; a visitor's message came in, a native reply went out already.
-    if !matches!(post.author, Author::Agent(_) | Author::Bot) {
+    if !matches!(
+        post.author,
+        Author::Agent(_) | Author::Bot | Author::Flow { .. }
+    ) {
         return Ok(());
     }
     match db::channels::kind_of(conn, session.channel_id).await? {

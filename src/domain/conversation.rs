@@ -34,6 +34,11 @@ pub enum Author {
     /// from the channel's echo: an agent message marked off-platform, with no member behind it.
     NativeReply,
     Bot,
+    /// A message an automation run sends (a bot message that names its run, so the run's own
+    /// flow is never triggered by it).
+    Flow {
+        run_id: i64,
+    },
     System,
 }
 
@@ -42,7 +47,7 @@ impl Author {
         match self {
             Author::Visitor { .. } => SenderKind::Visitor,
             Author::Agent(_) | Author::NativeReply => SenderKind::Agent,
-            Author::Bot => SenderKind::Bot,
+            Author::Bot | Author::Flow { .. } => SenderKind::Bot,
             Author::System => SenderKind::System,
         }
     }
@@ -110,6 +115,9 @@ pub struct Applied {
     pub extra: Vec<MessageRow>,
     /// The client id was seen before: nothing was stored, `message` is the original.
     pub duplicate: bool,
+    /// Other events of the change, announced after the session's (an automation step that
+    /// labelled the contact or tagged the session).
+    pub more: Vec<Event>,
 }
 
 impl Applied {
@@ -141,6 +149,7 @@ impl Applied {
                 names: names.clone(),
             });
         }
+        out.extend(self.more.iter().cloned());
         out
     }
 }
@@ -214,6 +223,7 @@ pub async fn post(
                 message: Some(original),
                 extra: Vec::new(),
                 duplicate: true,
+                more: Vec::new(),
             });
         }
         if before.status.is_ended() {
@@ -242,6 +252,10 @@ pub async fn post(
                 created_at: now,
                 channel_id: post.external_id.as_ref().map(|_| before.channel_id),
                 content: post.content.as_ref().unwrap_or(&empty),
+                flow_run_id: match &post.author {
+                    Author::Flow { run_id } => Some(*run_id),
+                    _ => None,
+                },
             },
         )
         .await?;
@@ -273,6 +287,7 @@ pub async fn post(
             message: Some(message),
             extra,
             duplicate: false,
+            more: Vec::new(),
         })
     })
     .await
@@ -314,7 +329,7 @@ fn message_changes(
                 c.first_response_at = Some(Some(now));
             }
         }
-        Author::Bot | Author::System => {}
+        Author::Bot | Author::Flow { .. } | Author::System => {}
     }
     // A member replying to a waiting session takes it; a native reply has no member to take it.
     if let Author::Agent(access) = author {
@@ -397,6 +412,7 @@ pub async fn assign(
             message: None,
             extra: Vec::new(),
             duplicate: false,
+            more: Vec::new(),
         })
     })
     .await
@@ -444,6 +460,7 @@ pub(crate) async fn system_line(
             created_at: now,
             channel_id: None,
             content: &serde_json::json!({}),
+            flow_run_id: None,
         },
     )
     .await?)
@@ -484,6 +501,7 @@ async fn end_locked(
         message,
         extra: Vec::new(),
         duplicate: false,
+        more: Vec::new(),
     })
 }
 
@@ -561,6 +579,7 @@ async fn fire_release(
         message: None,
         extra: Vec::new(),
         duplicate: false,
+        more: Vec::new(),
     }))
 }
 

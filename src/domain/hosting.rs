@@ -128,6 +128,7 @@ pub async fn switch(
             message: Some(message),
             extra: Vec::new(),
             duplicate: false,
+            more: Vec::new(),
         }))
     })
     .await

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod alerts;
 pub mod auth;
+pub mod automation;
 pub mod bootstrap;
 pub mod channel_out;
 pub mod contacts;

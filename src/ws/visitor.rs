@@ -17,7 +17,7 @@ use crate::domain::conversation::{self, Author, NewPost};
 use crate::domain::history;
 use crate::domain::views::MessageView;
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::protocol::{self, VisitorIn};
+use crate::protocol::{self, ButtonClick, VisitorIn};
 use actix::prelude::*;
 use actix_web::{HttpRequest, HttpResponse};
 use actix_web_actors::ws;
@@ -131,8 +131,11 @@ impl VisitorConn {
     fn command(&mut self, frame: VisitorIn, ctx: &mut ws::WebsocketContext<Self>) {
         match frame {
             VisitorIn::Send {
-                client_id, text, ..
-            } => self.send_message(ctx, client_id, text),
+                client_id,
+                text,
+                button,
+                ..
+            } => self.send_message(ctx, client_id, text, button),
             VisitorIn::Typing { on, .. } => {
                 if let Some(sid) = self.session_id {
                     self.sh
@@ -160,6 +163,7 @@ impl VisitorConn {
         ctx: &mut ws::WebsocketContext<Self>,
         client_id: String,
         text: String,
+        button: Option<ButtonClick>,
     ) {
         let reference = Value::String(client_id.clone());
         let checked = conversation::validate_client_id(&client_id)
@@ -176,13 +180,15 @@ impl VisitorConn {
             self.core.error(ctx, &e, Some(&reference));
             return;
         }
-        self.queued.push_back(NewPost::text(
+        let mut post = NewPost::text(
             Author::Visitor {
                 contact_id: self.contact.id,
             },
             Some(client_id),
             text,
-        ));
+        );
+        post.content = button.map(|b| serde_json::json!({ "button": b }));
+        self.queued.push_back(post);
         self.send_next(ctx);
     }
 

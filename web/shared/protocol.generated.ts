@@ -109,7 +109,17 @@ export type TagView = { id: number, name: string,
  */
 color: string, };
 
-export type VisitorIn = { "type": "send", v?: number | null, client_id: string, text: string, } | { "type": "typing", v?: number | null, on: boolean, } | { "type": "resume", v?: number | null, after_seq: number, ref?: JsonValue | null, } | { "type": "ping", v?: number | null, ref?: JsonValue | null, };
+export type ButtonClick = { message_id: number, id: string, };
+
+export type VisitorIn = { "type": "send", v?: number | null, client_id: string, 
+/**
+ * The button's title when `button` is set.
+ */
+text: string, 
+/**
+ * A click on a button of a bot message (an automation flow's choice).
+ */
+button?: ButtonClick | null, } | { "type": "typing", v?: number | null, on: boolean, } | { "type": "resume", v?: number | null, after_seq: number, ref?: JsonValue | null, } | { "type": "ping", v?: number | null, ref?: JsonValue | null, };
 
 export type AgentIn = { "type": "send", v?: number | null, session_id: number, client_id: string, text: string, 
 /**

@@ -254,6 +254,7 @@ pub async fn import_conversation(
                     created_at: m.at,
                     channel_id: Some(target.channel_id),
                     content: &m.content,
+                    flow_run_id: None,
                 },
             )
             .await?;

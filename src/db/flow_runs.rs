@@ -1,0 +1,85 @@
+//! Automation runs (`flow_runs`: one row per run, its state) and their step transitions
+//! (`flow_run_steps`: one row per step a run entered).
+
+use super::enums::{RunEndReason, RunStatus, RunWait, TriggerKind};
+use super::schema::{flow_run_steps, flow_runs};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = flow_runs)]
+pub struct RunRow {
+    pub id: i64,
+    pub project_id: i64,
+    pub flow_id: i64,
+    pub flow_version_id: i64,
+    pub session_id: i64,
+    pub contact_id: i64,
+    pub channel_id: i64,
+    pub preview: bool,
+    pub status: RunStatus,
+    pub end_reason: Option<RunEndReason>,
+    pub trigger_kind: TriggerKind,
+    pub trigger_message_id: Option<i64>,
+    pub current_step: Option<String>,
+    /// How many steps it has entered: the episode its wait timer names.
+    pub step_seq: i32,
+    pub waiting_for: Option<RunWait>,
+    pub waiting_message_id: Option<i64>,
+    pub retries: i32,
+    pub vars: serde_json::Value,
+    pub triggered_at: DateTime<Utc>,
+    pub participated_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = flow_run_steps)]
+pub struct StepRow {
+    pub id: i64,
+    pub run_id: i64,
+    pub flow_version_id: i64,
+    pub seq: i32,
+    pub step_id: String,
+    pub step_type: String,
+    pub from_step: Option<String>,
+    pub via_port: Option<String>,
+    pub entered_at: DateTime<Utc>,
+    pub left_port: Option<String>,
+    pub left_at: Option<DateTime<Utc>>,
+}
+
+/// The session's running run, locked (one per session: a partial unique index).
+pub async fn lock_running(
+    conn: &mut AsyncPgConnection,
+    session_id: i64,
+) -> QueryResult<Option<RunRow>> {
+    flow_runs::table
+        .filter(flow_runs::session_id.eq(session_id))
+        .filter(flow_runs::status.eq(RunStatus::Running))
+        .for_update()
+        .select(RunRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<RunRow> {
+    flow_runs::table
+        .find(id)
+        .select(RunRow::as_select())
+        .first(conn)
+        .await
+}
+
+/// Every step a run entered, in order.
+pub async fn steps(conn: &mut AsyncPgConnection, run_id: i64) -> QueryResult<Vec<StepRow>> {
+    flow_run_steps::table
+        .filter(flow_run_steps::run_id.eq(run_id))
+        .order(flow_run_steps::seq)
+        .select(StepRow::as_select())
+        .load(conn)
+        .await
+}
