@@ -341,6 +341,29 @@ mod tests {
         assert_eq!(jobs, ["queued", "running", "done", "failed", "cancelled"]);
         assert_eq!(texts(JobKind::ALL, JobKind::as_str), ["contact_sync"]);
         let reasons = texts(HostingReason::ALL, HostingReason::as_str);
+        let triggers = texts(TriggerKind::ALL, TriggerKind::as_str);
+        assert_eq!(
+            triggers,
+            ["first_message", "keyword", "new_session", "visitor_silent"]
+        );
+        let runs = texts(RunStatus::ALL, RunStatus::as_str);
+        assert_eq!(runs, ["running", "completed", "stopped", "failed"]);
+        let ends = texts(RunEndReason::ALL, RunEndReason::as_str);
+        assert_eq!(
+            ends,
+            [
+                "completed",
+                "agent_replied",
+                "session_ended",
+                "handed_off",
+                "step_limit",
+                "error"
+            ]
+        );
+        assert_eq!(
+            texts(RunWait::ALL, RunWait::as_str),
+            ["button", "answer", "wait"]
+        );
         assert_eq!(
             reasons,
             [
