@@ -371,7 +371,8 @@ mod tests {
                 "bulk",
                 "all_assigned",
                 "reply_handoff",
-                "new_session"
+                "new_session",
+                "flow_handoff"
             ]
         );
     }
