@@ -8,9 +8,11 @@
 //! - `webhook-burst` — Messenger webhook answer latency, steady and under a 10× burst
 //! - `sync-bench` — Messenger contact sync throughput against the fake Graph API
 //! - `hosting-bench` — robot hosting switched for N assigned sessions in one request
+//! - `flow-bench` — automation flows (N hosted sessions running a 5-step flow) under chat load
 
 mod baseline;
 mod bench;
+mod flows;
 mod frames;
 mod hosting;
 mod load;
@@ -134,6 +136,20 @@ enum Cmd {
         conversations: usize,
         #[arg(long)]
         json: Option<PathBuf>,
+    },
+    /// Automation flows under chat load: chat only, chat while N hosted flow sessions run a
+    /// 5-step flow over and over, chat only again; flow step latencies and the ratio.
+    FlowBench {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(flatten)]
+        load: LoadArgs,
+        /// Flow visitors (each its own hosted session, running the flow again and again).
+        #[arg(long, default_value_t = 1000)]
+        flow_visitors: usize,
+        /// A flow visitor's pause before each answer (jittered ±50 %).
+        #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+        think: Duration,
     },
     /// Robot hosting: "switch all assigned" on, then off, over N assigned sessions.
     HostingBench {
@@ -482,6 +498,28 @@ async fn main_async(cli: Cli) -> Result<()> {
             })
             .await?;
             emit(&sync::render(&report), json.as_ref(), &report)?;
+        }
+        Cmd::FlowBench {
+            server,
+            load,
+            flow_visitors,
+            think,
+        } => {
+            load.validate()?;
+            let base = setup::check_loopback(&server.url)?;
+            sys::raise_nofile(load.fds_needed(false) + flow_visitors as u64)?;
+            let target = prepare_server(&server, &load).await?;
+            let report = flows::run(flows::FlowBenchConfig {
+                base,
+                email: server.email.clone(),
+                password: server.password.clone(),
+                target,
+                load: load.config(),
+                flow_visitors,
+                think,
+            })
+            .await?;
+            emit(&flows::render(&report), load.json.as_ref(), &report)?;
         }
         Cmd::HostingBench {
             login:
