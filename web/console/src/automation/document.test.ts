@@ -50,6 +50,11 @@ describe('flow document', () => {
     const added = a.doc.steps.find((s) => s.id === 'end_1')!;
     expect(added.position!.y).toBeGreaterThan(0);
     expect(a.doc.start).toBe('welcome');
+    // Beside a given step, never on top of another one ("done" sits on the grid at 300, 0).
+    const beside = D.addStep(starter(), 'wait', 'welcome');
+    expect(beside.doc.steps[2].position).toEqual({ x: 300, y: 160 });
+    const again = D.addStep(beside.doc, 'wait', 'welcome');
+    expect(again.doc.steps[3].position).toEqual({ x: 300, y: 320 });
     const empty = D.addStep(D.normalize({ trigger: { kind: 'new_session' }, start: '', steps: [] }), 'message');
     expect(empty.doc.start).toBe('message_1');
   });

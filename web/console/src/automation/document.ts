@@ -186,20 +186,23 @@ export function freshStepId(doc: FlowDocument, type: StepType): string {
   return `${type}_${n}`;
 }
 
-/** Adds a step of `type` (the start step if it is the first); answers the new document and id. */
-export function addStep(doc: FlowDocument, type: StepType, position?: Position): { doc: FlowDocument; id: string } {
+/** Adds a step of `type` (the start step if it is the first), to the right of the step `near`
+ *  if given, else below the others; answers the new document and id. */
+export function addStep(doc: FlowDocument, type: StepType, near?: string | null): { doc: FlowDocument; id: string } {
   const id = freshStepId(doc, type);
-  const pos = position ?? nextPosition(doc);
+  const pos = freePosition(doc, near);
   const step = { id, position: pos, ...defaultBody(type) } as Step;
   return { doc: { ...doc, steps: [...doc.steps, step], start: doc.steps.length === 0 ? id : doc.start }, id };
 }
 
-/** Below the lowest node: a new step never lands on top of another. */
-function nextPosition(doc: FlowDocument): Position {
+/** Next to `near` (or below the lowest node), moved down until it lands on no other node. */
+function freePosition(doc: FlowDocument, near?: string | null): Position {
   const placed = doc.steps.map((s, i) => s.position ?? autoPosition(i));
   if (placed.length === 0) return { x: 0, y: 0 };
-  const maxY = Math.max(...placed.map((p) => p.y));
-  return { x: placed[placed.length - 1].x, y: maxY + 160 };
+  const at = near ? doc.steps.findIndex((s) => s.id === near) : -1;
+  const pos = at >= 0 ? { x: placed[at].x + 300, y: placed[at].y } : { x: placed[placed.length - 1].x, y: Math.max(...placed.map((p) => p.y)) + 160 };
+  while (placed.some((p) => Math.abs(p.x - pos.x) < 250 && Math.abs(p.y - pos.y) < 140)) pos.y += 160;
+  return pos;
 }
 
 export function autoPosition(index: number): Position {

@@ -156,8 +156,9 @@ export class FlowEditorController extends PatchStore<FlowEditorState> {
     this.set({ selected: stepId !== null && this.state.doc.steps.some((s) => s.id === stepId) ? stepId : null });
   }
 
-  addStep(type: StepType, position?: D.Position): string {
-    const { doc, id } = D.addStep(this.state.doc, type, position);
+  /** Adds a step beside the selected one and selects it. */
+  addStep(type: StepType): string {
+    const { doc, id } = D.addStep(this.state.doc, type, this.state.selected);
     this.edit(doc, { selected: id });
     return id;
   }
