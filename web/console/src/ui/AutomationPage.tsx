@@ -7,11 +7,12 @@ import type { ProjectMembership } from '../api/types';
 import { AutomationApi } from '../api/automation';
 import type { FlowSummary } from '../api/automation';
 import { ChannelsApi } from '../api/channels';
+import { ContactsApi } from '../api/contacts';
 import { FlowListController } from '../automation/flowEditorController';
 import { TRIGGER_LABELS } from '../automation/document';
 import { pathForRoute, routeFromPath } from '../lib/route';
 import { fullTime } from '../lib/time';
-import { FlowEditor } from './FlowEditor';
+import { FlowEditor, type Lookups } from './FlowEditor';
 import { Switch } from './SettingsControls';
 
 interface Props {
@@ -27,7 +28,15 @@ function flowIdFromUrl(): number | null {
 
 export function AutomationPage({ api, membership, onUnauthenticated }: Props) {
   const flowsApi = useMemo(() => new AutomationApi(api), [api]);
-  const channelsApi = useMemo(() => new ChannelsApi(api), [api]);
+  const projectId = membership.project.id;
+  const lookups = useMemo<Lookups>(
+    () => ({
+      channels: () => new ChannelsApi(api).channels(projectId),
+      members: () => api.members(projectId),
+      tags: () => new ContactsApi(api).sessionTagList(projectId),
+    }),
+    [api, projectId],
+  );
   const [flowId, setFlowId] = useState<number | null>(flowIdFromUrl);
   useEffect(() => {
     const pop = () => setFlowId(flowIdFromUrl());
@@ -38,7 +47,6 @@ export function AutomationPage({ api, membership, onUnauthenticated }: Props) {
     window.history.pushState(null, '', pathForRoute({ kind: 'automation', flowId: id }));
     setFlowId(id);
   }, []);
-  const projectId = membership.project.id;
   if (!membership.role.permissions.includes('automation.manage')) {
     return (
       <div className="automation-page" data-testid="automation-page">
@@ -49,7 +57,7 @@ export function AutomationPage({ api, membership, onUnauthenticated }: Props) {
   return flowId === null ? (
     <FlowList api={flowsApi} projectId={projectId} onOpen={open} onUnauthenticated={onUnauthenticated} />
   ) : (
-    <FlowEditor key={flowId} api={flowsApi} channels={channelsApi} projectId={projectId} flowId={flowId} onBack={() => open(null)} onUnauthenticated={onUnauthenticated} />
+    <FlowEditor key={flowId} api={flowsApi} lookups={lookups} projectId={projectId} flowId={flowId} onBack={() => open(null)} onUnauthenticated={onUnauthenticated} />
   );
 }
 

@@ -7,7 +7,9 @@ import { Background, Controls, Handle, Position, ReactFlow, applyNodeChanges } f
 import type { Connection, EdgeChange, Node, NodeChange, NodeProps } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import type { AutomationApi } from '../api/automation';
-import type { ChannelsApi, ChannelView } from '../api/channels';
+import type { ChannelView } from '../api/channels';
+import type { SessionTag } from '../api/contacts';
+import type { Member } from '../api/types';
 import * as D from '../automation/document';
 import type { Step, StepBody, StepNodeData } from '../automation/document';
 import { FlowEditorController } from '../automation/flowEditorController';
@@ -17,7 +19,8 @@ import { Switch } from './SettingsControls';
 
 interface Props {
   api: AutomationApi;
-  channels: Pick<ChannelsApi, 'channels'>;
+  /** What the pickers offer: the project's channels, members and session tags. */
+  lookups: Lookups;
   projectId: number;
   flowId: number;
   onBack: () => void;
@@ -26,26 +29,43 @@ interface Props {
 
 type StepNode = Node<StepNodeData, 'step'>;
 
+export interface Lookups {
+  channels(): Promise<ChannelView[]>;
+  members(): Promise<Member[]>;
+  tags(): Promise<SessionTag[]>;
+}
+
+interface Picks {
+  channels: ChannelView[];
+  members: Member[];
+  tags: SessionTag[];
+}
+
 const NODE_TYPES = { step: memo(StepNodeView) };
 
-export function FlowEditor({ api, channels, projectId, flowId, onBack, onUnauthenticated }: Props) {
+export function FlowEditor({ api, lookups, projectId, flowId, onBack, onUnauthenticated }: Props) {
   const [controller] = useState(() => new FlowEditorController({ api, projectId, flowId, onUnauthenticated }));
   useEffect(() => {
     void controller.start();
     return () => controller.stop();
   }, [controller]);
   const state = useSyncExternalStore(controller.subscribe, controller.getState);
-  const [channelList, setChannelList] = useState<ChannelView[]>([]);
+  const [picks, setPicks] = useState<Picks>({ channels: [], members: [], tags: [] });
   useEffect(() => {
     let live = true;
-    channels.channels(projectId).then(
-      (c) => live && setChannelList(c),
-      () => undefined,
-    );
+    // Each list is a convenience: without it the picker offers what the draft already names.
+    const load = <K extends keyof Picks>(key: K, p: Promise<Picks[K]>) =>
+      p.then(
+        (v) => live && setPicks((old) => ({ ...old, [key]: v })),
+        () => undefined,
+      );
+    void load('channels', lookups.channels());
+    void load('members', lookups.members());
+    void load('tags', lookups.tags());
     return () => {
       live = false;
     };
-  }, [channels, projectId]);
+  }, [lookups]);
 
   const { doc, problems, selected, flow } = state;
   const graph = useMemo(() => D.toGraph(doc, problems), [doc, problems]);
@@ -197,9 +217,9 @@ export function FlowEditor({ api, channels, projectId, flowId, onBack, onUnauthe
             )}
           </div>
           {step ? (
-            <StepPanel key={step.id} step={step} doc={doc} controller={controller} />
+            <StepPanel key={step.id} step={step} doc={doc} picks={picks} controller={controller} />
           ) : (
-            <TriggerPanel doc={doc} channels={channelList} controller={controller} />
+            <TriggerPanel doc={doc} channels={picks.channels} controller={controller} />
           )}
           {problems.length > 0 && (
             <div className="flow-problems" data-testid="flow-problems" role="region" aria-label="Problems">
@@ -287,7 +307,7 @@ function StepNodeView({ data, selected }: NodeProps<StepNode>) {
   );
 }
 
-function StepPanel({ step, doc, controller }: { step: Step; doc: D.FlowDocument; controller: FlowEditorController }) {
+function StepPanel({ step, doc, picks, controller }: { step: Step; doc: D.FlowDocument; picks: Picks; controller: FlowEditorController }) {
   const update = (body: StepBody) => controller.updateStep(step.id, body);
   const others = doc.steps.filter((s) => s.id !== step.id);
   return (
@@ -302,7 +322,7 @@ function StepPanel({ step, doc, controller }: { step: Step; doc: D.FlowDocument;
           ))}
         </select>
       </label>
-      <StepFields step={step} update={update} />
+      <StepFields step={step} picks={picks} update={update} />
       <div className="flow-ports-panel">
         <p className="flow-side-title">Where it goes</p>
         {D.portsOf(step).length === 0 && <p className="muted">An End step finishes the run.</p>}
@@ -345,7 +365,7 @@ function StepPanel({ step, doc, controller }: { step: Step; doc: D.FlowDocument;
 
 const nullable = (v: string): string | null => (v.trim() ? v : null);
 
-function StepFields({ step, update }: { step: Step; update: (b: StepBody) => void }) {
+function StepFields({ step, picks, update }: { step: Step; picks: Picks; update: (b: StepBody) => void }) {
   switch (step.type) {
     case 'message':
       return (
@@ -423,22 +443,32 @@ function StepFields({ step, update }: { step: Step; update: (b: StepBody) => voi
     case 'add_tag':
       return (
         <label className="flow-field">
-          <span>Session tag id</span>
-          <input type="number" data-testid="step-tag-id" min={1} value={step.tag_id || ''} onChange={(e) => update({ ...step, tag_id: Number(e.target.value) })} />
+          <span>Session tag</span>
+          <select data-testid="step-tag-id" value={step.tag_id || ''} onChange={(e) => update({ ...step, tag_id: Number(e.target.value) })}>
+            <option value="">— pick a tag —</option>
+            {step.tag_id > 0 && !picks.tags.some((t) => t.id === step.tag_id) && <option value={step.tag_id}>Tag #{step.tag_id}</option>}
+            {picks.tags.map((t) => (
+              <option key={t.id} value={t.id}>
+                {t.name}
+              </option>
+            ))}
+          </select>
         </label>
       );
     case 'handoff':
       return (
         <>
           <label className="flow-field">
-            <span>Assign to (member id; empty: the queue)</span>
-            <input
-              type="number"
-              data-testid="step-assignee"
-              min={1}
-              value={step.assignee ?? ''}
-              onChange={(e) => update({ ...step, assignee: e.target.value ? Number(e.target.value) : null })}
-            />
+            <span>Assign to (hosting goes off)</span>
+            <select data-testid="step-assignee" value={step.assignee ?? ''} onChange={(e) => update({ ...step, assignee: e.target.value ? Number(e.target.value) : null })}>
+              <option value="">The queue (unassigned)</option>
+              {step.assignee !== null && !picks.members.some((m) => m.user_id === step.assignee) && <option value={step.assignee}>Member #{step.assignee}</option>}
+              {picks.members.map((m) => (
+                <option key={m.user_id} value={m.user_id}>
+                  {m.display_name || m.email}
+                </option>
+              ))}
+            </select>
           </label>
           <TextArea label="Message to the visitor (optional)" testId="step-text" value={step.text ?? ''} onChange={(v) => update({ ...step, text: nullable(v) })} />
         </>
