@@ -21,7 +21,7 @@ describe('flow document', () => {
     expect(d.conditions).toEqual(D.EMPTY_CONDITIONS);
     expect(d.edges).toEqual([{ from: 'welcome', port: 'next', to: 'done' }]);
     expect(d.steps[0]).toMatchObject({ type: 'message', buttons: [] });
-    expect(d.steps[1]).toMatchObject({ type: 'end', text: null });
+    expect(d.steps[1]).toMatchObject({ type: 'end', text: null, position: D.autoPosition(1) });
     expect(D.normalize({ trigger: { kind: 'visitor_silent', minutes: 5 }, start: '', steps: [] }).trigger).toEqual({
       kind: 'visitor_silent',
       minutes: 5,
@@ -147,7 +147,7 @@ describe('flow document', () => {
       { id: 'p', label: 'Pricing', optional: false, connected: true },
       { id: 'other', label: 'typed something else', optional: true, connected: true },
     ]);
-    // A step without a position is placed on a grid; an edge to a missing step is not drawn.
+    // An edge to a missing step is not drawn.
     expect(g.nodes[1].position).toEqual(D.autoPosition(1));
     expect(g.edges).toEqual([{ id: 'welcome:p->done', source: 'welcome', sourceHandle: 'p', target: 'done', label: 'Pricing' }]);
   });

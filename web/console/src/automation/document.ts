@@ -109,7 +109,7 @@ export function defaultTrigger(kind: Trigger['kind']): Trigger {
   }
 }
 
-/** The server leaves out fields with defaults; the editor wants every field present. */
+/** The server leaves out fields with defaults; the editor wants every field (and a position) present. */
 export function normalize(raw: unknown): FlowDocument {
   const d = (raw ?? {}) as Partial<FlowDocument>;
   const trigger = { ...defaultTrigger(d.trigger?.kind ?? 'first_message'), ...(d.trigger ?? {}) } as Trigger;
@@ -117,7 +117,8 @@ export function normalize(raw: unknown): FlowDocument {
     trigger,
     conditions: { ...EMPTY_CONDITIONS, ...(d.conditions ?? {}) },
     start: d.start ?? '',
-    steps: (d.steps ?? []).map((s) => ({ ...defaultBody(s.type), ...s }) as Step),
+    // Every step gets a position here, so the saved draft keeps the layout the editor shows.
+    steps: (d.steps ?? []).map((s, i) => ({ ...defaultBody(s.type), ...s, position: s.position ?? autoPosition(i) }) as Step),
     edges: (d.edges ?? []).map((e) => ({ ...e, port: e.port ?? 'next' })),
   };
 }

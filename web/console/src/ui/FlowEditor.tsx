@@ -240,7 +240,7 @@ export function FlowEditor({ api, lookups, projectId, flowId, onBack, onUnauthen
               {general.length === 0 && null}
             </div>
           )}
-          {flow && flow.versions.length > 0 && (
+          {flow && (flow.versions ?? []).length > 0 && (
             <div className="flow-versions">
               <p className="flow-side-title">Versions</p>
               <ul>
