@@ -68,7 +68,9 @@ class FakeFlows implements FlowsApi {
     this.stored = { ...this.stored, enabled };
     return this.stored;
   }
-  async deleteFlow(): Promise<void> {}
+  async deleteFlow(): Promise<void> {
+    this.calls.push('delete');
+  }
   async preview(): Promise<FlowPreview> {
     this.calls.push('preview');
     return { widget_key: 'wk', visitor_token: 'vt', contact_id: 3, flow_version_id: 11 };
@@ -150,6 +152,14 @@ describe('flow editor controller', () => {
     expect(s().preview).toMatchObject({ kind: 'ready', n: 2 });
     c.closePreview();
     expect(s().preview).toEqual({ kind: 'off' });
+  });
+});
+
+describe('deleting', () => {
+  it('deletes the flow', async () => {
+    const { c, api } = await editor();
+    expect(await c.deleteFlow()).toBe(true);
+    expect(api.calls).toContain('delete');
   });
 });
 

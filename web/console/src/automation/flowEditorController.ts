@@ -278,6 +278,17 @@ export class FlowEditorController extends PatchStore<FlowEditorState> {
     }
   }
 
+  /** Deletes the flow; answers whether it is gone. */
+  async deleteFlow(): Promise<boolean> {
+    try {
+      await this.opts.api.deleteFlow(this.opts.projectId, this.opts.flowId);
+      return true;
+    } catch (err) {
+      this.failed(err, 'Could not delete the flow.');
+      return false;
+    }
+  }
+
   closePreview(): void {
     this.set({ preview: { kind: 'off' } });
   }

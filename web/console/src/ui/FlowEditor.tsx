@@ -145,6 +145,17 @@ export function FlowEditor({ api, lookups, projectId, flowId, onBack, onUnauthen
           <Switch id="flow-enabled" testId="flow-enabled" checked={!!flow?.enabled} disabled={busy || (!flow?.enabled && !flow?.published_version)} onChange={(v) => void controller.setEnabled(v)} />
           <span>{flow?.enabled ? 'Enabled' : 'Disabled'}</span>
         </label>
+        <button
+          type="button"
+          className="btn btn-sm btn-ghost"
+          data-testid="flow-delete"
+          disabled={busy}
+          onClick={async () => {
+            if (window.confirm(`Delete the flow “${state.name}”? This cannot be undone.`) && (await controller.deleteFlow())) onBack();
+          }}
+        >
+          Delete
+        </button>
         <button type="button" className="btn btn-sm" data-testid="flow-test-run" disabled={busy || state.preview.kind === 'starting'} onClick={() => void controller.testRun()}>
           Test run
         </button>
