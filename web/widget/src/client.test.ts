@@ -133,4 +133,14 @@ describe('client', () => {
     expect(a).toMatch(/^w[0-9a-f]{24}$/);
     expect(newId()).not.toBe(a);
   });
+
+  it('a button click goes out as a send with the button and the title as text', () => {
+    const { env, client } = setup({ token: 't' });
+    env.sockets[0].push(hello(4, 't', 1));
+    env.sockets[0].push({ v: 1, type: 'message', session_id: 4, seq: 1, message_id: 90, sender: 'bot', text: 'Pick one', content: { buttons: [{ id: 'price', title: 'Pricing' }] } });
+    client.click(90, { id: 'price', title: 'Pricing' });
+    const [f] = sends(env.sockets[0]);
+    expect(f).toEqual({ v: 1, type: 'send', client_id: f.client_id, text: 'Pricing', button: { message_id: 90, id: 'price' } });
+    expect(client.chat.messages[1]).toMatchObject({ sender: 'visitor', text: 'Pricing', pending: true, content: { button: { message_id: 90, id: 'price' } } });
+  });
 });

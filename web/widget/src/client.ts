@@ -3,7 +3,7 @@
 // sends, remember the visitor's token, outbox and read position across page loads.
 import { Chat, RESUME_REF, type Outgoing, type Seen } from './state';
 import { Link, type LinkEnv, type Status } from './socket';
-import { resumeFrame, sendFrame, typingFrame, type ServerFrame } from './protocol';
+import { resumeFrame, sendFrame, typingFrame, type ButtonClick, type ServerFrame } from './protocol';
 import { TypingSender } from './typing';
 
 /** localStorage, or nothing: it throws in sandboxed frames and some private modes. */
@@ -107,6 +107,15 @@ export class Client {
     this.changed();
   }
 
+  /** The visitor clicked a bot message's button: sent like a message whose text is its title. */
+  click(messageId: number, button: { id: string; title: string }): void {
+    this.typing.stop();
+    const click: ButtonClick = { message_id: messageId, id: button.id };
+    this.chat.queue(newId(), button.title, click);
+    this.flush();
+    this.changed();
+  }
+
   setOpen(open: boolean): void {
     this.chat.setOpen(open);
     this.changed();
@@ -143,7 +152,7 @@ export class Client {
   /** Sends every queued message not yet sent on this connection (each exactly once). */
   private flush(): void {
     if (!this.link.ready) return;
-    for (const o of this.chat.toSend()) this.link.send(sendFrame(o.id, o.text));
+    for (const o of this.chat.toSend()) this.link.send(sendFrame(o.id, o.text, o.button));
   }
 
   /** Persists what must survive a reload (only when it changed) and redraws. */

@@ -54,6 +54,7 @@ function boot(s: HTMLScriptElement): void {
       toggle: (o) => client.setOpen(o),
       send: (text) => client.send(text),
       input: (empty) => client.typing.input(empty),
+      click: (id, b) => client.click(id, b),
     },
     {
       title: attr('title', 'Chat with us'),

@@ -3,6 +3,7 @@
 // bundle does not grow): a frame that changes there fails `tsc` here. Parsing checks just
 // enough that the state code can trust the shapes it uses.
 import type {
+  ButtonClick,
   ServerFrame as AnyServerFrame,
   VisitorHello,
   VisitorIn,
@@ -70,7 +71,10 @@ export function parseFrame(text: string): ServerFrame | null {
 
 // Visitor → server. The server refuses unknown fields, so these carry exactly the documented ones
 // (`satisfies` checks them against the server's `VisitorIn`).
-export const sendFrame = (client_id: string, text: string) => ({ v: 1, type: 'send', client_id, text }) satisfies VisitorIn;
+export type { ButtonClick };
+/** `button`: a click on a bot message's button (`text` is then its title). */
+export const sendFrame = (client_id: string, text: string, button?: ButtonClick) =>
+  (button ? { v: 1, type: 'send', client_id, text, button } : { v: 1, type: 'send', client_id, text }) satisfies VisitorIn;
 export const typingFrame = (on: boolean) => ({ v: 1, type: 'typing', on }) satisfies VisitorIn;
 export const resumeFrame = (after_seq: number, ref: string) => ({ v: 1, type: 'resume', after_seq, ref }) satisfies VisitorIn;
 export const pingFrame = () => ({ v: 1, type: 'ping' }) satisfies VisitorIn;

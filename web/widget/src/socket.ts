@@ -93,6 +93,12 @@ export class Link {
     if (this.ws) this.closed(0, true);
   }
 
+  /** For good (the console's test-run chat closing; the widget itself never stops). */
+  stop(): void {
+    this.restart();
+    clearTimeout(this.retry);
+  }
+
   /** The browser says the network is back: try now instead of waiting out the backoff. */
   wake(): void {
     if (!this.ws) {

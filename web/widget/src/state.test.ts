@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { Chat, RESUME_REF } from './state';
+import { Chat, RESUME_REF, asking, buttonStates, buttonsOf } from './state';
 import type { ServerFrame } from './protocol';
 
 const hello = (session_id: number | null, token = 'tok'): ServerFrame => ({ type: 'hello', visitor_token: token, contact_id: 1, session_id, last_seq: 0 });
@@ -257,5 +257,49 @@ describe('unread', () => {
     c.apply(hello(8));
     c.apply(msg(1, 'agent', {}, 8));
     expect(c.unread).toBe(1);
+  });
+});
+
+describe('bot buttons and questions', () => {
+  const bot = (seq: number, content: object) => msg(seq, 'bot', { message_id: 500 + seq, content });
+
+  it('a bot message keeps its id and content; its buttons are live until the visitor writes', () => {
+    const c = new Chat();
+    c.apply(hello(7));
+    c.apply(bot(1, { buttons: [{ id: 'a', title: 'A' }, { id: 'b', title: 'B' }, { id: 3 }] }));
+    const m = c.messages[0];
+    expect(m.messageId).toBe(501);
+    expect(buttonsOf(m)).toEqual([{ id: 'a', title: 'A' }, { id: 'b', title: 'B' }]);
+    expect(buttonStates(c.messages).get(m)).toEqual({ live: true, chosen: undefined });
+    c.queue('x', 'typed instead');
+    expect(buttonStates(c.messages).get(m)).toEqual({ live: false, chosen: undefined });
+  });
+
+  it('a click marks its button chosen, pending or committed', () => {
+    const c = new Chat();
+    c.apply(hello(7));
+    c.apply(bot(1, { buttons: [{ id: 'a', title: 'A' }] }));
+    c.queue('x', 'A', { message_id: 501, id: 'a' });
+    expect(c.toSend()).toEqual([{ id: 'x', text: 'A', button: { message_id: 501, id: 'a' } }]);
+    expect(buttonStates(c.messages).get(c.messages[0])).toEqual({ live: false, chosen: 'a' });
+    c.apply(ack('x', 2));
+    expect(buttonStates(c.messages).get(c.messages[0])).toEqual({ live: false, chosen: 'a' });
+  });
+
+  it('buttons of agent messages are not buttons', () => {
+    const c = new Chat();
+    c.apply(hello(7));
+    c.apply(msg(1, 'agent', { content: { buttons: [{ id: 'a', title: 'A' }] } }));
+    expect(buttonsOf(c.messages[0])).toEqual([]);
+  });
+
+  it('the newest question tells what it asks for, until answered', () => {
+    const c = new Chat();
+    c.apply(hello(7));
+    expect(asking(c.messages)).toBeNull();
+    c.apply(bot(1, { ask: 'email' }));
+    expect(asking(c.messages)).toBe('email');
+    c.queue('x', 'me@example.com');
+    expect(asking(c.messages)).toBeNull();
   });
 });

@@ -1,7 +1,7 @@
 // The conversation as the widget knows it: pure logic, no DOM, no socket, no timers, no storage,
 // so that every rule of the protocol (dedupe by seq, resume point, outbox, session switch,
 // unread count) is unit-tested on its own.
-import type { ServerFrame, Sender, MessageFrame, AckFrame, ErrorFrame } from './protocol';
+import type { ServerFrame, Sender, MessageFrame, AckFrame, ErrorFrame, ButtonClick } from './protocol';
 
 export interface ChatMessage {
   /** Stable identity for rendering: the client id for the visitor's own messages (so the
@@ -16,11 +16,21 @@ export interface ChatMessage {
   pending: boolean;
   /** Refused by the server for good (e.g. too long): not retried. */
   failed?: boolean;
+  /** The server's id (what a button click names). */
+  messageId?: number;
+  /** What is not text: a bot message's `buttons` or `ask`, a visitor's `button` click. */
+  content?: Record<string, unknown>;
 }
 
 export interface Outgoing {
   id: string;
   text: string;
+  button?: ButtonClick;
+}
+
+export interface ChatButton {
+  id: string;
+  title: string;
 }
 
 /** What the connection should do after a frame. */
@@ -69,8 +79,8 @@ export class Chat {
   }
 
   /** The visitor wrote something: it is shown at once as pending and kept until acked. */
-  queue(id: string, text: string): ChatMessage {
-    const o = { id, text };
+  queue(id: string, text: string, button?: ButtonClick): ChatMessage {
+    const o: Outgoing = button ? { id, text, button } : { id, text };
     this.outbox.push(o);
     const m = pendingMessage(o);
     this.messages.push(m);
@@ -164,6 +174,7 @@ export class Chat {
     if (own) {
       // Our own message came back (maybe before its ack): it is committed.
       this.commit(own, f.session_id, f.seq, f.created_at);
+      own.messageId = f.message_id;
     } else {
       const m: ChatMessage = {
         key: f.sender === 'visitor' && f.client_id ? 'c' + f.client_id : `s${f.session_id}:${f.seq}`,
@@ -174,6 +185,8 @@ export class Chat {
         clientId: f.client_id || undefined,
         at: f.created_at,
         pending: false,
+        messageId: f.message_id,
+        content: f.content,
       };
       this.place(m);
       if (f.sender !== 'visitor') this.agentTyping = false;
@@ -259,5 +272,37 @@ function after(a: ChatMessage, b: ChatMessage): boolean {
 }
 
 function pendingMessage(o: Outgoing): ChatMessage {
-  return { key: 'c' + o.id, sessionId: null, seq: null, sender: 'visitor', text: o.text, clientId: o.id, pending: true };
+  const m: ChatMessage = { key: 'c' + o.id, sessionId: null, seq: null, sender: 'visitor', text: o.text, clientId: o.id, pending: true };
+  if (o.button) m.content = { button: o.button };
+  return m;
+}
+
+/** A bot message's buttons (`content.buttons`), malformed entries left out. */
+export function buttonsOf(m: ChatMessage): ChatButton[] {
+  const list = m.sender === 'bot' && m.content ? m.content.buttons : null;
+  if (!Array.isArray(list)) return [];
+  return list.filter((b) => b && typeof b.id === 'string' && typeof b.title === 'string');
+}
+
+/** How each message's buttons stand: `live` until a visitor message follows it; `chosen` is
+ *  the id the visitor clicked, if they did. */
+export function buttonStates(messages: ChatMessage[]): Map<ChatMessage, { live: boolean; chosen?: string }> {
+  const out = new Map<ChatMessage, { live: boolean; chosen?: string }>();
+  const clicks: Record<number, string> = {};
+  let later = false;
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    const click = m.sender === 'visitor' && m.content && (m.content.button as ButtonClick | undefined);
+    if (click && typeof click.message_id === 'number') clicks[click.message_id] = click.id;
+    if (buttonsOf(m).length) out.set(m, { live: !later, chosen: m.messageId === undefined ? undefined : clicks[m.messageId] });
+    if (m.sender === 'visitor') later = true;
+  }
+  return out;
+}
+
+/** What the newest question asks for (`content.ask`) while it waits for the visitor's answer. */
+export function asking(messages: ChatMessage[]): string | null {
+  const m = messages[messages.length - 1];
+  const ask = m && m.sender === 'bot' && m.content ? m.content.ask : null;
+  return typeof ask === 'string' ? ask : null;
 }

@@ -41,6 +41,11 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
 .system .u{padding:2px 8px;font-size:12px;color:#6b7280;text-align:center}
 .u a{text-decoration:underline;color:inherit}
 .pending .u{opacity:.65}
+.bt{display:flex;flex-wrap:wrap;gap:6px;margin-top:6px}
+.bt button{padding:6px 12px;border:1.5px solid var(--a);border-radius:16px;color:var(--a);background:#fff;font-weight:600;font-size:13px}
+.bt button:hover:not(:disabled){background:var(--a);color:#fff}
+.bt button:disabled{cursor:default;opacity:.45;border-color:#c5c9d3;color:#6b7280}
+.bt button.on{opacity:1;background:var(--a);border-color:var(--a);color:#fff}
 .failed .u{background:#fde8e8;color:#9b1c1c}
 .k{margin-top:3px;font-size:11px;color:#8a93a3}
 .failed .k{color:#c81e1e}

@@ -3,7 +3,7 @@ import { View, type ViewModel, sync } from './view';
 import type { ChatMessage } from './state';
 
 function mount() {
-  const events = { toggle: vi.fn(), send: vi.fn(), input: vi.fn() };
+  const events = { toggle: vi.fn(), send: vi.fn(), input: vi.fn(), click: vi.fn() };
   const view = new View(document, events, { title: 'Chat', greeting: 'Hi' });
   document.body.appendChild(view.host);
   const root = view.host.shadowRoot!;
@@ -109,5 +109,33 @@ describe('view', () => {
     sync(p, [a, b, c]);
     sync(p, [c, a]);
     expect(p.textContent).toBe('ca');
+  });
+
+  it('shows a bot message\'s buttons; a click reports it; they are spent once the visitor answered', () => {
+    const { view, events, $$ } = mount();
+    const bot = message({ key: 'b', sender: 'bot', messageId: 77, text: 'Choose', content: { buttons: [{ id: 'p', title: 'Pricing' }, { id: 's', title: 'Support' }] } });
+    view.render(model({ messages: [bot] }));
+    const buttons = $$('sb-button') as HTMLButtonElement[];
+    expect(buttons.map((b) => b.textContent)).toEqual(['Pricing', 'Support']);
+    expect(buttons.every((b) => !b.disabled)).toBe(true);
+    buttons[1].click();
+    expect(events.click).toHaveBeenCalledWith(77, { id: 's', title: 'Support' });
+    const click = message({ key: 'c', seq: 2, sender: 'visitor', text: 'Support', content: { button: { message_id: 77, id: 's' } } });
+    view.render(model({ messages: [bot, click] }));
+    const after = $$('sb-button') as HTMLButtonElement[];
+    expect(after.every((b) => b.disabled)).toBe(true);
+    expect(after.map((b) => b.getAttribute('aria-pressed'))).toEqual(['false', 'true']);
+    view.host.remove();
+  });
+
+  it('a question for an e-mail address asks for one in the input', () => {
+    const { view, $ } = mount();
+    view.render(model({ messages: [message({ key: 'q', sender: 'bot', content: { ask: 'email' } })] }));
+    const input = $('sb-input') as HTMLTextAreaElement;
+    expect(input.getAttribute('inputmode')).toBe('email');
+    expect(input.placeholder).toContain('e-mail');
+    view.render(model({ messages: [] }));
+    expect(input.getAttribute('inputmode')).toBe('text');
+    view.host.remove();
   });
 });

@@ -2,7 +2,7 @@
 // panel. It renders a model (no logic of its own beyond focus and scrolling) and reports what
 // the visitor does. Message text only ever goes in through text nodes, never as markup.
 import { CSS } from './styles';
-import type { ChatMessage } from './state';
+import { asking, buttonStates, buttonsOf, type ChatButton, type ChatMessage } from './state';
 import type { Status } from './socket';
 
 export interface ViewModel {
@@ -18,6 +18,8 @@ export interface ViewEvents {
   toggle(open: boolean): void;
   send(text: string): void;
   input(empty: boolean): void;
+  /** A bot message's button was clicked. */
+  click(messageId: number, button: ChatButton): void;
 }
 
 export interface ViewOptions {
@@ -155,9 +157,12 @@ export class View {
     const want: Node[] = [this.intro];
     let prev: ChatMessage | undefined;
     const keep = new Set<string>();
+    const buttons = buttonStates(m.messages);
     for (const msg of m.messages) {
       if (prev && prev.sessionId && msg.sessionId && prev.sessionId !== msg.sessionId) want.push(this.divider(msg.sessionId));
-      want.push(this.message(msg, !!prev && prev.sender === msg.sender && prev.sessionId === msg.sessionId, m.status === 'online'));
+      const el = this.message(msg, !!prev && prev.sender === msg.sender && prev.sessionId === msg.sessionId, m.status === 'online');
+      this.buttons(el, msg, buttons.get(msg));
+      want.push(el);
       keep.add(msg.key);
       prev = msg;
     }
@@ -171,6 +176,14 @@ export class View {
       this.badge.textContent = m.unread > 99 ? '99+' : String(m.unread);
       if (!this.badge.parentNode) this.launcher.appendChild(this.badge);
     } else if (this.badge.parentNode) this.badge.remove();
+
+    // A question for an e-mail or a phone number gets the matching keyboard on phones.
+    const ask = asking(m.messages);
+    const mode = ask === 'email' ? 'email' : ask === 'phone' ? 'tel' : 'text';
+    if (this.input.getAttribute('inputmode') !== mode) {
+      this.input.setAttribute('inputmode', mode);
+      this.input.placeholder = ask === 'email' ? 'Your e-mail address' + ELLIPSIS : ask === 'phone' ? 'Your phone number' + ELLIPSIS : 'Write a message' + ELLIPSIS;
+    }
 
     this.wrap.className = m.open ? 'w o' : 'w';
     this.launcher.setAttribute('aria-expanded', String(m.open));
@@ -233,6 +246,24 @@ export class View {
       }
     }
     return n.el;
+  }
+
+  /** A bot message's buttons under its bubble; spent (disabled) once the visitor answered. */
+  private buttons(el: HTMLElement, msg: ChatMessage, st: { live: boolean; chosen?: string } | undefined): void {
+    let box = el.querySelector<HTMLElement>('.bt');
+    if (!st) return void (box && box.remove());
+    const sig = st.live + ':' + (st.chosen || '');
+    if (box && box.getAttribute('data-sig') === sig) return;
+    if (!box) box = el.insertBefore(this.el('div', 'bt', { 'data-testid': 'sb-buttons' }), el.firstElementChild!.nextSibling);
+    box.setAttribute('data-sig', sig);
+    box.textContent = '';
+    for (const b of buttonsOf(msg)) {
+      const chosen = st.chosen === b.id;
+      const btn = this.el('button', chosen ? 'on' : '', { type: 'button', 'data-testid': 'sb-button', 'data-button-id': b.id, 'aria-pressed': String(chosen) }, b.title);
+      btn.disabled = !st.live || msg.messageId === undefined;
+      btn.onclick = () => msg.messageId !== undefined && this.ev.click(msg.messageId, b);
+      box.appendChild(btn);
+    }
   }
 
   private divider(sessionId: number): HTMLElement {

@@ -19,6 +19,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The error body's `details` (e.g. `{problems: [...]}` of `invalid_flow`). */
+    readonly details?: unknown,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -66,8 +68,8 @@ export class Api {
       }
     }
     if (!res.ok) {
-      const err = (json as { error?: { code?: string; message?: string } } | null)?.error;
-      throw new ApiError(res.status, err?.code ?? 'http_' + res.status, err?.message ?? res.statusText ?? 'Request failed');
+      const err = (json as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
+      throw new ApiError(res.status, err?.code ?? 'http_' + res.status, err?.message ?? res.statusText ?? 'Request failed', err?.details);
     }
     return json as T;
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Delivery } from '../api/types';
-import { attachmentsOf, bodyText, deliveryBadge, postbackText } from './messageContent';
+import { attachmentsOf, bodyText, botButtons, buttonClick, deliveryBadge, postbackText } from './messageContent';
 
 function delivery(over: Partial<Delivery>): Delivery {
   return {
@@ -59,5 +59,15 @@ describe('message content', () => {
       retry: true,
     });
     expect(deliveryBadge(delivery({ state: 'unconfirmed' }))).toMatchObject({ kind: 'unconfirmed', label: 'May not have been sent', retry: true });
+  });
+});
+
+describe('automation content', () => {
+  it('reads a bot message\'s buttons and a visitor\'s click defensively', () => {
+    expect(botButtons({ buttons: [{ id: 'a', title: 'A' }, { id: 1 }, 'x'] })).toEqual([{ id: 'a', title: 'A' }]);
+    expect(botButtons({})).toEqual([]);
+    expect(buttonClick({ button: { message_id: 5, id: 'a' } })).toEqual({ message_id: 5, id: 'a' });
+    expect(buttonClick({ button: { id: 'a' } })).toBeNull();
+    expect(buttonClick(undefined)).toBeNull();
   });
 });

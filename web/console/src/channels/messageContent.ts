@@ -70,6 +70,19 @@ export function bodyText(text: string, content: Record<string, unknown> | null |
   return title !== null && text.trim() === title.trim() ? '' : text;
 }
 
+/** A bot message's buttons (an automation flow's choices), malformed entries left out. */
+export function botButtons(content: Record<string, unknown> | null | undefined): { id: string; title: string }[] {
+  const list = content?.buttons;
+  if (!Array.isArray(list)) return [];
+  return list.filter((b): b is { id: string; title: string } => isObject(b) && typeof b.id === 'string' && typeof b.title === 'string');
+}
+
+/** The button a visitor's message clicked (`content.button`), if it is a click. */
+export function buttonClick(content: Record<string, unknown> | null | undefined): { message_id: number; id: string } | null {
+  const b = content?.button;
+  return isObject(b) && typeof b.message_id === 'number' && typeof b.id === 'string' ? { message_id: b.message_id, id: b.id } : null;
+}
+
 export type DeliveryKind = 'clock' | 'sent' | 'delivered' | 'read' | 'failed' | 'unconfirmed';
 
 export interface DeliveryBadge {

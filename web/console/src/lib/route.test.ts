@@ -23,4 +23,11 @@ describe('route', () => {
     expect(pathForChat(null)).toBe('/');
     expect(pathForChat(3)).toBe('/chats/3');
   });
+
+  it('reads and writes the automation pages', () => {
+    expect(routeFromPath('/automation')).toEqual({ kind: 'automation', flowId: null });
+    expect(routeFromPath('/automation/12')).toEqual({ kind: 'automation', flowId: 12 });
+    expect(pathForRoute({ kind: 'automation', flowId: 12 })).toBe('/automation/12');
+    expect(pathForRoute({ kind: 'automation', flowId: null })).toBe('/automation');
+  });
 });

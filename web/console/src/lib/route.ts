@@ -4,7 +4,12 @@
 
 export type SettingsSection = 'notifications' | 'hosting' | 'team' | 'messenger';
 
-export type Route = { kind: 'inbox'; chatId: number | null } | { kind: 'settings'; section: SettingsSection } | { kind: 'sessions' } | { kind: 'contacts' };
+export type Route =
+  | { kind: 'inbox'; chatId: number | null }
+  | { kind: 'settings'; section: SettingsSection }
+  | { kind: 'sessions' }
+  | { kind: 'contacts' }
+  | { kind: 'automation'; flowId: number | null };
 
 export const SETTINGS_SECTIONS: readonly SettingsSection[] = ['notifications', 'hosting', 'team', 'messenger'];
 
@@ -21,6 +26,8 @@ export function pathForChat(sessionId: number | null): string {
 export function routeFromPath(pathname: string): Route {
   if (/^\/contacts\/?$/.test(pathname)) return { kind: 'contacts' };
   if (/^\/sessions\/?$/.test(pathname)) return { kind: 'sessions' };
+  const flow = /^\/automation(?:\/(\d+))?\/?$/.exec(pathname);
+  if (flow) return { kind: 'automation', flowId: flow[1] ? Number(flow[1]) : null };
   const m = /^\/settings(?:\/([a-z-]+))?\/?$/.exec(pathname);
   if (m) {
     const section = (m[1] ?? 'notifications') as SettingsSection;
@@ -32,5 +39,6 @@ export function routeFromPath(pathname: string): Route {
 export function pathForRoute(route: Route): string {
   if (route.kind === 'contacts') return '/contacts';
   if (route.kind === 'sessions') return '/sessions';
+  if (route.kind === 'automation') return route.flowId === null ? '/automation' : `/automation/${route.flowId}`;
   return route.kind === 'settings' ? `/settings/${route.section}` : pathForChat(route.chatId);
 }

@@ -1,6 +1,6 @@
 // The signed-in screen: top bar, then the inbox (chat list, open chat, details) or a
 // settings page. Owns the controller's lifetime and the URL (open chat or settings page).
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Api } from '../api/http';
 import type { Me, Member, ProjectMembership } from '../api/types';
 import { HostingApi } from '../api/hosting';
@@ -24,6 +24,9 @@ import { SessionManagementPage } from './SessionManagementPage';
 import type { InboxContextValue } from './inboxContext';
 import { TopBar } from './TopBar';
 import type { View } from './TopBar';
+
+// The flow editor (and its graph library) loads only when the Automation page is opened.
+const AutomationPage = lazy(() => import('./AutomationPage').then((m) => ({ default: m.AutomationPage })));
 
 interface Props {
   api: Api;
@@ -145,7 +148,11 @@ function Layout({ api, me, membership, view, onView, onSwitchProject, onLogout, 
       if (to === view) return;
       if (to !== 'inbox') {
         if (view === 'inbox') returnTo.current = controller.getState().openSessionId;
-        window.history.pushState(null, '', pathForRoute(to === 'sessions' || to === 'contacts' ? { kind: to } : { kind: 'settings', section: 'notifications' }));
+        window.history.pushState(
+          null,
+          '',
+          pathForRoute(to === 'sessions' || to === 'contacts' ? { kind: to } : to === 'automation' ? { kind: 'automation', flowId: null } : { kind: 'settings', section: 'notifications' }),
+        );
         controller.openChat(null);
       } else {
         window.history.pushState(null, '', pathForChat(returnTo.current));
@@ -197,6 +204,10 @@ function Layout({ api, me, membership, view, onView, onSwitchProject, onLogout, 
         <SettingsPage api={api} me={me} membership={membership} onUnauthenticated={onUnauthenticated} />
       ) : view === 'contacts' ? (
         <ContactsPage api={contactsApi} projectId={membership.project.id} onUnauthenticated={onUnauthenticated} />
+      ) : view === 'automation' ? (
+        <Suspense fallback={<div className="automation-page muted" aria-busy="true">Loading…</div>}>
+          <AutomationPage api={api} membership={membership} onUnauthenticated={onUnauthenticated} />
+        </Suspense>
       ) : view === 'sessions' ? (
         <SessionManagementPage api={api} onOpenChat={openFromSessions} onUnauthenticated={onUnauthenticated} />
       ) : (

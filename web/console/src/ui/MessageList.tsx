@@ -3,7 +3,7 @@
 import { Fragment, useLayoutEffect, useRef, useState } from 'react';
 import { ApiError } from '../api/http';
 import type { Message, Session } from '../api/types';
-import { attachmentLabel, attachmentsOf, bodyText, deliveryBadge, postbackText } from '../channels/messageContent';
+import { attachmentLabel, attachmentsOf, bodyText, botButtons, buttonClick, deliveryBadge, postbackText } from '../channels/messageContent';
 import type { ChatLog } from '../inbox/chatLog';
 import { hasOlder } from '../inbox/chatLog';
 import type { PendingMessage } from '../inbox/reducer';
@@ -139,6 +139,8 @@ function authorOf(m: Message, members: Parameters<typeof memberName>[0], me: num
 function MessageRow({ m, author, grouped }: { m: Message; author: string; grouped: boolean }) {
   const attachments = attachmentsOf(m.content);
   const postback = postbackText(m.content);
+  const buttons = m.sender === 'bot' ? botButtons(m.content) : [];
+  const clicked = m.sender === 'visitor' && buttonClick(m.content) !== null;
   if (m.sender === 'system') {
     return (
       <div className="message message-system" data-testid="message" data-seq={m.seq} data-sender="system">
@@ -165,6 +167,15 @@ function MessageRow({ m, author, grouped }: { m: Message; author: string; groupe
           </span>
         )}
         {bodyText(m.text, m.content)}
+        {buttons.length > 0 && (
+          <span className="message-buttons" data-testid="message-buttons" aria-label="Buttons offered">
+            {buttons.map((b) => (
+              <span key={b.id} className="message-button-chip" data-testid="message-button-chip" data-button-id={b.id}>
+                {b.title}
+              </span>
+            ))}
+          </span>
+        )}
         {attachments.length > 0 && (
           <span className="message-attachments">
             {attachments.map((a, i) => (
@@ -176,7 +187,18 @@ function MessageRow({ m, author, grouped }: { m: Message; author: string; groupe
         )}
       </div>
       <div className="message-meta">
-        {m.sender !== 'visitor' && author && <span>{author}</span>}
+        {clicked && (
+          <span className="message-click" data-testid="message-button-click">
+            clicked “{m.text}”
+          </span>
+        )}
+        {m.sender === 'bot' ? (
+          <span className="bot-label" data-testid="bot-label">
+            Bot
+          </span>
+        ) : (
+          m.sender !== 'visitor' && author && <span>{author}</span>
+        )}
         {m.off_platform && (
           <span className="off-platform-label" data-testid="off-platform" title="Replied outside Switchboard (the Page inbox or the Messenger app)">
             Sent from the Page inbox

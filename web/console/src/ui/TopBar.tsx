@@ -4,7 +4,7 @@ import { initials } from '../lib/initials';
 import type { ConnectionStatus } from '../realtime/agentSocket';
 import { ConnectionPill } from './ConnectionStatus';
 
-export type View = 'inbox' | 'settings' | 'sessions' | 'contacts';
+export type View = 'inbox' | 'settings' | 'sessions' | 'contacts' | 'automation';
 
 interface Props {
   me: Me;
@@ -18,10 +18,12 @@ interface Props {
   onLogout: () => void;
 }
 
-const NAV: { view: View; label: string; href: string }[] = [
+/** `permission`: shown only to members who have it. */
+const NAV: { view: View; label: string; href: string; permission?: string }[] = [
   { view: 'inbox', label: 'Inbox', href: '/' },
   { view: 'sessions', label: 'Sessions', href: '/sessions' },
   { view: 'contacts', label: 'Contacts', href: '/contacts' },
+  { view: 'automation', label: 'Automation', href: '/automation', permission: 'automation.manage' },
   { view: 'settings', label: 'Settings', href: '/settings/notifications' },
 ];
 
@@ -54,7 +56,7 @@ export function TopBar({ me, membership, connection, view, unread, onNavigate, o
         <span className="project-name">{membership.project.name}</span>
       )}
       <nav className="topnav" aria-label="Main">
-        {NAV.map((n) => (
+        {NAV.filter((n) => !n.permission || membership.role.permissions.includes(n.permission)).map((n) => (
           <a
             key={n.view}
             href={n.href}

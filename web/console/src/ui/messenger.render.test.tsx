@@ -219,6 +219,22 @@ describe('a Messenger chat', () => {
     expect(lastOf(FakeWebSocket.last.sentOfType('send'))).toMatchObject({ text: 'Your ticket is ready', tag: 'EVENT_REMINDER' });
   });
 
+  it("an automation flow's bot message shows its buttons as chips and a Bot label; a visitor's click says so", async () => {
+    const msgs = [
+      makeMessage({ session_id: 10, seq: 1, text: 'hi' }),
+      makeMessage({ session_id: 10, seq: 2, message_id: 70, sender: 'bot', text: 'Pick one', content: { buttons: [{ id: 'p', title: 'Pricing' }, { id: 's', title: 'Support' }] } }),
+      makeMessage({ session_id: 10, seq: 3, text: 'Pricing', content: { button: { message_id: 70, id: 'p' } } }),
+    ];
+    const { api, channels } = chatSetup(makeWindow(), msgs);
+    await mountChat(api, channels, 10);
+    const [first, bot, click] = qa('message');
+    expect(qa('message-button-chip', bot).map((c) => c.textContent)).toEqual(['Pricing', 'Support']);
+    expect(bot.querySelectorAll('button').length).toBe(0);
+    expect(q('bot-label', bot)?.textContent).toBe('Bot');
+    expect(q('message-button-click', click)?.textContent).toBe('clicked “Pricing”');
+    expect(q('message-button-click', first)).toBeNull();
+  });
+
   it('shows delivery ticks, failures with Retry, attachments as links and off-platform replies', async () => {
     const msgs = [
       makeMessage({ session_id: 10, seq: 1, text: '', content: { attachments: [{ type: 'image', url: 'https://cdn.example.com/p.jpg' }, { type: 'file', url: 'javascript:alert(1)' }] } }),
