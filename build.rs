@@ -52,9 +52,23 @@ fn main() {
     std::fs::write(out_dir.join("assets.rs"), out).expect("write assets.rs");
 }
 
+/// A pulled change to web/package-lock.json (a new dependency) reinstalls: npm records the
+/// installed tree in node_modules/.package-lock.json, which is then older than the lockfile.
+fn lockfile_changed(web: &Path) -> bool {
+    let modified = |p: PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    match (
+        modified(web.join("package-lock.json")),
+        modified(web.join("node_modules/.package-lock.json")),
+    ) {
+        (Some(lock), Some(installed)) => lock > installed,
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
 fn build_web(web: &Path) {
     let npm = if cfg!(windows) { "npm.cmd" } else { "npm" };
-    if !web.join("node_modules").is_dir() {
+    if !web.join("node_modules").is_dir() || lockfile_changed(web) {
         let install = if web.join("package-lock.json").is_file() {
             "ci"
         } else {
