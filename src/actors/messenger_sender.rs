@@ -542,6 +542,41 @@ mod tests {
         }
     }
 
+    fn message(sender_kind: SenderKind, content: serde_json::Value) -> MessageRow {
+        MessageRow {
+            id: 5,
+            session_id: 1,
+            seq: 1,
+            sender_kind,
+            sender_user_id: None,
+            client_id: None,
+            body: "Pick one".into(),
+            off_platform: false,
+            external_id: None,
+            created_at: Utc::now(),
+            channel_id: None,
+            content,
+            flow_run_id: None,
+        }
+    }
+
+    #[test]
+    fn only_a_bot_message_sends_its_buttons_as_quick_replies() {
+        let buttons = serde_json::json!({"buttons": [{"id": "a", "title": "A"}]});
+        let (text, quick) = outgoing(message(SenderKind::Bot, buttons.clone()));
+        assert_eq!(text, "Pick one");
+        assert_eq!(
+            quick,
+            vec![QuickReply::Text {
+                title: "A".into(),
+                payload: "sb:btn:5:a".into()
+            }]
+        );
+        assert_eq!(outgoing(message(SenderKind::Agent, buttons)).1, vec![]);
+        let plain = outgoing(message(SenderKind::Bot, serde_json::json!({})));
+        assert_eq!(plain, ("Pick one".to_owned(), vec![]));
+    }
+
     #[test]
     fn temporary_errors_back_off_until_the_eighth_attempt() {
         let s = Duration::from_secs;
