@@ -6,7 +6,8 @@ X-Business-Use-Case-Usage header and slow answers on request. Like Meta, it can 
 echo webhook back to the server for every message it accepts. Python standard library only.
 
 Graph endpoints (under /<version>/, e.g. /v25.0/):
-  POST {page_id|me}/messages      Send API
+  POST {page_id|me}/messages      Send API (text, quick_replies checked as documented: at most
+                                  13; text ones need a title and a payload of <= 1000 chars)
   GET  {page_id}/conversations    Conversations API (limit, after; 20 latest messages each)
   GET  {page_id}                  the Page (id, name)
   GET  {psid}                     a person's profile (first_name, last_name, profile_pic)
@@ -40,6 +41,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 RETIRED_TAGS = {"CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE", "ACCOUNT_UPDATE"}
 MESSAGING_TYPES = {"RESPONSE", "UPDATE", "MESSAGE_TAG"}
+# Send API reference, quick_reply.content_type (`location` is retired).
+QUICK_REPLY_TYPES = {"text", "user_phone_number", "user_email"}
+MAX_QUICK_REPLIES = 13
+MAX_QUICK_REPLY_TITLE = 20
+MAX_QUICK_REPLY_PAYLOAD = 1000
 BASE_TIME = 1795000000  # 2026-11-18, seconds: seeded conversations are older than "now"
 
 
@@ -88,6 +94,11 @@ def post_echo(cfg, page_id, psid, mid, message):
         event["message"]["text"] = message["text"]
     if "metadata" in message:
         event["message"]["metadata"] = message["metadata"]
+    # Meta's echo reference documents text, attachments and metadata; echoes of messages with
+    # quick replies are reported to carry them too. Included, so our parser is shown to
+    # tolerate them; nothing of ours relies on them.
+    if "quick_replies" in message:
+        event["message"]["quick_replies"] = message["quick_replies"]
     body = json.dumps(
         {"object": "page", "entry": [{"id": page_id, "time": event["timestamp"], "messaging": [event]}]}
     ).encode()
@@ -101,6 +112,25 @@ def post_echo(cfg, page_id, psid, mid, message):
         urllib.request.urlopen(req, timeout=10).read()
     except Exception as e:  # the server may be down (a test killed it): Meta would retry later
         print("echo to %s failed: %s" % (cfg["webhook_url"], e), file=sys.stderr)
+
+
+def quick_replies_error(quick):
+    """Graph's refusal of a message's `quick_replies`, as documented; None when they are fine."""
+    if not isinstance(quick, list) or not quick:
+        return graph_error(100, "(#100) param message[quick_replies] must be a non-empty array")
+    if len(quick) > MAX_QUICK_REPLIES:
+        return graph_error(100, "(#100) param message[quick_replies] must have at most %d elements" % MAX_QUICK_REPLIES)
+    for q in quick:
+        kind = q.get("content_type") if isinstance(q, dict) else None
+        if kind not in QUICK_REPLY_TYPES:
+            return graph_error(100, "(#100) param message[quick_replies][content_type] must be one of %s" % sorted(QUICK_REPLY_TYPES))
+        if kind == "text":
+            title, payload = q.get("title"), q.get("payload")
+            if not isinstance(title, str) or not title.strip():
+                return graph_error(100, "(#100) param message[quick_replies][title] must be a non-empty string")
+            if payload is None or payload == "" or len(str(payload)) > MAX_QUICK_REPLY_PAYLOAD:
+                return graph_error(100, "(#100) param message[quick_replies][payload] must be 1 to %d characters" % MAX_QUICK_REPLY_PAYLOAD)
+    return None
 
 
 def seed_conversations(page_id, count, per):
@@ -266,6 +296,15 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(*graph_error(100, "(#100) The parameter tag is required"))
         if not message.get("text") and not message.get("attachment"):
             return self.reply(*graph_error(100, "(#100) Message cannot be empty"))
+        if "quick_replies" in message:
+            refused = quick_replies_error(message["quick_replies"])
+            if refused is not None:
+                return self.reply(*refused)
+            # Meta shows at most 20 characters of a title: it truncates, it does not refuse.
+            message = dict(message, quick_replies=[
+                dict(q, title=q["title"][:MAX_QUICK_REPLY_TITLE]) if q["content_type"] == "text" else q
+                for q in message["quick_replies"]
+            ])
         with STATE.lock:
             STATE.mid_counter += 1
             mid = "m_fake_%d" % STATE.mid_counter

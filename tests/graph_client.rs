@@ -23,6 +23,7 @@ fn text(messaging_type: MessagingType, tag: Option<&str>) -> SendRequest {
         tag: tag.map(str::to_owned),
         text: "hello".into(),
         metadata: "sb:42".into(),
+        quick_replies: vec![],
     }
 }
 

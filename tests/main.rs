@@ -11,6 +11,7 @@ mod contact_sync;
 mod contacts;
 mod graph_client;
 mod hosting;
+mod messenger_buttons;
 mod messenger_inbound;
 mod messenger_outbound;
 mod permissions;

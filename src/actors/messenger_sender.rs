@@ -22,14 +22,16 @@ use crate::context::AppContext;
 use crate::db::channel_outbound::ChannelOutbound;
 use crate::db::channels::Channel;
 use crate::db::enums::{ChannelHealth, ChannelKind, OutboundState, SenderKind};
+use crate::db::messages::MessageRow;
 use crate::db::{self, retry::with_retry};
 use crate::domain::alerts::MailEnv;
 use crate::domain::events::Event;
+use crate::domain::messenger::buttons;
 use crate::domain::messenger::config::MessengerConfig;
 use crate::domain::messenger::health;
 use crate::domain::views::DeliveryView;
 use crate::error::{AppError, AppResult};
-use crate::graph::{ErrorClass, GraphError, PageAuth, SendOk, SendRequest};
+use crate::graph::{ErrorClass, GraphError, PageAuth, QuickReply, SendOk, SendRequest};
 use actix::prelude::*;
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -179,6 +181,18 @@ struct Claimed {
     page_id: String,
     token: String,
     text: String,
+    quick_replies: Vec<QuickReply>,
+}
+
+/// What a message sends: its text, and the quick replies of automation's buttons and
+/// questions (bot messages only: an agent's reply is text).
+fn outgoing(m: MessageRow) -> (String, Vec<QuickReply>) {
+    let quick = if m.sender_kind == SenderKind::Bot {
+        buttons::quick_replies(m.id, &m.content)
+    } else {
+        Vec::new()
+    };
+    (m.body, quick)
 }
 
 struct Tick {
@@ -225,11 +239,12 @@ async fn claim(app: &AppContext, lease: Duration, room: usize, expire: bool) -> 
                     db::channel_outbound::claim_due(conn, ch.id, lease.as_secs_f64(), room as i64)
                         .await?;
                 let ids: Vec<i64> = rows.iter().map(|r| r.message_id).collect();
-                let texts: HashMap<i64, String> = db::messages::of_ids(conn, &ids)
-                    .await?
-                    .into_iter()
-                    .map(|m| (m.id, m.body))
-                    .collect();
+                let texts: HashMap<i64, (String, Vec<QuickReply>)> =
+                    db::messages::of_ids(conn, &ids)
+                        .await?
+                        .into_iter()
+                        .map(|m| (m.id, outgoing(m)))
+                        .collect();
                 let mut statuses = Vec::with_capacity(rows.len());
                 for row in &rows {
                     statuses.extend(status(conn, row).await?);
@@ -240,8 +255,10 @@ async fn claim(app: &AppContext, lease: Duration, room: usize, expire: bool) -> 
         events.extend(statuses);
         let mut texts = texts;
         for row in rows {
+            let (text, quick_replies) = texts.remove(&row.message_id).unwrap_or_default();
             claimed.push(Claimed {
-                text: texts.remove(&row.message_id).unwrap_or_default(),
+                text,
+                quick_replies,
                 page_id: page_id.clone(),
                 token: token.clone(),
                 row,
@@ -295,6 +312,7 @@ async fn send_one(app: &AppContext, c: Claimed) {
         tag: c.row.tag.clone(),
         text: c.text.clone(),
         metadata: format!("sb:{}", c.row.message_id),
+        quick_replies: c.quick_replies.clone(),
     };
     let page = PageAuth {
         page_id: &c.page_id,
@@ -522,6 +540,41 @@ mod tests {
             Verdict::Failed { error, also } => (error, also),
             other => panic!("expected failed, got {other:?}"),
         }
+    }
+
+    fn message(sender_kind: SenderKind, content: serde_json::Value) -> MessageRow {
+        MessageRow {
+            id: 5,
+            session_id: 1,
+            seq: 1,
+            sender_kind,
+            sender_user_id: None,
+            client_id: None,
+            body: "Pick one".into(),
+            off_platform: false,
+            external_id: None,
+            created_at: Utc::now(),
+            channel_id: None,
+            content,
+            flow_run_id: None,
+        }
+    }
+
+    #[test]
+    fn only_a_bot_message_sends_its_buttons_as_quick_replies() {
+        let buttons = serde_json::json!({"buttons": [{"id": "a", "title": "A"}]});
+        let (text, quick) = outgoing(message(SenderKind::Bot, buttons.clone()));
+        assert_eq!(text, "Pick one");
+        assert_eq!(
+            quick,
+            vec![QuickReply::Text {
+                title: "A".into(),
+                payload: "sb:btn:5:a".into()
+            }]
+        );
+        assert_eq!(outgoing(message(SenderKind::Agent, buttons)).1, vec![]);
+        let plain = outgoing(message(SenderKind::Bot, serde_json::json!({})));
+        assert_eq!(plain, ("Pick one".to_owned(), vec![]));
     }
 
     #[test]

@@ -46,14 +46,7 @@ impl Graph {
 
     /// `POST /{page}/messages`.
     pub async fn send(&self, page: PageAuth<'_>, req: &SendRequest) -> Result<SendOk, GraphError> {
-        let mut body = serde_json::json!({
-            "recipient": {"id": req.recipient},
-            "messaging_type": req.messaging_type.as_str(),
-            "message": {"text": req.text, "metadata": req.metadata},
-        });
-        if let (MessagingType::MessageTag, Some(tag)) = (req.messaging_type, &req.tag) {
-            body["tag"] = serde_json::Value::String(tag.clone());
-        }
+        let body = send_body(req);
         let url = format!("{}/{}/messages", self.base, page.page_id);
         let res = self
             .http
@@ -123,6 +116,22 @@ impl Graph {
     }
 }
 
+/// The Send API's JSON body of a request.
+fn send_body(req: &SendRequest) -> serde_json::Value {
+    let mut body = serde_json::json!({
+        "recipient": {"id": req.recipient},
+        "messaging_type": req.messaging_type.as_str(),
+        "message": {"text": req.text, "metadata": req.metadata},
+    });
+    if let (MessagingType::MessageTag, Some(tag)) = (req.messaging_type, &req.tag) {
+        body["tag"] = serde_json::Value::String(tag.clone());
+    }
+    if !req.quick_replies.is_empty() {
+        body["message"]["quick_replies"] = serde_json::json!(req.quick_replies);
+    }
+    body
+}
+
 async fn parse<T: serde::de::DeserializeOwned>(
     res: Result<reqwest::Response, reqwest::Error>,
 ) -> Result<T, GraphError> {
@@ -165,6 +174,35 @@ pub fn regain_access(headers: &HeaderMap) -> Option<Duration> {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+
+    #[test]
+    fn quick_replies_go_in_the_message_by_content_type_and_only_when_there_are_some() {
+        let mut req = SendRequest {
+            recipient: "p".into(),
+            messaging_type: MessagingType::Response,
+            tag: None,
+            text: "Pick one".into(),
+            metadata: "sb:1".into(),
+            quick_replies: vec![],
+        };
+        assert!(send_body(&req)["message"].get("quick_replies").is_none());
+        req.quick_replies = vec![
+            QuickReply::Text {
+                title: "Red".into(),
+                payload: "sb:btn:1:red".into(),
+            },
+            QuickReply::UserEmail,
+            QuickReply::UserPhoneNumber,
+        ];
+        assert_eq!(
+            send_body(&req)["message"],
+            serde_json::json!({"text": "Pick one", "metadata": "sb:1", "quick_replies": [
+                {"content_type": "text", "title": "Red", "payload": "sb:btn:1:red"},
+                {"content_type": "user_email"},
+                {"content_type": "user_phone_number"},
+            ]})
+        );
+    }
 
     #[test]
     fn the_usage_header_gives_the_longest_wait_in_minutes() {

@@ -1,9 +1,9 @@
 //! The Graph API's request and answer shapes that we use.
 
 use crate::db::enums::MessagingType;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-/// A text message to a person.
+/// A text message to a person, with quick replies when it offers some.
 #[derive(Debug, Clone)]
 pub struct SendRequest {
     pub recipient: String,
@@ -12,6 +12,22 @@ pub struct SendRequest {
     pub text: String,
     /// Our message id: it comes back in the echo, which may arrive before the HTTP answer.
     pub metadata: String,
+    /// `message.quick_replies` (Meta takes at most 13); left out of the request when empty.
+    pub quick_replies: Vec<QuickReply>,
+}
+
+/// One of `message.quick_replies`, by its `content_type`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "content_type", rename_all = "snake_case")]
+pub enum QuickReply {
+    /// A button: tapping it posts `title` as the person's message, with `payload`
+    /// (Meta: title at most 20 characters, payload at most 1000).
+    Text { title: String, payload: String },
+    /// Offers the e-mail address of the person's profile; the tap sends it as text and payload
+    /// (not shown when the profile has none).
+    UserEmail,
+    /// The same for the profile's phone number.
+    UserPhoneNumber,
 }
 
 #[derive(Debug, Clone, Deserialize)]

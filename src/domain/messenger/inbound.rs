@@ -1,8 +1,10 @@
 //! What a Messenger event becomes in the conversation: the post of a person's message,
 //! postback or quick reply (text, plus what is not text in `content`), the post of a reply
-//! sent natively (an echo that is not ours), and how our own echoes are recognised.
+//! sent natively (an echo that is not ours), and how our own echoes are recognised. A tap on
+//! one of automation's quick replies is also a button click (`content.button`).
 //! Attachments are stored as their type and URL only: the server never fetches them.
 
+use super::buttons;
 use super::webhook::{Message, Postback};
 use crate::domain::conversation::{Author, NewPost, MAX_TEXT_CHARS};
 use serde_json::{json, Map, Value};
@@ -26,13 +28,19 @@ pub fn fallback_name(psid: &str) -> String {
     format!("Messenger user {tail}")
 }
 
-/// A person's message (text, attachments, quick reply).
+/// A person's message (text, attachments, quick reply). A quick reply carrying one of our
+/// button payloads is also the click of that button, stored as the widget's click is.
 pub fn message_post(contact_id: i64, m: &Message, standby: bool) -> NewPost {
+    let mut content = message_content(m, standby);
+    let payload = m.quick_reply.as_ref().and_then(|q| q.payload.as_deref());
+    if let (Some(Value::Object(c)), Some(click)) = (&mut content, buttons::button_click(payload)) {
+        c.insert("button".into(), click);
+    }
     post(
         Author::Visitor { contact_id },
         m.mid.clone(),
         message_text(m),
-        message_content(m, standby),
+        content,
     )
 }
 
@@ -215,6 +223,42 @@ mod tests {
             json!({"quick_reply": {"payload": "YES"}, "standby": true})
         );
         assert_eq!(message_post(1, &msg(Some("plain")), false).content, None);
+    }
+
+    #[test]
+    fn a_quick_reply_on_one_of_our_buttons_is_also_its_click() {
+        let mut m = msg(Some("Pricing"));
+        m.quick_reply = Some(QuickReply {
+            payload: Some("sb:btn:12:price".into()),
+        });
+        let p = message_post(1, &m, false);
+        assert_eq!(p.text, "Pricing");
+        assert_eq!(
+            p.content.unwrap(),
+            json!({"quick_reply": {"payload": "sb:btn:12:price"},
+                   "button": {"message_id": 12, "id": "price"}})
+        );
+        m.quick_reply = Some(QuickReply {
+            payload: Some("sb:btn:twelve:price".into()),
+        });
+        assert_eq!(
+            message_post(1, &m, false).content.unwrap(),
+            json!({"quick_reply": {"payload": "sb:btn:twelve:price"}})
+        );
+    }
+
+    #[test]
+    fn an_email_quick_reply_keeps_the_address_as_text_and_payload() {
+        let mut m = msg(Some("ann@example.com"));
+        m.quick_reply = Some(QuickReply {
+            payload: Some("ann@example.com".into()),
+        });
+        let p = message_post(1, &m, false);
+        assert_eq!(p.text, "ann@example.com");
+        assert_eq!(
+            p.content.unwrap(),
+            json!({"quick_reply": {"payload": "ann@example.com"}})
+        );
     }
 
     #[test]

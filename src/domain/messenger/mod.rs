@@ -1,6 +1,8 @@
 //! The Messenger channel's rules: a Page's settings and secrets, the reply windows, webhook
-//! events, sending (durable rows) and contact sync. No HTTP, no actors.
+//! events, sending (durable rows), automation's buttons and questions, and contact sync. No
+//! HTTP, no actors.
 
+pub mod buttons;
 pub mod config;
 pub mod health;
 pub mod inbound;
