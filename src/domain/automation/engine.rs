@@ -797,3 +797,79 @@ async fn fire_wait(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::enums::SenderKind;
+
+    fn message(body: &str, content: Value) -> MessageRow {
+        MessageRow {
+            id: 9,
+            session_id: 1,
+            seq: 3,
+            sender_kind: SenderKind::Visitor,
+            sender_user_id: None,
+            client_id: None,
+            body: body.into(),
+            off_platform: false,
+            external_id: None,
+            created_at: Utc::now(),
+            channel_id: None,
+            content,
+            flow_run_id: None,
+        }
+    }
+
+    fn buttons() -> Vec<Button> {
+        vec![
+            Button {
+                id: "price".into(),
+                title: "Pricing".into(),
+            },
+            Button {
+                id: "bug".into(),
+                title: "A bug".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn a_click_names_the_waiting_message_or_the_title_is_typed() {
+        let click = json!({"button": {"message_id": 5, "id": "bug"}});
+        assert_eq!(
+            clicked(&buttons(), Some(5), &message("A bug", click.clone())),
+            Some("bug".into())
+        );
+        // A click on an older message is no click; its text is no title either.
+        assert_eq!(clicked(&buttons(), Some(6), &message("x", click)), None);
+        assert_eq!(
+            clicked(&buttons(), Some(6), &message("  pricing ", json!({}))),
+            Some("price".into())
+        );
+        assert_eq!(
+            clicked(&buttons(), Some(6), &message("hello", json!({}))),
+            None
+        );
+    }
+
+    #[test]
+    fn answers_are_validated_like_contact_fields() {
+        assert_eq!(
+            valid_answer(
+                AnswerKind::Phone,
+                Some(ContactField::Phone),
+                "+49 (30) 123-4567"
+            ),
+            Ok("+49301234567".into())
+        );
+        assert!(valid_answer(AnswerKind::Phone, None, "030 1234567").is_err());
+        assert!(valid_answer(AnswerKind::Email, Some(ContactField::Email), "ann@").is_err());
+        assert!(valid_answer(AnswerKind::Email, None, "ann@example.com").is_ok());
+        assert!(valid_answer(AnswerKind::Text, None, "   ").is_err());
+        // A text answer saved as the e-mail must be one.
+        assert!(valid_answer(AnswerKind::Text, Some(ContactField::Email), "hello").is_err());
+        let long = "x".repeat(200);
+        assert!(valid_answer(AnswerKind::Text, Some(ContactField::NoteName), &long).is_err());
+    }
+}
