@@ -424,3 +424,31 @@ async fn a_loop_without_a_wait_fails_at_the_step_limit() {
     );
     assert_eq!(steps_of(&app, run.id).await.len(), 50);
 }
+
+#[tokio::test]
+async fn the_visitor_and_the_console_see_the_bot_messages_after_the_visitors_in_order() {
+    let app = TestApp::start().await;
+    let owner = app.owner().await;
+    let mut console = app.agent_ws(&owner, app.project_id).await;
+    publish(&app, "Menu", menu()).await;
+    let mut v = app.visitor().await;
+    v.send(json!({"v": 1, "type": "send", "client_id": "c1", "text": "hi"}))
+        .await;
+    let frame = loop {
+        let f = v.recv_type("message").await;
+        if f["sender"] == "bot" {
+            break f;
+        }
+    };
+    assert_eq!(frame["text"], "How can we help?");
+    assert_eq!(frame["content"]["buttons"][1]["title"], "A bug");
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let f = console.recv_type("message").await;
+        seen.push((
+            f["sender"].as_str().unwrap().to_owned(),
+            f["seq"].as_i64().unwrap(),
+        ));
+    }
+    assert_eq!(seen, [("visitor".to_owned(), 1), ("bot".to_owned(), 2)]);
+}
