@@ -10,6 +10,7 @@ use crate::actors::{mailer::MailerActor, scheduler::Scheduler, stats::StatsActor
 use crate::config::Config;
 use crate::context::AppContext;
 use crate::domain::alerts::{self, MailEnv};
+use crate::domain::automation;
 use crate::domain::conversation;
 use crate::domain::timers::TimerKinds;
 use crate::email::{Mailer, RetryPolicy};
@@ -79,6 +80,8 @@ pub async fn start(config: Config) -> Result<Started, String> {
             conversation::AUTO_END,
             conversation::RELEASE_ASSIGNEE,
             alerts::NO_REPLY_ALERT,
+            automation::engine::FLOW_WAIT,
+            automation::silence::FLOW_SILENCE,
         ]),
         secrets: config.secrets.clone(),
         graph: crate::graph::Graph::new(&config.graph_base_url),

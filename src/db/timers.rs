@@ -129,3 +129,46 @@ pub async fn mark_fired(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<us
         .execute(conn)
         .await
 }
+
+/// Sets (or moves) the pending timer of `kind` and `key` for a session, naming the `episode`
+/// it waits on (re-checked when it fires).
+#[allow(clippy::too_many_arguments)]
+pub async fn upsert_episode(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    session_id: i64,
+    kind: &str,
+    key: &str,
+    episode: &str,
+    due_at: DateTime<Utc>,
+    payload: &serde_json::Value,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "INSERT INTO timers (project_id, session_id, kind, key, episode, due_at, payload)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (session_id, kind, key) WHERE fired_at IS NULL
+         DO UPDATE SET due_at = EXCLUDED.due_at, payload = EXCLUDED.payload,
+                       episode = EXCLUDED.episode, claimed_until = NULL",
+    )
+    .bind::<Int8, _>(project_id)
+    .bind::<Int8, _>(session_id)
+    .bind::<Text, _>(kind)
+    .bind::<Text, _>(key)
+    .bind::<Text, _>(episode)
+    .bind::<Timestamptz, _>(due_at)
+    .bind::<Jsonb, _>(payload)
+    .execute(conn)
+    .await
+}
+
+/// A timer that fired but no longer applied: why it did nothing.
+pub async fn mark_skipped(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    reason: &str,
+) -> QueryResult<usize> {
+    diesel::update(timers::table.find(id))
+        .set(timers::skip_reason.eq(Some(reason)))
+        .execute(conn)
+        .await
+}

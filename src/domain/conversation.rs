@@ -3,10 +3,11 @@
 //! assigning, ending, and the effect of a due timer. The session actor calls these; nothing is
 //! acknowledged or fanned out before they commit.
 
-use crate::db::enums::{SenderKind, SessionStatus};
+use crate::db::enums::{RunEndReason, SenderKind, SessionStatus};
 use crate::db::{self, messages::MessageRow, sessions::SessionChanges, sessions::SessionRow};
 use crate::domain::access::Access;
 use crate::domain::alerts;
+use crate::domain::automation;
 use crate::domain::channel_out;
 use crate::domain::events::{Event, Names};
 use crate::domain::hosting;
@@ -232,65 +233,107 @@ pub async fn post(
                 "the session has ended",
             ));
         }
-        let now = Utc::now();
-        let seq = before.last_seq + 1;
-        let empty = serde_json::json!({});
-        let message = db::messages::insert(
-            conn,
-            db::messages::NewMessage {
-                session_id,
-                seq,
-                sender_kind: post.author.kind(),
-                sender_user_id: match &post.author {
-                    Author::Agent(a) => Some(a.user_id),
-                    _ => None,
-                },
-                client_id: post.client_id.as_deref(),
-                body: &post.text,
-                off_platform: matches!(post.author, Author::NativeReply),
-                external_id: post.external_id.as_deref(),
-                created_at: now,
-                channel_id: post.external_id.as_ref().map(|_| before.channel_id),
-                content: post.content.as_ref().unwrap_or(&empty),
-                flow_run_id: match &post.author {
-                    Author::Flow { run_id } => Some(*run_id),
-                    _ => None,
-                },
-            },
-        )
-        .await?;
-        // A channel with its own platform sends the message from a durable row written here,
-        // or refuses it (its reply window has closed) before anything is stored.
-        channel_out::enqueue(conn, &before, &message, &post).await?;
-        let mut changes = message_changes(&before, &post.author, seq, now);
         let settings = settings::load(conn, before.project_id).await?;
-        let mut extra = Vec::new();
-        if let Author::Agent(access) = &post.author {
-            if before.bot_hosted && settings.hosting.agent_reply_hands_off {
-                // The line follows the reply that caused it, so it takes the next number.
-                let line = hosting::reply_handoff(conn, &before, access, seq + 1, now).await?;
-                changes.bot_hosted = Some(false);
-                changes.last_seq = Some(seq + 1);
-                extra.push(line);
+        let mut applied = post_locked(conn, before, &post, &settings).await?;
+        if let (Author::Visitor { .. }, Some(message)) = (&post.author, applied.message.clone()) {
+            // In a savepoint: an automation failure is logged and costs the visitor's message
+            // nothing.
+            let session = applied.after.clone();
+            let run = conn
+                .transaction(async |conn| {
+                    automation::engine::on_visitor_message(conn, session, &message, &settings)
+                        .await
+                })
+                .await;
+            match run {
+                Ok(turn) => {
+                    applied.after = turn.session;
+                    applied.extra.extend(turn.messages);
+                    applied.more.extend(turn.more);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, session_id, "automation failed on a visitor message")
+                }
             }
         }
-        let after = db::sessions::update(conn, session_id, &changes).await?;
-        schedule_auto_end(conn, &after, now, &settings).await?;
-        match (before.alert_wait_since, after.alert_wait_since) {
-            (None, Some(_)) => alerts::wait_started(conn, &after, &settings).await?,
-            (Some(_), None) => alerts::wait_ended(conn, session_id).await?,
-            _ => {}
-        }
-        Ok(Applied {
-            before,
-            after,
-            message: Some(message),
-            extra,
-            duplicate: false,
-            more: Vec::new(),
-        })
+        Ok(applied)
     })
     .await
+}
+
+/// Stores a message on a session already locked in the caller's transaction (`post`, an
+/// automation step): the next sequence number, the channel's send row, counters and waits,
+/// a reply's hand-off, timers. The caller checked the author and the session's state.
+pub(crate) async fn post_locked(
+    conn: &mut AsyncPgConnection,
+    before: SessionRow,
+    post: &NewPost,
+    settings: &ProjectSettings,
+) -> AppResult<Applied> {
+    let session_id = before.id;
+    let now = Utc::now();
+    let seq = before.last_seq + 1;
+    let empty = serde_json::json!({});
+    let message = db::messages::insert(
+        conn,
+        db::messages::NewMessage {
+            session_id,
+            seq,
+            sender_kind: post.author.kind(),
+            sender_user_id: match &post.author {
+                Author::Agent(a) => Some(a.user_id),
+                _ => None,
+            },
+            client_id: post.client_id.as_deref(),
+            body: &post.text,
+            off_platform: matches!(post.author, Author::NativeReply),
+            external_id: post.external_id.as_deref(),
+            created_at: now,
+            channel_id: post.external_id.as_ref().map(|_| before.channel_id),
+            content: post.content.as_ref().unwrap_or(&empty),
+            flow_run_id: match &post.author {
+                Author::Flow { run_id } => Some(*run_id),
+                _ => None,
+            },
+        },
+    )
+    .await?;
+    // A channel with its own platform sends the message from a durable row written here,
+    // or refuses it (its reply window has closed) before anything is stored.
+    channel_out::enqueue(conn, &before, &message, post).await?;
+    let mut changes = message_changes(&before, &post.author, seq, now);
+    let mut extra = Vec::new();
+    if let Author::Agent(access) = &post.author {
+        if before.bot_hosted && settings.hosting.agent_reply_hands_off {
+            // The line follows the reply that caused it, so it takes the next number.
+            let line = hosting::reply_handoff(conn, &before, access, seq + 1, now).await?;
+            changes.bot_hosted = Some(false);
+            changes.last_seq = Some(seq + 1);
+            extra.push(line);
+        }
+    }
+    let after = db::sessions::update(conn, session_id, &changes).await?;
+    schedule_auto_end(conn, &after, now, settings).await?;
+    match (before.alert_wait_since, after.alert_wait_since) {
+        (None, Some(_)) => alerts::wait_started(conn, &after, settings).await?,
+        (Some(_), None) => alerts::wait_ended(conn, session_id).await?,
+        _ => {}
+    }
+    if matches!(post.author, Author::Agent(_) | Author::NativeReply) {
+        // A person took over: the bot's run stops where it is.
+        db::flow_runs::stop_running(conn, session_id, RunEndReason::AgentReplied, now).await?;
+    }
+    if !matches!(post.author, Author::Visitor { .. } | Author::System) {
+        automation::silence::on_our_message(conn, &after, &message, &post.author).await?;
+    }
+    Ok(Applied {
+        before,
+        after,
+        message: Some(message),
+        extra,
+        duplicate: false,
+        more: Vec::new(),
+    })
 }
 
 /// How one new message moves the session's counters, waits and assignment.
@@ -492,6 +535,8 @@ async fn end_locked(
     c.alert_wait_since = Some(None);
     let after = db::sessions::update(conn, before.id, &c).await?;
     db::timers::cancel_for_session(conn, before.id, TIMER_AUTO_END).await?;
+    db::flow_runs::stop_running(conn, before.id, RunEndReason::SessionEnded, now).await?;
+    automation::cancel_timers(conn, before.id).await?;
     if before.alert_wait_since.is_some() {
         alerts::wait_ended(conn, before.id).await?;
     }

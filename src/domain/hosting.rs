@@ -161,6 +161,31 @@ pub(crate) async fn reply_handoff(
     Ok(line)
 }
 
+/// Inside an automation run's transaction: its hand-off step switches hosting off. Writes the
+/// audit row (no member: the flow did it) and the system line at `seq`; the caller sets
+/// `bot_hosted` and `last_seq` on the session.
+pub(crate) async fn flow_handoff(
+    conn: &mut AsyncPgConnection,
+    session: &SessionRow,
+    seq: i64,
+    now: DateTime<Utc>,
+) -> AppResult<MessageRow> {
+    let text = "Robot hosting switched off: the flow handed the chat to a person";
+    let line = conversation::system_line(conn, session.id, seq, text, now).await?;
+    db::hosting_changes::insert(
+        conn,
+        &NewHostingChange {
+            session_id: session.id,
+            user_id: None,
+            hosted: false,
+            reason: HostingReason::FlowHandoff,
+            at: now,
+        },
+    )
+    .await?;
+    Ok(line)
+}
+
 /// A session opened just now: it starts hosted when the project says so (audit row only, no
 /// system line). Returns the row as it is now.
 pub async fn on_open(conn: &mut AsyncPgConnection, row: SessionRow) -> AppResult<SessionRow> {

@@ -1,6 +1,7 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod flows;
 pub mod graph;
 pub mod messenger;
 pub mod smtp;
