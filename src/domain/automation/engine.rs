@@ -93,6 +93,11 @@ pub async fn on_visitor_message(
     settings: &ProjectSettings,
 ) -> AppResult<Turn> {
     let mut turn = Turn::new(session);
+    // A Messenger thread another app controls (standby) must not be answered: a send into it
+    // would be refused, so no flow starts or moves on because of its messages.
+    if message.content.get("standby").and_then(|v| v.as_bool()) == Some(true) {
+        return Ok(turn);
+    }
     if let Some(row) = db::flow_runs::lock_running(conn, turn.session.id).await? {
         let mut run = Run::load(conn, row).await?;
         input(conn, &mut turn, &mut run, message, settings).await?;
