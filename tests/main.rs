@@ -9,6 +9,7 @@ mod alerts;
 mod api;
 mod contact_sync;
 mod contacts;
+mod flows_api;
 mod graph_client;
 mod hosting;
 mod messenger_inbound;

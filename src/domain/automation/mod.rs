@@ -3,3 +3,4 @@
 //! durable timers; its steps run inside the session's transactions, through the session actor.
 
 pub mod document;
+pub mod flows;
