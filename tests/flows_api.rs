@@ -175,15 +175,40 @@ async fn a_draft_with_an_unknown_step_type_is_refused_and_not_saved() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn text_with_nul_in_a_draft_is_refused_at_the_boundary() {
+async fn text_with_nul_in_a_draft_or_a_name_is_refused_at_the_boundary() {
     let app = TestApp::start().await;
     let owner = app.owner().await;
-    let fid = id(&create(&app, &owner, "F").await);
+    let f = create(&app, &owner, "F").await;
+    let fid = id(&f);
     let draft = flow_saying("Hi\u{0}there");
-    assert_error(
+    let body = assert_error(
         save_draft(&app, &owner, fid, draft).await,
         400,
         "validation",
+    );
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("U+0000") && message.contains("steps"),
+        "{message}"
+    );
+    let r = app
+        .call(
+            &owner,
+            Method::POST,
+            &flows_path(&app),
+            Some(json!({"name": "a\u{0}b"})),
+        )
+        .await;
+    assert_error(r, 400, "validation");
+    let again = app.get_json(&owner, &flow_path(&app, fid)).await;
+    assert_eq!(again["draft"], f["draft"]);
+    assert_eq!(
+        app.get_json(&owner, &flows_path(&app))
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
     );
 }
 
