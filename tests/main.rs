@@ -13,6 +13,7 @@ mod automation_steps;
 mod automation_triggers;
 mod contact_sync;
 mod contacts;
+mod flows_api;
 mod graph_client;
 mod hosting;
 mod messenger_buttons;

@@ -5,8 +5,9 @@
 //! Placeholders: `{pid}` the project; `{sid}`/`{cid}` an unassigned session (in everyone's
 //! scope) and its contact; `{lone_cid}` a contact without sessions; `{tid}` a tag; `{uniq}` a
 //! fresh unique string; `{agent_role}` the builtin agent role; `{web_ch}` the web channel.
-//! `{new_sid}`, `{new_tag}`, `{new_member}`, `{new_role}` are made afresh (by the owner) for
-//! every request, so that destructive calls do not change what the next caller sees.
+//! `{fid}` a published automation flow. `{new_sid}`, `{new_tag}`, `{new_member}`, `{new_role}`,
+//! `{new_flow}` are made afresh (by the owner) for every request, so that destructive calls do
+//! not change what the next caller sees.
 
 use crate::common::*;
 use serde_json::{json, Value};
@@ -53,6 +54,10 @@ const TEAM_200: [u16; 7] = [200, 200, 403, 403, 403, 404, 401];
 const TAGS_201: [u16; 7] = [201, 201, 403, 403, 201, 404, 401];
 const TAGS_200: [u16; 7] = [200, 200, 403, 403, 200, 404, 401];
 const TAGS_204: [u16; 7] = [204, 204, 403, 403, 204, 404, 401];
+// automation.manage: owner and admin.
+const AUTO_200: [u16; 7] = [200, 200, 403, 403, 403, 404, 401];
+const AUTO_201: [u16; 7] = [201, 201, 403, 403, 403, 404, 401];
+const AUTO_204: [u16; 7] = [204, 204, 403, 403, 403, 404, 401];
 
 #[rustfmt::skip]
 const TABLE: &[Row] = &[
@@ -125,6 +130,18 @@ const TABLE: &[Row] = &[
     row("POST",   "/api/projects/{pid}/session-tags", Some(r#"{"name":"t{uniq}"}"#), TAGS_201),
     row("PATCH",  "/api/projects/{pid}/session-tags/{new_tag}", Some(r##"{"color":"#123456"}"##), TAGS_200),
     row("DELETE", "/api/projects/{pid}/session-tags/{new_tag}", None, TAGS_204),
+    row("GET",    "/api/projects/{pid}/flows", None, AUTO_200),
+    row("POST",   "/api/projects/{pid}/flows", Some(r#"{"name":"f{uniq}"}"#), AUTO_201),
+    row("GET",    "/api/projects/{pid}/flows/{fid}", None, AUTO_200),
+    row("PUT",    "/api/projects/{pid}/flows/{fid}", Some(r#"{"name":"f{uniq}"}"#), AUTO_200),
+    row("POST",   "/api/projects/{pid}/flows/{fid}/publish", None, AUTO_200),
+    row("PATCH",  "/api/projects/{pid}/flows/{fid}", Some(r#"{"enabled":true}"#), AUTO_200),
+    row("GET",    "/api/projects/{pid}/flows/{fid}/versions/1", None, AUTO_200),
+    row("POST",   "/api/projects/{pid}/flows/{fid}/preview", None, AUTO_201),
+    row("GET",    "/api/projects/{pid}/flows/{fid}/runs", None, AUTO_200),
+    row("DELETE", "/api/projects/{pid}/flows/{new_flow}", None, AUTO_204),
+    // The run does not exist: past the permission check, a 404.
+    row("GET",    "/api/projects/{pid}/runs/999999/steps", None, [404, 404, 403, 403, 403, 404, 401]),
     // The websocket upgrade (101 = accepted).
     row("WS",     "/ws/agent?project={pid}", None, [101, 101, 101, 101, 101, 404, 401]),
     // Last: it ends the caller's token.
@@ -289,7 +306,29 @@ impl World {
         )
         .await;
 
+        let (_, flow) = send(
+            &app,
+            Some(&owner),
+            "POST",
+            &p("/api/projects/{pid}/flows"),
+            Some(json!({"name": "fixed"})),
+        )
+        .await;
+        let (s, _) = send(
+            &app,
+            Some(&owner),
+            "POST",
+            &p(&format!(
+                "/api/projects/{{pid}}/flows/{}/publish",
+                id_of(&flow)
+            )),
+            None,
+        )
+        .await;
+        assert_eq!(s, 200);
+
         let fixed = vec![
+            ("{fid}", id_of(&flow)),
             ("{pid}", pid.to_string()),
             ("{sid}", sid),
             ("{cid}", cid),
@@ -354,6 +393,17 @@ impl World {
             )
             .await;
             s = s.replace("{new_role}", &id_of(&r));
+        }
+        if s.contains("{new_flow}") {
+            let (_, f) = send(
+                &self.app,
+                owner,
+                "POST",
+                &format!("/api/projects/{pid}/flows"),
+                Some(json!({"name": format!("n{uniq}")})),
+            )
+            .await;
+            s = s.replace("{new_flow}", &id_of(&f));
         }
         if s.contains("{new_member}") {
             let (st, u) = send(&self.app, owner, "POST", &format!("/api/projects/{pid}/members"),

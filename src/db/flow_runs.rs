@@ -211,3 +211,22 @@ pub async fn flow_of(conn: &mut AsyncPgConnection, run_id: i64) -> QueryResult<O
         .await
         .optional()
 }
+
+// API reads
+
+/// The flow's runs (previews too), newest first, with the number of the version each runs.
+pub async fn of_flow(
+    conn: &mut AsyncPgConnection,
+    flow_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<(RunRow, i32)>> {
+    use super::schema::flow_versions;
+    flow_runs::table
+        .inner_join(flow_versions::table)
+        .filter(flow_runs::flow_id.eq(flow_id))
+        .order((flow_runs::triggered_at.desc(), flow_runs::id.desc()))
+        .limit(limit)
+        .select((RunRow::as_select(), flow_versions::version))
+        .load(conn)
+        .await
+}

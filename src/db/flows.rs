@@ -2,7 +2,7 @@
 //! previews (`flow_versions`), and the contacts of editor test runs (`flow_previews`).
 
 use super::enums::TriggerKind;
-use super::schema::{flow_previews, flow_versions, flows};
+use super::schema::{flow_previews, flow_versions, flows, users};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -35,6 +35,229 @@ pub struct FlowVersionRow {
     pub trigger_kind: TriggerKind,
     pub published_by: Option<i64>,
     pub published_at: DateTime<Utc>,
+}
+
+/// A flow as the editor lists it: who changed its draft last, and its published version's
+/// document (to tell whether the draft has changes that are not published).
+#[derive(Debug, Clone)]
+pub struct ListedFlow {
+    pub flow: FlowRow,
+    pub updated_by_name: Option<String>,
+    pub published_document: Option<serde_json::Value>,
+}
+
+/// The project's flows (or the one with `only`), oldest first.
+async fn listed(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    only: Option<i64>,
+) -> QueryResult<Vec<ListedFlow>> {
+    let mut q = flows::table
+        .left_join(users::table.on(users::id.nullable().eq(flows::updated_by)))
+        .left_join(
+            flow_versions::table.on(flow_versions::flow_id
+                .eq(flows::id)
+                .and(flows::published_version.eq(flow_versions::version.nullable()))
+                .and(flow_versions::preview.eq(false))),
+        )
+        .filter(flows::project_id.eq(project_id))
+        .into_boxed();
+    if let Some(id) = only {
+        q = q.filter(flows::id.eq(id));
+    }
+    let rows: Vec<(FlowRow, Option<String>, Option<serde_json::Value>)> = q
+        .order(flows::id)
+        .select((
+            FlowRow::as_select(),
+            users::display_name.nullable(),
+            flow_versions::document.nullable(),
+        ))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(flow, updated_by_name, published_document)| ListedFlow {
+            flow,
+            updated_by_name,
+            published_document,
+        })
+        .collect())
+}
+
+pub async fn list(conn: &mut AsyncPgConnection, project_id: i64) -> QueryResult<Vec<ListedFlow>> {
+    listed(conn, project_id, None).await
+}
+
+/// One flow of the project (`NotFound` when it is not the project's).
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    id: i64,
+) -> QueryResult<ListedFlow> {
+    listed(conn, project_id, Some(id))
+        .await?
+        .pop()
+        .ok_or(diesel::result::Error::NotFound)
+}
+
+/// The flow row, locked: publishing and enabling decide on it.
+pub async fn lock(conn: &mut AsyncPgConnection, project_id: i64, id: i64) -> QueryResult<FlowRow> {
+    flows::table
+        .filter(flows::project_id.eq(project_id))
+        .filter(flows::id.eq(id))
+        .for_update()
+        .select(FlowRow::as_select())
+        .first(conn)
+        .await
+}
+
+pub struct NewFlow<'a> {
+    pub project_id: i64,
+    pub name: &'a str,
+    pub draft: &'a serde_json::Value,
+    pub trigger_kind: TriggerKind,
+    pub user_id: i64,
+}
+
+/// Inserts a flow (disabled, never published); returns its id.
+pub async fn insert(conn: &mut AsyncPgConnection, f: NewFlow<'_>) -> QueryResult<i64> {
+    diesel::insert_into(flows::table)
+        .values((
+            flows::project_id.eq(f.project_id),
+            flows::name.eq(f.name),
+            flows::draft.eq(f.draft),
+            flows::trigger_kind.eq(f.trigger_kind),
+            flows::created_by.eq(Some(f.user_id)),
+            flows::updated_by.eq(Some(f.user_id)),
+        ))
+        .returning(flows::id)
+        .get_result(conn)
+        .await
+}
+
+/// What a change sets; `None` leaves a column as it is.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = flows)]
+pub struct FlowChanges {
+    pub name: Option<String>,
+    pub draft: Option<serde_json::Value>,
+    pub trigger_kind: Option<TriggerKind>,
+    pub enabled: Option<bool>,
+    pub published_version: Option<i32>,
+    pub updated_by: Option<i64>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Changes the project's flow; how many rows changed (0: no such flow).
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    project_id: i64,
+    id: i64,
+    changes: &FlowChanges,
+) -> QueryResult<usize> {
+    diesel::update(
+        flows::table
+            .filter(flows::project_id.eq(project_id))
+            .filter(flows::id.eq(id)),
+    )
+    .set(changes)
+    .execute(conn)
+    .await
+}
+
+/// Deletes the flow with its versions, previews and runs (cascade); how many rows went.
+pub async fn delete(conn: &mut AsyncPgConnection, project_id: i64, id: i64) -> QueryResult<usize> {
+    diesel::delete(
+        flows::table
+            .filter(flows::project_id.eq(project_id))
+            .filter(flows::id.eq(id)),
+    )
+    .execute(conn)
+    .await
+}
+
+pub struct NewVersion<'a> {
+    pub flow_id: i64,
+    /// The next number for a published version; 0 for a preview.
+    pub version: i32,
+    pub preview: bool,
+    pub document: &'a serde_json::Value,
+    pub trigger_kind: TriggerKind,
+    pub published_by: i64,
+}
+
+pub async fn insert_version(
+    conn: &mut AsyncPgConnection,
+    v: NewVersion<'_>,
+) -> QueryResult<FlowVersionRow> {
+    diesel::insert_into(flow_versions::table)
+        .values((
+            flow_versions::flow_id.eq(v.flow_id),
+            flow_versions::version.eq(v.version),
+            flow_versions::preview.eq(v.preview),
+            flow_versions::document.eq(v.document),
+            flow_versions::trigger_kind.eq(v.trigger_kind),
+            flow_versions::published_by.eq(Some(v.published_by)),
+        ))
+        .returning(FlowVersionRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// A published version without its document, for lists.
+#[derive(Debug, Clone, Queryable)]
+pub struct VersionInfo {
+    pub version: i32,
+    pub published_at: DateTime<Utc>,
+    pub published_by_name: Option<String>,
+}
+
+/// The flow's published versions (not previews), newest first.
+pub async fn versions(conn: &mut AsyncPgConnection, flow_id: i64) -> QueryResult<Vec<VersionInfo>> {
+    flow_versions::table
+        .left_join(users::table.on(users::id.nullable().eq(flow_versions::published_by)))
+        .filter(flow_versions::flow_id.eq(flow_id))
+        .filter(flow_versions::preview.eq(false))
+        .order(flow_versions::version.desc())
+        .select((
+            flow_versions::version,
+            flow_versions::published_at,
+            users::display_name.nullable(),
+        ))
+        .load(conn)
+        .await
+}
+
+/// Published version `version` of the flow, with the name of who published it.
+pub async fn published(
+    conn: &mut AsyncPgConnection,
+    flow_id: i64,
+    version: i32,
+) -> QueryResult<(FlowVersionRow, Option<String>)> {
+    flow_versions::table
+        .left_join(users::table.on(users::id.nullable().eq(flow_versions::published_by)))
+        .filter(flow_versions::flow_id.eq(flow_id))
+        .filter(flow_versions::version.eq(version))
+        .filter(flow_versions::preview.eq(false))
+        .select((FlowVersionRow::as_select(), users::display_name.nullable()))
+        .first(conn)
+        .await
+}
+
+/// Links a test-run contact to the preview version it runs.
+pub async fn insert_preview(
+    conn: &mut AsyncPgConnection,
+    contact_id: i64,
+    flow_version_id: i64,
+) -> QueryResult<()> {
+    diesel::insert_into(flow_previews::table)
+        .values((
+            flow_previews::contact_id.eq(contact_id),
+            flow_previews::flow_version_id.eq(flow_version_id),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 /// A flow that may trigger: enabled, with its published version.

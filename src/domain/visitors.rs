@@ -35,9 +35,27 @@ pub async fn identify(
         }
     }
     may_create()?;
+    let (contact, token) = create(conn, &channel, None).await?;
+    Ok(Identified {
+        channel,
+        contact,
+        new_token: Some(token),
+    })
+}
+
+/// A new visitor of a web channel: the contact row and the token to hand out (only its hash
+/// is stored). Without a `name` it is "Visitor" and the token's first characters.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    channel: &Channel,
+    name: Option<&str>,
+) -> AppResult<(Contact, String)> {
     let (token, hash) = auth::new_token();
     let external_id = format!("v_{}", &token[..16]);
-    let name = format!("Visitor {}", &token[..6].to_uppercase());
+    let name = match name {
+        Some(n) => n.to_owned(),
+        None => format!("Visitor {}", &token[..6].to_uppercase()),
+    };
     let contact = db::contacts::insert_visitor(
         conn,
         channel.project_id,
@@ -47,9 +65,5 @@ pub async fn identify(
         &hash,
     )
     .await?;
-    Ok(Identified {
-        channel,
-        contact,
-        new_token: Some(token),
-    })
+    Ok((contact, token))
 }

@@ -6,6 +6,7 @@ mod channels;
 mod contacts;
 mod email;
 pub mod extract;
+mod flows;
 mod health;
 mod hosting;
 pub mod input;
@@ -85,6 +86,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(team::create_role)
         .service(team::update_role)
         .service(team::delete_role)
+        .service(flows::list)
+        .service(flows::create)
+        .service(flows::get)
+        .service(flows::save)
+        .service(flows::switch)
+        .service(flows::delete)
+        .service(flows::publish)
+        .service(flows::version)
+        .service(flows::preview)
+        .service(flows::runs)
+        .service(flows::run_steps)
         .service(sync::start)
         .service(sync::latest)
         .service(sync::cancel)

@@ -68,6 +68,17 @@ use utoipa::OpenApi;
         super::sync::start,
         super::sync::latest,
         super::sync::cancel,
+        super::flows::list,
+        super::flows::create,
+        super::flows::get,
+        super::flows::save,
+        super::flows::switch,
+        super::flows::delete,
+        super::flows::publish,
+        super::flows::version,
+        super::flows::preview,
+        super::flows::runs,
+        super::flows::run_steps,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorCode))
 )]

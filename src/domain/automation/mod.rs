@@ -1,10 +1,12 @@
-//! Automation flows: the flow document (`document`), which flow a message or a silence
+//! Automation flows: the flow document (`document`), drafts, versions and test runs
+//! (`flows`), which flow a message or a silence
 //! triggers (`triggers`, `silence`), and the run engine (`engine`). A run's state and every
 //! step transition are rows (`db::flow_runs`); its waits are durable timers; its steps run
 //! inside the session's transactions, through the session actor.
 
 pub mod document;
 pub mod engine;
+pub mod flows;
 pub mod silence;
 pub mod triggers;
 
