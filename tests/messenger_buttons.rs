@@ -325,3 +325,57 @@ async fn the_fake_send_api_refuses_quick_replies_meta_would_refuse() {
     let thirteen = (0..13).map(button).collect();
     graph.send(auth, &request(thirteen)).await.unwrap();
 }
+
+/// The whole path on Messenger: a person's message triggers a published flow, the flow's
+/// buttons leave as quick replies, the person's tap comes back through the webhook and takes
+/// that button's branch, whose end message is sent too; the run participated and completed.
+#[tokio::test]
+async fn a_flow_on_messenger_sends_its_buttons_as_quick_replies_and_a_tap_takes_the_branch() {
+    use crate::common::flows;
+    let s = setup().await;
+    let doc = flows::doc(
+        json!({"kind": "keyword", "keywords": ["menu"], "matching": "exact"}),
+        vec![
+            json!({"id": "ask", "type": "message", "text": "What do you need?",
+                   "buttons": [{"id": "price", "title": "Pricing"}, {"id": "help", "title": "Help"}]}),
+            json!({"id": "priced", "type": "end", "text": "Plans start at 9 EUR."}),
+            json!({"id": "helped", "type": "end", "text": "An agent will write."}),
+        ],
+        &[("ask", "price", "priced"), ("ask", "help", "helped")],
+    );
+    let flow = flows::publish(&s.app, "menu", doc).await;
+    let before = s.fake.requests("send").await.len();
+    let event = crate::common::graph::message_event(mx::PAGE_ID, PSID, "m-menu", "menu", now_ms());
+    let body = envelope(mx::PAGE_ID, vec![event]);
+    assert_eq!(post_webhook(&s.app.url(), mx::APP_SECRET, &body).await, 200);
+
+    let sent = s.fake.wait_for_requests("send", before + 1).await;
+    let question = &sent[before]["body"]["message"];
+    assert_eq!(question["text"], "What do you need?", "{question}");
+    let replies = question["quick_replies"].as_array().expect("quick replies");
+    assert_eq!(replies.len(), 2, "{question}");
+    let pricing = replies
+        .iter()
+        .find(|r| r["title"] == "Pricing")
+        .expect("Pricing");
+    let payload = pricing["payload"].as_str().unwrap();
+
+    let tap = s.person_taps("m-tap", "Pricing", payload).await;
+    assert_eq!(tap["content"]["button"]["id"], "price", "{tap}");
+    let sent = s.fake.wait_for_requests("send", before + 2).await;
+    assert_eq!(
+        sent[before + 1]["body"]["message"]["text"],
+        "Plans start at 9 EUR."
+    );
+    assert!(sent[before + 1]["body"]["message"]
+        .get("quick_replies")
+        .is_none());
+
+    let runs = flows::runs_of(&s.app, flow).await;
+    assert_eq!(runs.len(), 1);
+    assert!(runs[0].participated_at.is_some(), "the tap participates");
+    assert!(
+        runs[0].completed_at.is_some(),
+        "the branch's end completes the run"
+    );
+}
