@@ -2,7 +2,8 @@
 # Automation flows under chat load, against a release binary with its embedded PostgreSQL:
 #   loadtest/flow_bench.sh [BINARY] > out.log
 # FLOW_VISITORS (default 1000) hosted sessions run a 5-step flow again and again while VISITORS
-# (default 2000) chat; chat-only phases before and after. DURATION per phase (default 30s).
+# (default 2000) chat; chat-only phases before and after. DURATION per phase (default 30s);
+# THINK (default 5s): a flow visitor's pause before each answer.
 # Build first: cargo build --release --workspace
 set -u
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -18,7 +19,7 @@ sleep 2
 export LOADTEST_PASSWORD=$(grep "password:" "$d.log" | awk '{print $2}')
 "$lt" flow-bench --url http://127.0.0.1:$port --email owner@switchboard.local \
   --visitors "${VISITORS:-2000}" --agents 50 --duration "${DURATION:-30s}" \
-  --flow-visitors "${FLOW_VISITORS:-1000}" --server-pid $pid ${JSON:+--json "$JSON"} --quiet
+  --flow-visitors "${FLOW_VISITORS:-1000}" --think "${THINK:-5s}" --server-pid $pid ${JSON:+--json "$JSON"} --quiet
 echo "server_rss_kb=$(awk '/VmRSS/{print $2}' /proc/$pid/status)"
 kill $pid; wait $pid 2>/dev/null
 rm -rf "$d" "$d.log"

@@ -235,7 +235,18 @@ pub async fn post(
         }
         let settings = settings::load(conn, before.project_id).await?;
         let mut applied = post_locked(conn, before, &post, &settings).await?;
-        if let (Author::Visitor { .. }, Some(message)) = (&post.author, applied.message.clone()) {
+        let visitor_message = match (&post.author, &applied.message) {
+            (Author::Visitor { .. }, Some(m)) => Some(m.clone()),
+            _ => None,
+        };
+        let automated = match &visitor_message {
+            Some(_) => {
+                let s = &applied.after;
+                db::flows::automation_applies(conn, s.project_id, s.id, s.contact_id).await?
+            }
+            None => false,
+        };
+        if let (true, Some(message)) = (automated, visitor_message) {
             // In a savepoint: an automation failure is logged and costs the visitor's message
             // nothing.
             let session = applied.after.clone();

@@ -5,8 +5,10 @@
 
 use crate::db::enums::TriggerKind;
 use crate::error::{AppError, AppResult, ErrorCode};
+use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, OnceLock};
 
 pub const MAX_STEPS: usize = 100;
 pub const MAX_TEXT_CHARS: usize = 2000;
@@ -313,6 +315,30 @@ impl FlowDocument {
             .find(|e| e.from == from && e.port == port)?;
         self.step(&edge.to)
     }
+}
+
+/// Published versions never change, so a version's parsed document is kept for the engine,
+/// which reads it at every message and timer of its runs. Keyed by the version's id and its
+/// publishing time: ids alone repeat across databases (one process may serve several, as the
+/// tests do).
+type VersionKey = (i64, chrono::DateTime<chrono::Utc>);
+static PARSED: OnceLock<DashMap<VersionKey, Arc<FlowDocument>>> = OnceLock::new();
+/// More versions than a server runs at once: the cache starts over rather than grow.
+const MAX_CACHED: usize = 10_000;
+
+/// `parse` for an immutable flow version, read once per server.
+pub fn parse_version(version: &crate::db::flows::FlowVersionRow) -> AppResult<Arc<FlowDocument>> {
+    let key = (version.id, version.published_at);
+    let map = PARSED.get_or_init(DashMap::new);
+    if let Some(doc) = map.get(&key) {
+        return Ok(Arc::clone(&doc));
+    }
+    let doc = Arc::new(parse(&version.document)?);
+    if map.len() >= MAX_CACHED {
+        map.clear();
+    }
+    map.insert(key, Arc::clone(&doc));
+    Ok(doc)
 }
 
 /// Reads a document's shape. A step of a type we do not know is named in the error.

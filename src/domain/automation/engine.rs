@@ -30,6 +30,7 @@ use crate::error::{AppError, AppResult};
 use chrono::{Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 pub const MAX_STEPS_PER_ACTIVATION: usize = 50;
 pub const TIMER_FLOW_WAIT: &str = "flow_wait";
@@ -68,13 +69,13 @@ impl Turn {
 /// A run and the document of its version.
 struct Run {
     row: RunRow,
-    doc: FlowDocument,
+    doc: Arc<FlowDocument>,
 }
 
 impl Run {
     async fn load(conn: &mut AsyncPgConnection, row: RunRow) -> AppResult<Run> {
         let version = db::flows::version(conn, row.flow_version_id).await?;
-        let doc = document::parse(&version.document)?;
+        let doc = document::parse_version(&version)?;
         Ok(Run { row, doc })
     }
 
@@ -111,7 +112,7 @@ pub async fn on_visitor_message(
     // nothing else.
     if let Some(version) = db::flows::preview_of_contact(conn, turn.session.contact_id).await? {
         if place.first_visitor_message {
-            let doc = document::parse(&version.document)?;
+            let doc = document::parse_version(&version)?;
             let trigger = version.trigger_kind;
             start(
                 conn,
@@ -135,18 +136,27 @@ pub async fn on_visitor_message(
     if live.is_empty() {
         return Ok(turn);
     }
-    let facts = Facts::load(conn, &turn.session).await?;
+    // Most messages trigger nothing: match the text first, load the contact's facts only for
+    // the flows it fires (oldest first; the first whose conditions hold wins).
+    let mut fired = Vec::new();
     for flow in live {
-        let doc = match document::parse(&flow.version.document) {
+        let doc = match document::parse_version(&flow.version) {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(flow = flow.flow_id, error = %e, "a published flow does not parse");
                 continue;
             }
         };
-        if triggers::message_fires(&doc.trigger, place, &message.body)
-            && triggers::conditions_hold(&doc.conditions, &facts)
-        {
+        if triggers::message_fires(&doc.trigger, place, &message.body) {
+            fired.push((flow, doc));
+        }
+    }
+    if fired.is_empty() {
+        return Ok(turn);
+    }
+    let facts = Facts::load(conn, &turn.session).await?;
+    for (flow, doc) in fired {
+        if triggers::conditions_hold(&doc.conditions, &facts) {
             let kind = doc.trigger.kind();
             start(
                 conn,
@@ -169,7 +179,7 @@ pub async fn start(
     conn: &mut AsyncPgConnection,
     turn: &mut Turn,
     version: &FlowVersionRow,
-    doc: FlowDocument,
+    doc: Arc<FlowDocument>,
     trigger_kind: TriggerKind,
     trigger_message_id: Option<i64>,
     settings: &ProjectSettings,

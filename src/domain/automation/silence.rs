@@ -54,7 +54,7 @@ pub async fn on_our_message(
         _ => None,
     };
     for flow in flows {
-        let Ok(doc) = document::parse(&flow.version.document) else {
+        let Ok(doc) = document::parse_version(&flow.version) else {
             continue;
         };
         let Trigger::VisitorSilent {
@@ -149,7 +149,11 @@ async fn fire(
     }
 }
 
-type Start = (db::flows::FlowVersionRow, document::FlowDocument, i64);
+type Start = (
+    db::flows::FlowVersionRow,
+    std::sync::Arc<document::FlowDocument>,
+    i64,
+);
 
 /// The flow to start, or why the timer no longer applies.
 async fn check(
@@ -168,7 +172,7 @@ async fn check(
     let Some(flow) = live.into_iter().find(|f| Some(f.flow_id) == flow_id) else {
         return Ok(Err("flow_not_live"));
     };
-    let Ok(doc) = document::parse(&flow.version.document) else {
+    let Ok(doc) = document::parse_version(&flow.version) else {
         return Ok(Err("flow_invalid"));
     };
     let Trigger::VisitorSilent {
