@@ -145,7 +145,7 @@ test('the Data view counts two visitors, moves live with a third, drills down to
   await page.getByTestId('flow-funnel').waitFor({ timeout: WAIT });
   assert.equal(await page.getByTestId('funnel-version').inputValue(), '1');
   const bar = (id) => page.locator(`[data-testid="funnel-bar"][data-step-id="${id}"]`);
-  await until('the funnel bars', async () => (await bar('offer').getAttribute('data-reached').catch(() => null)) === '3');
+  await until('the funnel bars', async () => (await bar('offer').count()) === 1 && (await bar('offer').getAttribute('data-reached')) === '3');
   assert.equal(await bar('done').getAttribute('data-reached'), '1');
   assert.equal(await bar('offer').getAttribute('data-waiting'), '2');
   const offerNode = page.locator('[data-testid="flow-node"][data-step-id="offer"]');
