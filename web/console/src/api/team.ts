@@ -4,7 +4,7 @@ import type { Api } from './http';
 import type { DataScope, Member, User } from './types';
 
 /** Permission names, in the server's canonical order (domain/access.rs `Permission::ALL`). */
-export const PERMISSIONS = ['project.manage', 'team.manage', 'channels.manage', 'automation.manage', 'contacts.manage', 'session_tags.manage'] as const;
+export const PERMISSIONS = ['project.manage', 'team.manage', 'channels.manage', 'automation.manage', 'automation.view', 'contacts.manage', 'session_tags.manage'] as const;
 export type PermissionName = (typeof PERMISSIONS)[number];
 
 /** A role of GET /api/projects/{pid}/roles. */

@@ -262,6 +262,7 @@ function applyFrame(state: InboxState, frame: ServerFrame): InboxState {
     case 'message_status':
       return applyDelivery(state, frame.session_id, frame.message_id, frame.delivery);
     case 'job':
+    case 'flow_stats':
     case 'ok':
     case 'error':
     case 'pong':

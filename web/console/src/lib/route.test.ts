@@ -30,4 +30,12 @@ describe('route', () => {
     expect(pathForRoute({ kind: 'automation', flowId: 12 })).toBe('/automation/12');
     expect(pathForRoute({ kind: 'automation', flowId: null })).toBe('/automation');
   });
+
+  it('reads and writes the Data view, a flow\'s visitors and its funnel', () => {
+    expect(routeFromPath('/automation/data')).toEqual({ kind: 'automation', flowId: null, data: { page: 'list' } });
+    expect(routeFromPath('/automation/data/5/visitors')).toEqual({ kind: 'automation', flowId: null, data: { page: 'visitors', flowId: 5 } });
+    expect(routeFromPath('/automation/data/5/funnel')).toEqual({ kind: 'automation', flowId: null, data: { page: 'funnel', flowId: 5 } });
+    for (const path of ['/automation/data', '/automation/data/5/visitors', '/automation/data/5/funnel']) expect(pathForRoute(routeFromPath(path))).toBe(path);
+    expect(routeFromPath('/automation/data/5')).toEqual({ kind: 'inbox', chatId: null });
+  });
 });

@@ -9,7 +9,10 @@ export type Route =
   | { kind: 'settings'; section: SettingsSection }
   | { kind: 'sessions' }
   | { kind: 'contacts' }
-  | { kind: 'automation'; flowId: number | null };
+  | { kind: 'automation'; flowId: number | null; data?: DataRoute };
+
+/** The Automation page's Data view: the flow list with figures, or one flow's visitors or funnel. */
+export type DataRoute = { page: 'list' } | { page: 'visitors' | 'funnel'; flowId: number };
 
 export const SETTINGS_SECTIONS: readonly SettingsSection[] = ['notifications', 'hosting', 'team', 'messenger'];
 
@@ -26,6 +29,8 @@ export function pathForChat(sessionId: number | null): string {
 export function routeFromPath(pathname: string): Route {
   if (/^\/contacts\/?$/.test(pathname)) return { kind: 'contacts' };
   if (/^\/sessions\/?$/.test(pathname)) return { kind: 'sessions' };
+  const data = /^\/automation\/data(?:\/(\d+)\/(visitors|funnel))?\/?$/.exec(pathname);
+  if (data) return { kind: 'automation', flowId: null, data: data[1] ? { page: data[2] as 'visitors' | 'funnel', flowId: Number(data[1]) } : { page: 'list' } };
   const flow = /^\/automation(?:\/(\d+))?\/?$/.exec(pathname);
   if (flow) return { kind: 'automation', flowId: flow[1] ? Number(flow[1]) : null };
   const m = /^\/settings(?:\/([a-z-]+))?\/?$/.exec(pathname);
@@ -39,6 +44,9 @@ export function routeFromPath(pathname: string): Route {
 export function pathForRoute(route: Route): string {
   if (route.kind === 'contacts') return '/contacts';
   if (route.kind === 'sessions') return '/sessions';
-  if (route.kind === 'automation') return route.flowId === null ? '/automation' : `/automation/${route.flowId}`;
+  if (route.kind === 'automation') {
+    if (route.data) return route.data.page === 'list' ? '/automation/data' : `/automation/data/${route.data.flowId}/${route.data.page}`;
+    return route.flowId === null ? '/automation' : `/automation/${route.flowId}`;
+  }
   return route.kind === 'settings' ? `/settings/${route.section}` : pathForChat(route.chatId);
 }

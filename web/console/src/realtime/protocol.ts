@@ -16,6 +16,8 @@ import type {
   TagView,
   JobView as GeneratedJobView,
 } from '../../../shared/protocol.generated';
+import { validFlowStats } from './flowStatsFrame';
+import type { FlowStatsFrame, LocalOnlyFrames } from './flowStatsFrame';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -41,6 +43,7 @@ export type SessionTagsFrame = FrameOf<'session_tags'>;
 export type MessageStatusFrame = FrameOf<'message_status'>;
 /** A background job (contact sync) moved on; sent to the project's members with `channels.manage`. */
 export type JobFrame = { type: 'job'; job: JobView };
+export type { FlowStatsFrame } from './flowStatsFrame';
 
 /** What the agent endpoint sends. */
 export type ServerFrame =
@@ -55,7 +58,8 @@ export type ServerFrame =
   | ContactFrame
   | SessionTagsFrame
   | MessageStatusFrame
-  | JobFrame;
+  | JobFrame
+  | FlowStatsFrame;
 
 export type AgentCommand =
   /** `tag`: the message tag the agent picked for a Messenger reply past the 7-day window. */
@@ -72,7 +76,7 @@ export type AgentCommand =
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Holds<T extends true> = T;
 export type WireChecks = [
-  Holds<ServerFrame extends AnyServerFrame ? true : false>,
+  Holds<Exclude<ServerFrame, LocalOnlyFrames> extends AnyServerFrame ? true : false>,
   Holds<Same<JobView, GeneratedJobView>>,
   Holds<AgentCommand extends AgentIn ? true : false>,
   Holds<Same<Session, SessionView>>,
@@ -81,7 +85,7 @@ export type WireChecks = [
   Holds<Same<SessionTag, TagView>>,
 ];
 
-const KNOWN_TYPES = new Set(['hello', 'session', 'message', 'typing', 'ack', 'ok', 'error', 'pong', 'contact', 'session_tags', 'message_status', 'job']);
+const KNOWN_TYPES = new Set(['hello', 'session', 'message', 'typing', 'ack', 'ok', 'error', 'pong', 'contact', 'session_tags', 'message_status', 'job', 'flow_stats']);
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -118,6 +122,9 @@ export function parseServerFrame(data: string): ServerFrame | null {
       break;
     case 'job':
       if (!isObject(v.job) || typeof v.job.id !== 'number' || typeof v.job.channel_id !== 'number') return null;
+      break;
+    case 'flow_stats':
+      if (!validFlowStats(v)) return null;
       break;
   }
   return v as unknown as ServerFrame;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeRole } from '../testing/fakeReports';
-import { checkedPermissions, emptyRoleForm, formFromRole, isEmptyPatch, newRoleBody, permissionLocked, rolePatch, togglePermission } from './roleEditor';
+import { PERMISSIONS } from '../api/team';
+import { PERMISSION_LABELS, checkedPermissions, emptyRoleForm, formFromRole, isEmptyPatch, newRoleBody, permissionLocked, rolePatch, togglePermission } from './roleEditor';
 
 describe('role editor', () => {
   const role = makeRole({ id: 7, name: 'supervisor', permissions: ['contacts.manage', 'team.manage'], data_scope: 'own' });
@@ -40,5 +41,12 @@ describe('role editor', () => {
     expect(permissionLocked('project.manage', ['team.manage'])).toBe(true);
     expect(permissionLocked('project.manage', ['project.manage'])).toBe(false);
     expect(permissionLocked('team.manage', [])).toBe(false);
+  });
+
+  it('lists "View automation data" (automation.view) next to managing automation', () => {
+    expect(PERMISSIONS.indexOf('automation.view')).toBe(PERMISSIONS.indexOf('automation.manage') + 1);
+    expect(PERMISSION_LABELS['automation.view'].label).toBe('View automation data');
+    const f = togglePermission({ ...emptyRoleForm(), name: 'Analyst' }, 'automation.view', true);
+    expect(newRoleBody(f)).toEqual({ ok: true, role: { name: 'Analyst', permissions: ['automation.view'], data_scope: 'own' } });
   });
 });

@@ -8,7 +8,8 @@ export const PERMISSION_LABELS: Record<PermissionName, { label: string; help: st
   'project.manage': { label: 'Manage project', help: 'Project settings and notifications; grant the owner role.' },
   'team.manage': { label: 'Manage team', help: 'Add and remove members, change their roles, edit roles.' },
   'channels.manage': { label: 'Manage channels', help: 'Create and configure channels.' },
-  'automation.manage': { label: 'Manage automation', help: 'Bots and automatic replies.' },
+  'automation.manage': { label: 'Manage automation', help: 'Bots and automatic replies; their data too.' },
+  'automation.view': { label: 'View automation data', help: "The flows' figures, visitors and funnels (not the flows themselves)." },
   'contacts.manage': { label: 'Manage contacts', help: 'Edit any contact, also without a session in your scope.' },
   'session_tags.manage': { label: 'Manage session tags', help: 'Create, rename and delete session tags.' },
 };

@@ -1,17 +1,24 @@
-// The Automation page (`automation.manage`): the list of flows at /automation, one flow's editor
-// at /automation/<id>. The URL says which; the back button works between them.
+// The Automation page: the list of flows at /automation, one flow's editor at /automation/<id>
+// (both `automation.manage`), and the Data view at /automation/data — the flows' figures, a
+// flow's visitors, a version's funnel (`automation.view` or `automation.manage`). The URL says
+// which; the back button works between them.
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import type { FormEvent } from 'react';
 import type { Api } from '../api/http';
 import type { ProjectMembership } from '../api/types';
+import { AnalyticsApi } from '../api/analytics';
 import { AutomationApi } from '../api/automation';
 import type { FlowSummary } from '../api/automation';
 import { ChannelsApi } from '../api/channels';
 import { ContactsApi } from '../api/contacts';
+import { StatsController } from '../analytics/statsController';
 import { FlowListController } from '../automation/flowEditorController';
 import { TRIGGER_LABELS } from '../automation/document';
 import { pathForRoute, routeFromPath } from '../lib/route';
+import type { DataRoute } from '../lib/route';
 import { fullTime } from '../lib/time';
+import { FlowDataList, FlowFunnel, FlowVisitors } from './FlowData';
+import type { SubscribeFrames } from './FlowData';
 import { FlowEditor, type Lookups } from './FlowEditor';
 import { Switch } from './SettingsControls';
 
@@ -19,16 +26,31 @@ interface Props {
   api: Api;
   membership: ProjectMembership;
   onUnauthenticated: () => void;
+  /** Opens a chat in the inbox (a visitor of the drill-down). */
+  onOpenChat?: (sessionId: number) => void;
+  /** The agent socket's frames (live figures). */
+  subscribeFrames?: SubscribeFrames;
 }
 
-function flowIdFromUrl(): number | null {
+/** Who may see the Data view. */
+export function canViewAutomationData(permissions: readonly string[]): boolean {
+  return permissions.includes('automation.view') || permissions.includes('automation.manage');
+}
+
+type Where = { flowId: number | null; data: DataRoute | null };
+
+function whereFromUrl(): Where {
   const r = routeFromPath(window.location.pathname);
-  return r.kind === 'automation' ? r.flowId : null;
+  return r.kind === 'automation' ? { flowId: r.flowId, data: r.data ?? null } : { flowId: null, data: null };
 }
 
-export function AutomationPage({ api, membership, onUnauthenticated }: Props) {
+export function AutomationPage({ api, membership, onUnauthenticated, onOpenChat, subscribeFrames }: Props) {
   const flowsApi = useMemo(() => new AutomationApi(api), [api]);
+  const analyticsApi = useMemo(() => new AnalyticsApi(api), [api]);
   const projectId = membership.project.id;
+  const permissions = membership.role.permissions;
+  const canManage = permissions.includes('automation.manage');
+  const canView = canViewAutomationData(permissions);
   const lookups = useMemo<Lookups>(
     () => ({
       channels: () => new ChannelsApi(api).channels(projectId),
@@ -37,27 +59,79 @@ export function AutomationPage({ api, membership, onUnauthenticated }: Props) {
     }),
     [api, projectId],
   );
-  const [flowId, setFlowId] = useState<number | null>(flowIdFromUrl);
+  // The Data view's range and sort stay while the member moves between its pages.
+  const [stats] = useState(() => new StatsController({ api: analyticsApi, projectId, onUnauthenticated }));
+  const [where, setWhere] = useState<Where>(whereFromUrl);
   useEffect(() => {
-    const pop = () => setFlowId(flowIdFromUrl());
+    const pop = () => setWhere(whereFromUrl());
     window.addEventListener('popstate', pop);
     return () => window.removeEventListener('popstate', pop);
   }, []);
-  const open = useCallback((id: number | null) => {
-    window.history.pushState(null, '', pathForRoute({ kind: 'automation', flowId: id }));
-    setFlowId(id);
+  const go = useCallback((to: Where) => {
+    window.history.pushState(null, '', pathForRoute({ kind: 'automation', flowId: to.flowId, ...(to.data ? { data: to.data } : {}) }));
+    setWhere(to);
   }, []);
-  if (!membership.role.permissions.includes('automation.manage')) {
+  const open = useCallback((id: number | null) => go({ flowId: id, data: null }), [go]);
+  const openData = useCallback((data: DataRoute) => go({ flowId: null, data }), [go]);
+  const openChat = useCallback(
+    (sessionId: number) => {
+      if (onOpenChat) onOpenChat(sessionId);
+      else window.location.assign(`/chats/${sessionId}`);
+    },
+    [onOpenChat],
+  );
+
+  if (!canView) {
     return (
       <div className="automation-page" data-testid="automation-page">
-        <div className="notice">Only members who can manage automation may open this page.</div>
+        <div className="notice">Only members who can manage automation or view its data may open this page.</div>
       </div>
     );
   }
-  return flowId === null ? (
-    <FlowList api={flowsApi} projectId={projectId} onOpen={open} onUnauthenticated={onUnauthenticated} />
-  ) : (
-    <FlowEditor key={flowId} api={flowsApi} lookups={lookups} projectId={projectId} flowId={flowId} onBack={() => open(null)} onUnauthenticated={onUnauthenticated} />
+  // Without `automation.manage` the flows themselves stay closed: the Data view is the page.
+  const data = where.data ?? (canManage ? null : ({ page: 'list' } as DataRoute));
+  if (data === null && where.flowId !== null) {
+    return <FlowEditor key={where.flowId} api={flowsApi} lookups={lookups} projectId={projectId} flowId={where.flowId} onBack={() => open(null)} onUnauthenticated={onUnauthenticated} />;
+  }
+  const common = { api: analyticsApi, projectId, stats, subscribeFrames, onNavigate: openData, onUnauthenticated };
+  return (
+    <div className="automation-page" data-testid="automation-page">
+      <AutomationHead canManage={canManage} data={data !== null} onTab={(t) => (t === 'data' ? openData({ page: 'list' }) : open(null))} />
+      {data === null ? (
+        <FlowList api={flowsApi} projectId={projectId} onOpen={open} onUnauthenticated={onUnauthenticated} />
+      ) : data.page === 'list' ? (
+        <FlowDataList {...common} />
+      ) : data.page === 'visitors' ? (
+        <FlowVisitors key={data.flowId} {...common} flowId={data.flowId} channels={lookups.channels} onOpenChat={openChat} />
+      ) : (
+        <FlowFunnel key={data.flowId} {...common} flowId={data.flowId} />
+      )}
+    </div>
+  );
+}
+
+function AutomationHead({ canManage, data, onTab }: { canManage: boolean; data: boolean; onTab: (t: 'flows' | 'data') => void }) {
+  return (
+    <div className="automation-tabs-head">
+      <div>
+        <h1 className="settings-title">Automation</h1>
+        <p className="settings-lead">
+          {data
+            ? 'How the flows do: how often they start, how many visitors take part and finish, and where runs stop. The figures update live.'
+            : 'Flows answer visitors on their own: a trigger, then steps — messages with buttons, questions, conditions, waits, hand-offs.'}
+        </p>
+      </div>
+      <div className="sm-tabs" role="tablist" aria-label="Automation">
+        {canManage && (
+          <button type="button" role="tab" aria-selected={!data} className={`sm-tab${!data ? ' sm-tab-active' : ''}`} data-testid="automation-tab-flows" onClick={() => onTab('flows')}>
+            Flows
+          </button>
+        )}
+        <button type="button" role="tab" aria-selected={data} className={`sm-tab${data ? ' sm-tab-active' : ''}`} data-testid="automation-tab-data" onClick={() => onTab('data')}>
+          Data
+        </button>
+      </div>
+    </div>
   );
 }
 
@@ -77,12 +151,8 @@ function FlowList({ api, projectId, onOpen, onUnauthenticated }: { api: Automati
   };
 
   return (
-    <div className="automation-page" data-testid="automation-page">
-      <div className="automation-head">
-        <div>
-          <h1 className="settings-title">Automation</h1>
-          <p className="settings-lead">Flows answer visitors on their own: a trigger, then steps — messages with buttons, questions, conditions, waits, hand-offs.</p>
-        </div>
+    <div className="flow-list-view">
+      <div className="automation-head automation-head-actions">
         {!naming && (
           <button type="button" className="btn btn-primary" data-testid="flow-new" onClick={() => setNaming(true)}>
             New flow

@@ -276,8 +276,17 @@ export function FlowEditor({ api, lookups, projectId, flowId, onBack, onUnauthen
   );
 }
 
-function StepNodeView({ data, selected }: NodeProps<StepNode>) {
+/** What the funnel adds to a node (analytics/funnel.ts): its counts, and per port the runs that took it. */
+interface NodeCounts {
+  counts?: { reached: number; waiting: number; stopped: number };
+  /** Drawn without the version's document: the type only. */
+  bare?: boolean;
+}
+
+/** A step as a node; the editor's and, read-only with counts, the funnel's. */
+export function StepNodeView({ data, selected }: NodeProps<StepNode>) {
   const { step, isStart, problems, ports } = data;
+  const { counts, bare } = data as StepNodeData & NodeCounts;
   return (
     <div
       className={`flow-node flow-type-${step.type}${selected ? ' flow-node-selected' : ''}${problems.length ? ' flow-node-invalid' : ''}`}
@@ -294,7 +303,24 @@ function StepNodeView({ data, selected }: NodeProps<StepNode>) {
           </span>
         )}
       </div>
-      <div className="flow-node-text">{D.stepSummary(step)}</div>
+      {!bare && <div className="flow-node-text">{D.stepSummary(step)}</div>}
+      {counts && (
+        <div className="flow-node-counts" data-testid="funnel-node-counts" data-reached={counts.reached} data-waiting={counts.waiting} data-stopped={counts.stopped}>
+          <span title="Runs that reached this step">
+            <b>{counts.reached}</b> reached
+          </span>
+          {counts.waiting > 0 && (
+            <span className="flow-node-waiting" title="Runs waiting here now">
+              {counts.waiting} waiting
+            </span>
+          )}
+          {counts.stopped > 0 && (
+            <span className="flow-node-stopped" title="Runs that ended here without completing">
+              {counts.stopped} stopped
+            </span>
+          )}
+        </div>
+      )}
       {problems.length > 0 && (
         <ul className="flow-node-problems">
           {problems.map((p, i) => (
@@ -309,6 +335,7 @@ function StepNodeView({ data, selected }: NodeProps<StepNode>) {
           {ports.map((p) => (
             <div key={p.id} className={`flow-port${p.connected ? '' : p.optional ? ' flow-port-optional' : ' flow-port-open'}`} data-testid="flow-node-port" data-port={p.id}>
               <span>{p.label}</span>
+              {counts && <span className="flow-port-taken" data-testid="funnel-port-taken">{(p as D.Port & { taken?: number }).taken ?? 0}</span>}
               <Handle type="source" id={p.id} position={Position.Right} className="flow-handle-out" />
             </div>
           ))}

@@ -163,7 +163,7 @@ function Layout({ api, me, membership, view, onView, onSwitchProject, onLogout, 
     [controller, view, onView],
   );
 
-  // Session management opens a row's chat in the inbox.
+  // Session management and the automation drill-down open a row's chat in the inbox.
   const openFromSessions = useCallback(
     (id: number) => {
       onView('inbox');
@@ -206,7 +206,7 @@ function Layout({ api, me, membership, view, onView, onSwitchProject, onLogout, 
         <ContactsPage api={contactsApi} projectId={membership.project.id} onUnauthenticated={onUnauthenticated} />
       ) : view === 'automation' ? (
         <Suspense fallback={<div className="automation-page muted" aria-busy="true">Loading…</div>}>
-          <AutomationPage api={api} membership={membership} onUnauthenticated={onUnauthenticated} />
+          <AutomationPage api={api} membership={membership} onUnauthenticated={onUnauthenticated} onOpenChat={openFromSessions} subscribeFrames={controller.subscribeFrames} />
         </Suspense>
       ) : view === 'sessions' ? (
         <SessionManagementPage api={api} onOpenChat={openFromSessions} onUnauthenticated={onUnauthenticated} />

@@ -18,12 +18,12 @@ interface Props {
   onLogout: () => void;
 }
 
-/** `permission`: shown only to members who have it. */
-const NAV: { view: View; label: string; href: string; permission?: string }[] = [
+/** `permissions`: shown only to members who have one of them. */
+const NAV: { view: View; label: string; href: string; permissions?: string[] }[] = [
   { view: 'inbox', label: 'Inbox', href: '/' },
   { view: 'sessions', label: 'Sessions', href: '/sessions' },
   { view: 'contacts', label: 'Contacts', href: '/contacts' },
-  { view: 'automation', label: 'Automation', href: '/automation', permission: 'automation.manage' },
+  { view: 'automation', label: 'Automation', href: '/automation', permissions: ['automation.manage', 'automation.view'] },
   { view: 'settings', label: 'Settings', href: '/settings/notifications' },
 ];
 
@@ -56,7 +56,7 @@ export function TopBar({ me, membership, connection, view, unread, onNavigate, o
         <span className="project-name">{membership.project.name}</span>
       )}
       <nav className="topnav" aria-label="Main">
-        {NAV.filter((n) => !n.permission || membership.role.permissions.includes(n.permission)).map((n) => (
+        {NAV.filter((n) => !n.permissions || n.permissions.some((p) => membership.role.permissions.includes(p))).map((n) => (
           <a
             key={n.view}
             href={n.href}

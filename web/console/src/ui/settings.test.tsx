@@ -155,4 +155,18 @@ describe('top bar navigation', () => {
     expect(ctrl.defaultPrevented).toBe(false);
     expect(onNavigate).toHaveBeenCalledTimes(1);
   });
+
+  it('shows Automation to members who manage automation or view its data, and no one else', async () => {
+    for (const [permissions, shown] of [
+      [['automation.view'], true],
+      [['automation.manage'], true],
+      [['contacts.manage'], false],
+    ] as const) {
+      const m = { project: { id: 1, name: 'Demo' }, role: { name: 'r', permissions: [...permissions], data_scope: 'all' as const } };
+      await act(async () => {
+        dom.root.render(<TopBar me={{ ...me, projects: [m] }} membership={m} connection="open" view="inbox" unread={0} onNavigate={() => undefined} onSwitchProject={() => undefined} onLogout={() => undefined} />);
+      });
+      expect(q('nav-automation') !== null).toBe(shown);
+    }
+  });
 });
