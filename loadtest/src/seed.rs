@@ -20,12 +20,14 @@
 //! - 8 session tags; every third session carries one.
 //! - With `--flows F --runs R --transitions T`: F keyword flows, each one published version:
 //!   a chain of L = 2 × T/R − 1 steps (L − 1 messages with one button `go`, then an End step
-//!   `done`). Run `g` belongs to flow `(g − 1) mod F`, session `(g − 1) mod sessions + 1` (its
-//!   contact, channel and creation time as `triggered_at`) and entered `n` = 1..L steps
+//!   `done`). Run `g` belongs to a flow picked by a hash of `g`, session `(g − 1) mod sessions + 1` (its
+//!   contact, channel; `triggered_at` its creation time + a minute per earlier run there) and entered `n` = 1..L steps
 //!   (uniform, mean ≈ T/R): `n = L` completed, `n ≥ 2` participated (it clicked), otherwise
 //!   ended at step `n` — running for 10 % of the runs of the first `sessions` (one running run
 //!   per session), stopped (`agent_replied`) for the rest. Its `n` step rows agree with the
-//!   run row (`current_step`, `step_seq`, ports, times 10 s apart).
+//!   run row (`current_step`, `step_seq`, ports, times 10 s apart). The statistics actor
+//!   reads runs at start: restart the server after seeding, or its flow list will not
+//!   count them.
 
 use anyhow::{bail, Context, Result};
 use std::time::Instant;
@@ -471,19 +473,21 @@ async fn flows(client: &Client, cfg: &SeedConfig, ids: &Ids, start: Instant) -> 
                                       WHEN 'stopped' THEN 'agent_replied' END,
                         'keyword', CASE WHEN x.n = {len} THEN 'done' ELSE 's' || x.n END, x.n,
                         CASE WHEN x.status = 'running' THEN 'button' END,
-                        s.created_at,
-                        CASE WHEN x.n >= 2 THEN s.created_at + interval '10 seconds' END,
+                        tt.t,
+                        CASE WHEN x.n >= 2 THEN tt.t + interval '10 seconds' END,
                         CASE WHEN x.status = 'completed'
-                             THEN s.created_at + (x.n - 1) * interval '10 seconds' END,
+                             THEN tt.t + (x.n - 1) * interval '10 seconds' END,
                         CASE WHEN x.status <> 'running'
-                             THEN s.created_at + (x.n - 1) * interval '10 seconds' END
+                             THEN tt.t + (x.n - 1) * interval '10 seconds' END
                  FROM (SELECT g, {n} AS n,
                               CASE WHEN {n} = {len} THEN 'completed'
-                                   WHEN g <= {sessions} AND g % 10 = 0 THEN 'running'
+                                   WHEN g <= {sessions} AND (hashint8(g * 17) & 2147483647) % 10 = 0
+                                   THEN 'running'
                                    ELSE 'stopped' END AS status
                        FROM generate_series({lo}, {hi}) g) x
-                 JOIN seed_flows f ON f.n = (x.g - 1) % {flows}
-                 JOIN sessions s ON s.id = {session_base} + (x.g - 1) % {sessions} + 1;
+                 JOIN seed_flows f ON f.n = (hashint8(x.g * 7) & 2147483647) % {flows}
+                 JOIN sessions s ON s.id = {session_base} + (x.g - 1) % {sessions} + 1
+                 CROSS JOIN LATERAL (SELECT s.created_at + ((x.g - 1) / {sessions}) * interval '1 minute' AS t) tt;
                  INSERT INTO flow_run_steps (run_id, flow_version_id, seq, step_id, step_type,
                      from_step, via_port, entered_at, left_port, left_at)
                  SELECT r.id, r.flow_version_id, k,

@@ -281,7 +281,8 @@ pub async fn version_of(
         .optional()
 }
 
-/// Per step of a version: (step id, type, distinct runs that entered it), from the step rows.
+/// Per step of a version: (step id, type, distinct runs that entered it), from the step rows
+/// (needed only when a run can enter a step twice: a version with a loop).
 #[derive(Debug, Clone, QueryableByName)]
 pub struct StepReached {
     #[diesel(sql_type = Text)]
@@ -305,28 +306,27 @@ pub async fn steps_reached(
     .await
 }
 
-/// Transitions of a version: (from step, port, to step, how many), from the step rows.
+/// A version's step rows grouped by the step entered and where from: (step, type, from
+/// step, port, how many entries) — the edges' counts, and each step's entries. One scan.
 #[derive(Debug, Clone, QueryableByName)]
-pub struct EdgeTaken {
-    #[diesel(sql_type = Text)]
-    pub from_step: String,
-    #[diesel(sql_type = Text)]
-    pub via_port: String,
+pub struct Entries {
     #[diesel(sql_type = Text)]
     pub step_id: String,
+    #[diesel(sql_type = Text)]
+    pub step_type: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub from_step: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub via_port: Option<String>,
     #[diesel(sql_type = BigInt)]
-    pub taken: i64,
+    pub n: i64,
 }
 
-pub async fn edges_taken(
-    conn: &mut AsyncPgConnection,
-    version_id: i64,
-) -> QueryResult<Vec<EdgeTaken>> {
+pub async fn entries(conn: &mut AsyncPgConnection, version_id: i64) -> QueryResult<Vec<Entries>> {
     diesel::sql_query(
-        "SELECT from_step, via_port, step_id, count(*) AS taken \
-         FROM flow_run_steps \
-         WHERE flow_version_id = $1 AND from_step IS NOT NULL AND via_port IS NOT NULL \
-         GROUP BY from_step, via_port, step_id",
+        "SELECT step_id, min(step_type) AS step_type, from_step, via_port, count(*) AS n \
+         FROM flow_run_steps WHERE flow_version_id = $1 \
+         GROUP BY step_id, from_step, via_port",
     )
     .bind::<BigInt, _>(version_id)
     .load(conn)

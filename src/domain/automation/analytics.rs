@@ -662,10 +662,68 @@ pub async fn funnel(
     else {
         return Err(AppError::not_found("version"));
     };
-    let reached = db::flow_stats::steps_reached(conn, version_id).await?;
-    let taken = db::flow_stats::edges_taken(conn, version_id).await?;
+    let entries = db::flow_stats::entries(conn, version_id).await?;
+    // Without a loop a run enters a step at most once: its entries are its runs. With one, the
+    // distinct runs are counted (a second, costlier scan).
+    let looped = super::document::parse(&document)
+        .map(|d| has_cycle(&d))
+        .unwrap_or(true);
+    let reached = if looped {
+        db::flow_stats::steps_reached(conn, version_id).await?
+    } else {
+        let mut per: Vec<db::flow_stats::StepReached> = Vec::new();
+        for e in &entries {
+            match per.iter_mut().find(|r| r.step_id == e.step_id) {
+                Some(r) => r.reached += e.n,
+                None => per.push(db::flow_stats::StepReached {
+                    step_id: e.step_id.clone(),
+                    step_type: e.step_type.clone(),
+                    reached: e.n,
+                }),
+            }
+        }
+        per
+    };
     let at = db::flow_stats::runs_at(conn, version_id).await?;
-    Ok(funnel_of(version, &document, reached, taken, at))
+    Ok(funnel_of(version, &document, reached, entries, at))
+}
+
+/// Whether the document's edges form a cycle (decides how the funnel counts; the counts
+/// themselves always come from the rows).
+fn has_cycle(doc: &super::document::FlowDocument) -> bool {
+    let ids: Vec<&str> = doc.steps.iter().map(|s| s.id.as_str()).collect();
+    let index = |id: &str| ids.iter().position(|x| *x == id);
+    let mut next: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
+    for e in &doc.edges {
+        if let (Some(a), Some(b)) = (index(&e.from), index(&e.to)) {
+            next[a].push(b);
+        }
+    }
+    // 0 unseen, 1 on the current path, 2 done.
+    let mut state = vec![0u8; ids.len()];
+    for root in 0..ids.len() {
+        if state[root] != 0 {
+            continue;
+        }
+        let mut stack = vec![(root, 0usize)];
+        state[root] = 1;
+        while let Some((node, i)) = stack.pop() {
+            if let Some(&to) = next[node].get(i) {
+                stack.push((node, i + 1));
+                match state[to] {
+                    1 => return true,
+                    0 => {
+                        state[to] = 1;
+                        stack.push((to, 0));
+                    }
+                    _ => {}
+                }
+            } else {
+                state[node] = 2;
+            }
+        }
+    }
+    false
 }
 
 /// Puts the counts on the version's steps and edges, in the document's order (a document
@@ -674,7 +732,7 @@ fn funnel_of(
     version: i32,
     document: &serde_json::Value,
     reached: Vec<db::flow_stats::StepReached>,
-    taken: Vec<db::flow_stats::EdgeTaken>,
+    entries: Vec<db::flow_stats::Entries>,
     at: Vec<(Option<String>, RunStatus, i64)>,
 ) -> Funnel {
     let doc = super::document::parse(document).ok();
@@ -731,17 +789,20 @@ fn funnel_of(
             taken: 0,
         })
         .collect();
-    for t in taken {
+    for t in entries {
+        let (Some(from), Some(port)) = (t.from_step, t.via_port) else {
+            continue;
+        };
         match edges
             .iter_mut()
-            .find(|e| e.from == t.from_step && e.port == t.via_port && e.to == t.step_id)
+            .find(|e| e.from == from && e.port == port && e.to == t.step_id)
         {
-            Some(e) => e.taken = t.taken,
+            Some(e) => e.taken += t.n,
             None => edges.push(FunnelEdge {
-                from: t.from_step,
-                port: t.via_port,
+                from,
+                port,
                 to: t.step_id,
-                taken: t.taken,
+                taken: t.n,
             }),
         }
     }
@@ -881,6 +942,29 @@ mod tests {
         };
         assert_eq!(decode_cursor(&encode_cursor(c)).unwrap(), c);
         assert!(decode_cursor("x_1").is_err() && decode_cursor("12").is_err());
+    }
+
+    #[test]
+    fn a_loop_in_the_document_is_found() {
+        let doc = |edges: serde_json::Value| {
+            super::super::document::parse(&serde_json::json!({
+                "trigger": {"kind": "first_message"}, "start": "a",
+                "steps": [{"id": "a", "type": "question", "text": "?", "answer": "text"},
+                          {"id": "b", "type": "message", "text": "x"},
+                          {"id": "c", "type": "end"}],
+                "edges": edges}))
+            .unwrap()
+        };
+        let chain = doc(
+            serde_json::json!([{"from": "a", "to": "b"}, {"from": "b", "to": "c"},
+            {"from": "a", "port": "fallback", "to": "c"}]),
+        );
+        assert!(!has_cycle(&chain));
+        let looped = doc(
+            serde_json::json!([{"from": "a", "to": "b"}, {"from": "b", "to": "a"},
+            {"from": "a", "port": "fallback", "to": "c"}]),
+        );
+        assert!(has_cycle(&looped));
     }
 
     #[test]
