@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::context::AppContext;
 use crate::domain::alerts::{self, MailEnv};
 use crate::domain::automation;
+use crate::domain::automation::analytics::Throttle;
 use crate::domain::conversation;
 use crate::domain::timers::TimerKinds;
 use crate::email::{Mailer, RetryPolicy};
@@ -60,14 +61,18 @@ pub async fn start(config: Config) -> Result<Started, String> {
     let pool = db::build_pool(&config.database_url, config.db_pool)?;
     // Statistics, timers and mail run on their own arbiter, stopped with the server.
     let background = Arbiter::new();
-    let stats_pool = pool.clone();
-    let stats =
-        StatsActor::start_in_arbiter(&background.handle(), move |_| StatsActor::new(stats_pool));
+    let events = Arc::new(Dispatcher::new());
+    // Weak: the dispatcher holds the stats listener, which must not keep it alive.
+    let (stats_pool, stats_events) = (pool.clone(), Arc::downgrade(&events));
+    let throttle = Arc::new(std::sync::Mutex::new(Throttle::new()));
+    let stats_throttle = Arc::clone(&throttle);
+    let stats = StatsActor::start_in_arbiter(&background.handle(), move |_| {
+        StatsActor::new(stats_pool, stats_events, stats_throttle)
+    });
     let n = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
     let arbiters: Vec<Arbiter> = (0..n).map(|_| Arbiter::new()).collect();
-    let events = Arc::new(Dispatcher::new());
     let ctx = Arc::new(AppContext {
         pool: pool.clone(),
         mail: MailEnv {
@@ -99,7 +104,11 @@ pub async fn start(config: Config) -> Result<Started, String> {
     // The seam for listeners: every committed event reaches each of these, in this order.
     events.set_listeners(vec![
         Arc::new(FanoutListener(Arc::clone(&hub))),
-        Arc::new(StatsListener(stats.clone())),
+        Arc::new(StatsListener::new(
+            stats.clone(),
+            throttle,
+            Arc::downgrade(&events),
+        )),
         Arc::clone(&sessions) as Arc<dyn crate::events::Listener>,
         Arc::new(SenderListener(sender)),
     ]);

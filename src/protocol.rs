@@ -245,6 +245,11 @@ pub fn job(j: &crate::domain::views::JobView) -> Arc<str> {
     frame(ServerFrame::Job { job: j.clone() })
 }
 
+/// A flow's analytics figures changed (agents who view automation data).
+pub fn flow_stats(flow_id: i64) -> Arc<str> {
+    frame(ServerFrame::FlowStats { flow_id })
+}
+
 /// A contact's customer info changed (agents who see the contact).
 pub fn contact(c: &crate::db::contacts::Contact) -> Arc<str> {
     frame(ServerFrame::Contact { contact: c.clone() })

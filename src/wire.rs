@@ -58,6 +58,12 @@ pub enum ServerFrame<'a> {
     Job {
         job: JobView,
     },
+    /// A flow's analytics figures changed (a run started, participated or completed), at most
+    /// once per flow per second: an open analytics page refetches what it shows (agents with
+    /// `automation.view` or `automation.manage`).
+    FlowStats {
+        flow_id: i64,
+    },
     /// A contact's customer info was edited (agents who see the contact).
     Contact {
         // The same public shape as the REST API's contact (`db::contacts::Contact`).
@@ -379,6 +385,14 @@ mod tests {
                    "errors": 1, "total_so_far": 51, "last_error": null, "cursor_saved": true,
                    "cancel_requested": false, "created_at": "2026-01-02T03:00:00Z",
                    "updated_at": "2026-01-02T03:00:05Z"}}),
+        );
+    }
+
+    #[test]
+    fn flow_stats_frame_names_the_flow() {
+        pin(
+            &protocol::flow_stats(4),
+            json!({"v": 1, "type": "flow_stats", "flow_id": 4}),
         );
     }
 

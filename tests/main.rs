@@ -7,6 +7,7 @@ mod common;
 mod admin;
 mod alerts;
 mod api;
+mod automation_analytics;
 mod automation_restart;
 mod automation_silence;
 mod automation_steps;

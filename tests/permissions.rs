@@ -19,7 +19,7 @@ const CALLERS: [&str; 7] = [
     "admin",
     "agent (scope all)",
     "agent (scope own)",
-    "custom: session_tags.manage only",
+    "custom: session_tags.manage + automation.view",
     "member of another project",
     "anonymous",
 ];
@@ -58,6 +58,8 @@ const TAGS_204: [u16; 7] = [204, 204, 403, 403, 204, 404, 401];
 const AUTO_200: [u16; 7] = [200, 200, 403, 403, 403, 404, 401];
 const AUTO_201: [u16; 7] = [201, 201, 403, 403, 403, 404, 401];
 const AUTO_204: [u16; 7] = [204, 204, 403, 403, 403, 404, 401];
+// automation.view (the custom role), or automation.manage (owner, admin).
+const VIEW_200: [u16; 7] = [200, 200, 403, 403, 200, 404, 401];
 
 #[rustfmt::skip]
 const TABLE: &[Row] = &[
@@ -140,6 +142,13 @@ const TABLE: &[Row] = &[
     row("POST",   "/api/projects/{pid}/flows/{fid}/preview", None, AUTO_201),
     row("GET",    "/api/projects/{pid}/flows/{fid}/runs", None, AUTO_200),
     row("DELETE", "/api/projects/{pid}/flows/{new_flow}", None, AUTO_204),
+    row("GET",    "/api/projects/{pid}/automation/stats", None, VIEW_200),
+    row("GET",    "/api/projects/{pid}/automation/stats?from=2026-11-01&to=2026-12-01", None, VIEW_200),
+    row("GET",    "/api/projects/{pid}/flows/{fid}/visitors?status=completed", None, VIEW_200),
+    row("GET",    "/api/projects/{pid}/flows/{fid}/visitors.csv", None, VIEW_200),
+    row("GET",    "/api/projects/{pid}/flows/{fid}/versions/1/funnel", None, VIEW_200),
+    // Past the permission check, a flow of no project is a 404.
+    row("GET",    "/api/projects/{pid}/flows/999999/visitors", None, [404, 404, 403, 403, 404, 404, 401]),
     // The run does not exist: past the permission check, a 404.
     row("GET",    "/api/projects/{pid}/runs/999999/steps", None, [404, 404, 403, 403, 403, 404, 401]),
     // The websocket upgrade (101 = accepted).
@@ -236,7 +245,11 @@ impl World {
         let p = |s: &str| s.replace("{pid}", &pid.to_string());
         for (name, perms, scope) in [
             ("own agent", json!([]), "own"),
-            ("tagger", json!(["session_tags.manage"]), "all"),
+            (
+                "tagger",
+                json!(["session_tags.manage", "automation.view"]),
+                "all",
+            ),
         ] {
             let (s, _) = send(
                 &app,

@@ -70,7 +70,18 @@ pub async fn run(cfg: BenchConfig) -> Result<Vec<BenchRow>> {
     )
     .await?;
     let receptionist = first["items"][0]["assignee_id"].as_i64().unwrap_or(0);
-    let cases = vec![
+    // The seeded automation flows, if any (`seed --flows`): the analytics cases cycle over them.
+    let listed: Value = get(
+        &http,
+        &cfg.base,
+        &format!("/api/projects/{p}/automation/stats"),
+    )
+    .await?;
+    let flow_ids: Vec<i64> = listed["flows"]
+        .as_array()
+        .map(|fs| fs.iter().filter_map(|f| f["flow_id"].as_i64()).collect())
+        .unwrap_or_default();
+    let mut cases = vec![
         Case {
             name: "chat list: GET /sessions?status=open",
             path: Box::new(move |_| format!("/api/projects/{p}/sessions?status=open&limit=50")),
@@ -133,6 +144,33 @@ pub async fn run(cfg: BenchConfig) -> Result<Vec<BenchRow>> {
             path: Box::new(move |_| format!("/api/projects/{p}/reports/sessions/summary")),
         },
     ];
+    if !flow_ids.is_empty() {
+        let (a, b) = (flow_ids.clone(), flow_ids.clone());
+        cases.extend([
+            Case {
+                name: "automation: flow list with figures, 30 days",
+                path: Box::new(move |_| format!("/api/projects/{p}/automation/stats")),
+            },
+            Case {
+                name: "automation: drill-down first page, status=completed",
+                path: Box::new(move |i| {
+                    format!(
+                        "/api/projects/{p}/flows/{}/visitors?status=completed&limit=50",
+                        a[i % a.len()]
+                    )
+                }),
+            },
+            Case {
+                name: "automation: funnel of one version",
+                path: Box::new(move |i| {
+                    format!(
+                        "/api/projects/{p}/flows/{}/versions/1/funnel",
+                        b[i % b.len()]
+                    )
+                }),
+            },
+        ]);
+    }
 
     let mut rows = Vec::new();
     for case in &cases {

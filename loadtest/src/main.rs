@@ -82,6 +82,15 @@ enum Cmd {
         /// Rows per INSERT statement (messages: a quarter of this many sessions).
         #[arg(long, default_value_t = 100_000)]
         batch: i64,
+        /// Automation flows (each one published version); 0: none.
+        #[arg(long, default_value_t = 0)]
+        flows: i64,
+        /// Runs of those flows, spread over the sessions (their contacts and times).
+        #[arg(long, default_value_t = 0)]
+        runs: i64,
+        /// Step transitions in total (`flow_run_steps` rows), about `transitions / runs` a run.
+        #[arg(long, default_value_t = 0)]
+        transitions: i64,
         #[arg(long)]
         quiet: bool,
     },
@@ -407,6 +416,9 @@ async fn main_async(cli: Cli) -> Result<()> {
             contacts,
             agents,
             batch,
+            flows,
+            runs,
+            transitions,
             quiet,
         } => {
             seed::run(seed::SeedConfig {
@@ -416,6 +428,9 @@ async fn main_async(cli: Cli) -> Result<()> {
                 contacts,
                 agents,
                 batch,
+                flows,
+                runs,
+                transitions,
                 quiet,
             })
             .await?;

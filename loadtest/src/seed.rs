@@ -18,6 +18,16 @@
 //!   `last_seq`, `last_message_at`, `received_at`, `first_wait_at` and `first_response_at`
 //!   are computed from the same formulas, so they agree with the inserted messages.
 //! - 8 session tags; every third session carries one.
+//! - With `--flows F --runs R --transitions T`: F keyword flows, each one published version:
+//!   a chain of L = 2 × T/R − 1 steps (L − 1 messages with one button `go`, then an End step
+//!   `done`). Run `g` belongs to a flow picked by a hash of `g`, session `(g − 1) mod sessions + 1` (its
+//!   contact, channel; `triggered_at` its creation time + a minute per earlier run there) and entered `n` = 1..L steps
+//!   (uniform, mean ≈ T/R): `n = L` completed, `n ≥ 2` participated (it clicked), otherwise
+//!   ended at step `n` — running for 10 % of the runs of the first `sessions` (one running run
+//!   per session), stopped (`agent_replied`) for the rest. Its `n` step rows agree with the
+//!   run row (`current_step`, `step_seq`, ports, times 10 s apart). The statistics actor
+//!   reads runs at start: restart the server after seeding, or its flow list will not
+//!   count them.
 
 use anyhow::{bail, Context, Result};
 use std::time::Instant;
@@ -30,6 +40,9 @@ pub struct SeedConfig {
     pub contacts: i64,
     pub agents: i64,
     pub batch: i64,
+    pub flows: i64,
+    pub runs: i64,
+    pub transitions: i64,
     pub quiet: bool,
 }
 
@@ -59,6 +72,9 @@ pub async fn run(cfg: SeedConfig) -> Result<()> {
     if cfg.batch < 1000 {
         bail!("--batch must be at least 1000");
     }
+    if cfg.flows > 0 && cfg.runs > 0 && cfg.transitions < cfg.runs {
+        bail!("--transitions must be at least --runs (every run enters its first step)");
+    }
     let open = cfg.sessions / 20;
     if open > cfg.contacts {
         bail!("--contacts must be at least 5 % of --sessions (one open session per contact)");
@@ -87,7 +103,16 @@ pub async fn run(cfg: SeedConfig) -> Result<()> {
     sessions(&client, &cfg, &ids, start).await?;
     messages(&client, &cfg, &ids, start).await?;
     tags(&client, &cfg, &ids).await?;
-    for t in ["contacts", "sessions", "messages"] {
+    if cfg.flows > 0 && cfg.runs > 0 {
+        flows(&client, &cfg, &ids, start).await?;
+    }
+    for t in [
+        "contacts",
+        "sessions",
+        "messages",
+        "flow_runs",
+        "flow_run_steps",
+    ] {
         client
             .batch_execute(&format!(
                 "SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT max(id) FROM {t}))"
@@ -103,6 +128,10 @@ pub async fn run(cfg: SeedConfig) -> Result<()> {
         "session_tag_links",
         "users",
         "project_members",
+        "flows",
+        "flow_versions",
+        "flow_runs",
+        "flow_run_steps",
     ] {
         log(cfg.quiet, start, &format!("VACUUM (ANALYZE) {t}"));
         client
@@ -113,8 +142,8 @@ pub async fn run(cfg: SeedConfig) -> Result<()> {
         cfg.quiet,
         start,
         &format!(
-            "done: project {} — {} contacts, {} sessions, {} messages",
-            ids.project, cfg.contacts, cfg.sessions, cfg.messages
+            "done: project {} — {} contacts, {} sessions, {} messages, {} flows, {} runs",
+            ids.project, cfg.contacts, cfg.sessions, cfg.messages, cfg.flows, cfg.runs
         ),
     );
     println!("{}", ids.project);
@@ -140,8 +169,8 @@ async fn setup(client: &Client, cfg: &SeedConfig) -> Result<Ids> {
     client
         .batch_execute(&format!(
             "INSERT INTO roles (project_id, name, builtin, permissions, data_scope) VALUES
-               ({project}, 'owner', true, ARRAY['project.manage','team.manage','channels.manage','automation.manage','contacts.manage','session_tags.manage'], 'all'),
-               ({project}, 'admin', true, ARRAY['team.manage','channels.manage','automation.manage','contacts.manage','session_tags.manage'], 'all'),
+               ({project}, 'owner', true, ARRAY['project.manage','team.manage','channels.manage','automation.manage','automation.view','contacts.manage','session_tags.manage'], 'all'),
+               ({project}, 'admin', true, ARRAY['team.manage','channels.manage','automation.manage','automation.view','contacts.manage','session_tags.manage'], 'all'),
                ({project}, 'agent', true, '{{}}', 'all');
              INSERT INTO project_members (project_id, user_id, role_id)
                SELECT {project}, {owner}, id FROM roles WHERE project_id = {project} AND name = 'owner';"
@@ -372,5 +401,112 @@ async fn tags(client: &Client, cfg: &SeedConfig, ids: &Ids) -> Result<()> {
             total = cfg.sessions
         ))
         .await?;
+    Ok(())
+}
+
+/// The chain flow of `len` steps: `s1 … s{len-1}` (a message with one button `go`), then `done`.
+fn chain_document(len: i64) -> String {
+    let mut steps = Vec::new();
+    let mut edges = Vec::new();
+    for k in 1..len {
+        steps.push(format!(
+            r#"{{"id":"s{k}","type":"message","text":"Step {k}","buttons":[{{"id":"go","title":"Go on"}}]}}"#
+        ));
+        let to = if k + 1 == len {
+            "done".to_owned()
+        } else {
+            format!("s{}", k + 1)
+        };
+        edges.push(format!(r#"{{"from":"s{k}","port":"go","to":"{to}"}}"#));
+    }
+    steps.push(r#"{"id":"done","type":"end","text":"Thanks"}"#.to_owned());
+    let start = if len > 1 { "s1" } else { "done" };
+    format!(
+        r#"{{"trigger":{{"kind":"keyword","keywords":["seed"],"matching":"exact"}},"start":"{start}","steps":[{}],"edges":[{}]}}"#,
+        steps.join(","),
+        edges.join(",")
+    )
+}
+
+async fn flows(client: &Client, cfg: &SeedConfig, ids: &Ids, start: Instant) -> Result<()> {
+    let Ids {
+        project,
+        session_base,
+        ..
+    } = *ids;
+    let len = (2 * cfg.transitions / cfg.runs - 1).clamp(1, 99);
+    let doc = chain_document(len).replace('\'', "''");
+    client
+        .batch_execute(&format!(
+            "DROP TABLE IF EXISTS seed_flows;
+             CREATE UNLOGGED TABLE seed_flows (n int PRIMARY KEY, flow_id bigint, version_id bigint);
+             WITH f AS (
+               INSERT INTO flows (project_id, name, enabled, draft, trigger_kind, published_version)
+               SELECT {project}, 'Seed flow ' || k, true, '{doc}'::jsonb, 'keyword', 1
+               FROM generate_series(1, {flows}) k ORDER BY k
+               RETURNING id)
+             INSERT INTO seed_flows (n, flow_id)
+               SELECT (row_number() OVER (ORDER BY id)) - 1, id FROM f;
+             WITH v AS (
+               INSERT INTO flow_versions (flow_id, version, document, trigger_kind)
+               SELECT flow_id, 1, '{doc}'::jsonb, 'keyword' FROM seed_flows ORDER BY n
+               RETURNING id, flow_id)
+             UPDATE seed_flows s SET version_id = v.id FROM v WHERE v.flow_id = s.flow_id;",
+            flows = cfg.flows
+        ))
+        .await?;
+    let run_base = one_i64(client, "SELECT COALESCE(max(id), 0) FROM flow_runs").await?;
+    // n steps for run g (1..len), and its session (g - 1) % sessions + 1.
+    let n = format!("(1 + (hashint8(g * 13) & 2147483647) % {len})::int");
+    let mut lo = 1;
+    while lo <= cfg.runs {
+        let hi = (lo + cfg.batch - 1).min(cfg.runs);
+        client
+            .batch_execute(&format!(
+                "INSERT INTO flow_runs (id, project_id, flow_id, flow_version_id, session_id,
+                     contact_id, channel_id, status, end_reason, trigger_kind, current_step,
+                     step_seq, waiting_for, triggered_at, participated_at, completed_at, ended_at)
+                 OVERRIDING SYSTEM VALUE
+                 SELECT {run_base} + g, {project}, f.flow_id, f.version_id, s.id, s.contact_id,
+                        s.channel_id, x.status,
+                        CASE x.status WHEN 'completed' THEN 'completed'
+                                      WHEN 'stopped' THEN 'agent_replied' END,
+                        'keyword', CASE WHEN x.n = {len} THEN 'done' ELSE 's' || x.n END, x.n,
+                        CASE WHEN x.status = 'running' THEN 'button' END,
+                        tt.t,
+                        CASE WHEN x.n >= 2 THEN tt.t + interval '10 seconds' END,
+                        CASE WHEN x.status = 'completed'
+                             THEN tt.t + (x.n - 1) * interval '10 seconds' END,
+                        CASE WHEN x.status <> 'running'
+                             THEN tt.t + (x.n - 1) * interval '10 seconds' END
+                 FROM (SELECT g, {n} AS n,
+                              CASE WHEN {n} = {len} THEN 'completed'
+                                   WHEN g <= {sessions} AND (hashint8(g * 17) & 2147483647) % 10 = 0
+                                   THEN 'running'
+                                   ELSE 'stopped' END AS status
+                       FROM generate_series({lo}, {hi}) g) x
+                 JOIN seed_flows f ON f.n = (hashint8(x.g * 7) & 2147483647) % {flows}
+                 JOIN sessions s ON s.id = {session_base} + (x.g - 1) % {sessions} + 1
+                 CROSS JOIN LATERAL (SELECT s.created_at + ((x.g - 1) / {sessions}) * interval '1 minute' AS t) tt;
+                 INSERT INTO flow_run_steps (run_id, flow_version_id, seq, step_id, step_type,
+                     from_step, via_port, entered_at, left_port, left_at)
+                 SELECT r.id, r.flow_version_id, k,
+                        CASE WHEN k = {len} THEN 'done' ELSE 's' || k END,
+                        CASE WHEN k = {len} THEN 'end' ELSE 'message' END,
+                        CASE WHEN k > 1 THEN 's' || (k - 1) END,
+                        CASE WHEN k > 1 THEN 'go' END,
+                        r.triggered_at + (k - 1) * interval '10 seconds',
+                        CASE WHEN k < r.step_seq THEN 'go' END,
+                        CASE WHEN k < r.step_seq THEN r.triggered_at + k * interval '10 seconds' END
+                 FROM flow_runs r, generate_series(1, r.step_seq) k
+                 WHERE r.id BETWEEN {run_base} + {lo} AND {run_base} + {hi};",
+                flows = cfg.flows,
+                sessions = cfg.sessions,
+            ))
+            .await?;
+        log(cfg.quiet, start, &format!("flow runs {hi}/{}", cfg.runs));
+        lo = hi + 1;
+    }
+    client.batch_execute("DROP TABLE seed_flows").await?;
     Ok(())
 }

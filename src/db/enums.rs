@@ -255,6 +255,19 @@ text_enum! {
 }
 
 text_enum! {
+    /// A triggered visitor's best run in an analytics range (not a column: `db::flow_stats`
+    /// computes it from the visitor's runs).
+    pub enum VisitorStatus {
+        /// A run of theirs completed.
+        Completed = "completed",
+        /// None completed; one participated.
+        Participated = "participated",
+        /// None participated.
+        NotParticipated = "not_participated",
+    }
+}
+
+text_enum! {
     /// What a running run waits for at its step.
     pub enum RunWait {
         /// A click on one of the buttons of its message.

@@ -5,6 +5,7 @@
 pub mod embedded;
 pub mod enums;
 pub mod flow_runs;
+pub mod flow_stats;
 pub mod flows;
 pub mod schema;
 

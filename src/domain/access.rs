@@ -17,6 +17,10 @@ pub enum Permission {
     ManageChannels,
     #[serde(rename = "automation.manage")]
     ManageAutomation,
+    /// Automation analytics (flow figures, drill-down, funnel); `automation.manage` grants it
+    /// too.
+    #[serde(rename = "automation.view")]
+    ViewAutomation,
     #[serde(rename = "contacts.manage")]
     ManageContacts,
     #[serde(rename = "session_tags.manage")]
@@ -24,11 +28,12 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 7] = [
         Permission::ManageProject,
         Permission::ManageTeam,
         Permission::ManageChannels,
         Permission::ManageAutomation,
+        Permission::ViewAutomation,
         Permission::ManageContacts,
         Permission::ManageSessionTags,
     ];
@@ -38,6 +43,7 @@ impl Permission {
             Permission::ManageTeam => "team.manage",
             Permission::ManageChannels => "channels.manage",
             Permission::ManageAutomation => "automation.manage",
+            Permission::ViewAutomation => "automation.view",
             Permission::ManageContacts => "contacts.manage",
             Permission::ManageSessionTags => "session_tags.manage",
         }
@@ -91,8 +97,13 @@ impl Access {
         self.permissions.contains(&p)
     }
 
+    /// `has`, with what a permission implies: managing automation includes viewing its data.
+    pub fn grants(&self, p: Permission) -> bool {
+        self.has(p) || (p == Permission::ViewAutomation && self.has(Permission::ManageAutomation))
+    }
+
     pub fn require(&self, p: Permission) -> AppResult<()> {
-        if self.has(p) {
+        if self.grants(p) {
             Ok(())
         } else {
             Err(AppError::forbidden(format!(
@@ -247,6 +258,22 @@ mod tests {
         assert!(manager.sees_contact(&others) && manager.contact_scope().is_none());
         assert_eq!(own.contact_scope(), Some(7));
         assert!(own.check_contact(&others).is_err() && own.check_contact(&queued).is_ok());
+    }
+
+    #[test]
+    fn managing_automation_grants_viewing_it_and_not_the_reverse() {
+        let mut a = access(DataScope::All);
+        assert!(!a.grants(Permission::ViewAutomation));
+        a.permissions = vec![Permission::ManageAutomation];
+        assert!(a.grants(Permission::ViewAutomation));
+        assert!(a.require(Permission::ViewAutomation).is_ok());
+        a.permissions = vec![Permission::ViewAutomation];
+        assert!(a.require(Permission::ManageAutomation).is_err());
+        let builtin = builtin_roles();
+        for (name, perms, _) in &builtin {
+            let viewer = perms.contains(&Permission::ViewAutomation);
+            assert_eq!(viewer, *name != "agent", "{name}");
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::domain::access::Access;
 use crate::domain::access::Permission;
 use crate::domain::views::{DeliveryView, JobView, MessageView, SessionView};
 use crate::protocol;
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 /// The contact's names as session frames show them.
@@ -71,6 +72,24 @@ pub enum Event {
     },
     /// A background job (contact sync) moved on: a page imported, or it ended.
     JobProgress { project_id: i64, job: JobView },
+    /// An automation run started, first participated or completed (never for a test run).
+    /// It sends no frame itself: the statistics listener counts it and coalesces the changes
+    /// of a flow into `FlowStatsChanged`.
+    FlowRunChanged {
+        project_id: i64,
+        flow_id: i64,
+        run_id: i64,
+        contact_id: i64,
+        triggered_at: DateTime<Utc>,
+        /// The run's state after the change: it has participated, it has completed; `started`:
+        /// this change is its start.
+        participated: bool,
+        completed: bool,
+        started: bool,
+    },
+    /// A flow's figures changed (at most one per flow per second): the `flow_stats` frame to
+    /// the agents who view automation data.
+    FlowStatsChanged { project_id: i64, flow_id: i64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,7 +132,7 @@ pub enum Audience {
         project_id: i64,
         sessions: Vec<(SessionStatus, Option<i64>)>,
     },
-    /// The project's agents whose role has this permission.
+    /// The project's agents whose role grants this permission (`Access::grants`).
     ProjectPermission {
         project_id: i64,
         permission: Permission,
@@ -151,7 +170,7 @@ impl Audience {
                 project_id,
                 permission,
             } => (
-                access.project_id == *project_id && access.has(*permission),
+                access.project_id == *project_id && access.grants(*permission),
                 false,
             ),
             Audience::Visitor { .. } => (false, false),
@@ -308,6 +327,20 @@ impl Event {
                 session_ended: false,
                 frame: protocol::job(job),
             }],
+            Event::FlowRunChanged { .. } => Vec::new(),
+            Event::FlowStatsChanged {
+                project_id,
+                flow_id,
+            } => vec![Delivery {
+                audience: Audience::ProjectPermission {
+                    project_id: *project_id,
+                    permission: Permission::ViewAutomation,
+                },
+                session_id: 0,
+                seq: None,
+                session_ended: false,
+                frame: protocol::flow_stats(*flow_id),
+            }],
         }
     }
 }
@@ -388,6 +421,24 @@ mod tests {
         assert_eq!(d[0].audience.agent_sees(&own(8)), (false, false));
         admin.project_id = 2;
         assert_eq!(d[0].audience.agent_sees(&admin), (false, false));
+    }
+
+    #[test]
+    fn flow_stats_go_to_the_projects_agents_who_view_or_manage_automation() {
+        let d = Event::FlowStatsChanged {
+            project_id: 1,
+            flow_id: 4,
+        }
+        .deliveries();
+        let mut viewer = own(7);
+        viewer.permissions = vec![Permission::ViewAutomation];
+        let mut manager = own(8);
+        manager.permissions = vec![Permission::ManageAutomation];
+        assert_eq!(d[0].audience.agent_sees(&viewer), (true, false));
+        assert_eq!(d[0].audience.agent_sees(&manager), (true, false));
+        assert_eq!(d[0].audience.agent_sees(&own(9)), (false, false));
+        viewer.project_id = 2;
+        assert_eq!(d[0].audience.agent_sees(&viewer), (false, false));
     }
 
     #[test]

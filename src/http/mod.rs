@@ -6,6 +6,7 @@ mod channels;
 mod contacts;
 mod email;
 pub mod extract;
+mod flow_stats;
 mod flows;
 mod health;
 mod hosting;
@@ -97,6 +98,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(flows::preview)
         .service(flows::runs)
         .service(flows::run_steps)
+        .service(flow_stats::stats)
+        .service(flow_stats::visitors)
+        .service(flow_stats::visitors_csv)
+        .service(flow_stats::funnel)
         .service(sync::start)
         .service(sync::latest)
         .service(sync::cancel)

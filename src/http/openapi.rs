@@ -79,6 +79,10 @@ use utoipa::OpenApi;
         super::flows::preview,
         super::flows::runs,
         super::flows::run_steps,
+        super::flow_stats::stats,
+        super::flow_stats::visitors,
+        super::flow_stats::visitors_csv,
+        super::flow_stats::funnel,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorCode))
 )]

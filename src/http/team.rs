@@ -63,7 +63,7 @@ pub async fn remove_member(
 pub struct NewRole {
     pub name: String,
     /// Names from `project.manage`, `team.manage`, `channels.manage`, `automation.manage`,
-    /// `contacts.manage`, `session_tags.manage`.
+    /// `automation.view`, `contacts.manage`, `session_tags.manage`.
     #[serde(default)]
     pub permissions: Vec<String>,
     /// `own` or `all`.

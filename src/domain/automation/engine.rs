@@ -203,7 +203,26 @@ pub async fn start(
     .await?;
     let first = doc.start.clone();
     let mut run = Run { row, doc };
+    counted(turn, &run.row, true);
     advance(conn, turn, &mut run, first, None, settings).await
+}
+
+/// Tells the statistics that a run started, first participated or completed (test runs are
+/// never counted).
+fn counted(turn: &mut Turn, row: &RunRow, started: bool) {
+    if row.preview {
+        return;
+    }
+    turn.more.push(Event::FlowRunChanged {
+        project_id: row.project_id,
+        flow_id: row.flow_id,
+        run_id: row.id,
+        contact_id: row.contact_id,
+        triggered_at: row.triggered_at,
+        participated: row.participated_at.is_some(),
+        completed: row.completed_at.is_some(),
+        started,
+    });
 }
 
 /// Leaves the run's current step by `port` and moves on.
@@ -337,7 +356,9 @@ async fn advance(
                 if let Some(t) = text.as_deref().filter(|t| !t.trim().is_empty()) {
                     say(conn, turn, run, t, None, settings).await?;
                 }
-                return end(conn, run, RunStatus::Completed, RunEndReason::Completed).await;
+                end(conn, run, RunStatus::Completed, RunEndReason::Completed).await?;
+                counted(turn, &run.row, false);
+                return Ok(());
             }
         };
         let Some(next) = run.doc.next(&step.id, port).map(|s| s.id.clone()) else {
@@ -459,7 +480,7 @@ async fn input(
         (Some(RunWait::Button), StepKind::Message { buttons, .. }) => {
             match clicked(buttons, run.row.waiting_message_id, message) {
                 Some(id) => {
-                    participate(conn, run).await?;
+                    participate(conn, turn, run).await?;
                     go(conn, turn, run, &id, settings).await
                 }
                 None if run.doc.next(&step.id, PORT_OTHER).is_some() => {
@@ -495,7 +516,7 @@ async fn input(
                     },
                 )
                 .await?;
-                participate(conn, run).await?;
+                participate(conn, turn, run).await?;
                 go(conn, turn, run, PORT_NEXT, settings).await
             }
             Err(hint) if run.row.retries >= *retries => {
@@ -589,7 +610,11 @@ fn valid_answer(
     }
 }
 
-async fn participate(conn: &mut AsyncPgConnection, run: &mut Run) -> AppResult<()> {
+async fn participate(
+    conn: &mut AsyncPgConnection,
+    turn: &mut Turn,
+    run: &mut Run,
+) -> AppResult<()> {
     if run.row.participated_at.is_some() {
         return Ok(());
     }
@@ -600,7 +625,9 @@ async fn participate(conn: &mut AsyncPgConnection, run: &mut Run) -> AppResult<(
             ..Default::default()
         },
     )
-    .await
+    .await?;
+    counted(turn, &run.row, false);
+    Ok(())
 }
 
 /// Writes a contact field the way a customer-info edit does (one audit row per change, no

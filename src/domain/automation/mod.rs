@@ -4,6 +4,7 @@
 //! step transition are rows (`db::flow_runs`); its waits are durable timers; its steps run
 //! inside the session's transactions, through the session actor.
 
+pub mod analytics;
 pub mod document;
 pub mod engine;
 pub mod flows;

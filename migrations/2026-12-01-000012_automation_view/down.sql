@@ -1,0 +1,2 @@
+DROP INDEX IF EXISTS flow_runs_version;
+UPDATE roles SET permissions = array_remove(permissions, 'automation.view');
