@@ -41,7 +41,15 @@ fi
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+# The integration tests' shared PostgreSQL cluster lives in a static, which is never dropped:
+# stop it and remove its directory (gigabytes per run) when the tests are done, pass or fail.
+clean_test_clusters() {
+  pkill -f 'postgres -D /tmp/sb-test-' 2>/dev/null || true
+  rm -rf /tmp/sb-test-* 2>/dev/null || true
+}
+trap clean_test_clusters EXIT
 cargo test --workspace
+clean_test_clusters
 
 (cd web && npm test)
 (cd web && SWITCHBOARD_BIN="$PWD/../target/debug/switchboard" npm run e2e)
