@@ -316,30 +316,42 @@ pub async fn preview_of_contact(
         .optional()
 }
 
-/// Whether a visitor's message can concern automation at all, in one round trip: the session
-/// has a running run, the contact is a test-run visitor, or the project has a live flow. Most
-/// messages of most projects need none of the engine's reads.
-pub async fn automation_applies(
+/// What a visitor's message may concern, read in one round trip on the locked session: a run
+/// is running in it, its contact is a test-run visitor, the project has a live flow. Runs are
+/// started only under the session's lock, so the answer holds for the rest of the transaction.
+#[derive(Debug, Clone, Copy, QueryableByName)]
+pub struct AutomationProbe {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub running: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub preview: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub live: bool,
+}
+
+impl AutomationProbe {
+    /// Most messages of most projects need none of the engine's reads.
+    pub fn applies(&self) -> bool {
+        self.running || self.preview || self.live
+    }
+}
+
+pub async fn automation_probe(
     conn: &mut AsyncPgConnection,
     project_id: i64,
     session_id: i64,
     contact_id: i64,
-) -> QueryResult<bool> {
-    #[derive(QueryableByName)]
-    struct Applies {
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        applies: bool,
-    }
-    let row: Applies = diesel::sql_query(
+) -> QueryResult<AutomationProbe> {
+    diesel::sql_query(
         "SELECT EXISTS (SELECT 1 FROM flow_runs WHERE session_id = $2 AND status = 'running')
-             OR EXISTS (SELECT 1 FROM flow_previews WHERE contact_id = $3)
-             OR EXISTS (SELECT 1 FROM flows WHERE project_id = $1 AND enabled
-                                              AND published_version IS NOT NULL) AS applies",
+                    AS running,
+                EXISTS (SELECT 1 FROM flow_previews WHERE contact_id = $3) AS preview,
+                EXISTS (SELECT 1 FROM flows WHERE project_id = $1 AND enabled
+                                             AND published_version IS NOT NULL) AS live",
     )
     .bind::<diesel::sql_types::Int8, _>(project_id)
     .bind::<diesel::sql_types::Int8, _>(session_id)
     .bind::<diesel::sql_types::Int8, _>(contact_id)
     .get_result(conn)
-    .await?;
-    Ok(row.applies)
+    .await
 }

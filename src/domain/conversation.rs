@@ -239,20 +239,20 @@ pub async fn post(
             (Author::Visitor { .. }, Some(m)) => Some(m.clone()),
             _ => None,
         };
-        let automated = match &visitor_message {
+        let probe = match &visitor_message {
             Some(_) => {
                 let s = &applied.after;
-                db::flows::automation_applies(conn, s.project_id, s.id, s.contact_id).await?
+                Some(db::flows::automation_probe(conn, s.project_id, s.id, s.contact_id).await?)
             }
-            None => false,
+            None => None,
         };
-        if let (true, Some(message)) = (automated, visitor_message) {
+        if let (Some(probe), Some(message)) = (probe.filter(|p| p.applies()), visitor_message) {
             // In a savepoint: an automation failure is logged and costs the visitor's message
             // nothing.
             let session = applied.after.clone();
             let run = conn
                 .transaction(async |conn| {
-                    automation::engine::on_visitor_message(conn, session, &message, &settings)
+                    automation::engine::on_visitor_message(conn, session, &message, &settings, probe)
                         .await
                 })
                 .await;

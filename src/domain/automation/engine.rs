@@ -92,6 +92,7 @@ pub async fn on_visitor_message(
     session: SessionRow,
     message: &MessageRow,
     settings: &ProjectSettings,
+    probe: db::flows::AutomationProbe,
 ) -> AppResult<Turn> {
     let mut turn = Turn::new(session);
     // A Messenger thread another app controls (standby) must not be answered: a send into it
@@ -99,10 +100,13 @@ pub async fn on_visitor_message(
     if message.content.get("standby").and_then(|v| v.as_bool()) == Some(true) {
         return Ok(turn);
     }
-    if let Some(row) = db::flow_runs::lock_running(conn, turn.session.id).await? {
-        let mut run = Run::load(conn, row).await?;
-        input(conn, &mut turn, &mut run, message, settings).await?;
-        return Ok(turn);
+    // The probe already said what exists: only those rows are read.
+    if probe.running {
+        if let Some(row) = db::flow_runs::lock_running(conn, turn.session.id).await? {
+            let mut run = Run::load(conn, row).await?;
+            input(conn, &mut turn, &mut run, message, settings).await?;
+            return Ok(turn);
+        }
     }
     let place = MessagePlace {
         first_visitor_message: turn.session.visitor_message_count == 1,
@@ -110,7 +114,11 @@ pub async fn on_visitor_message(
     };
     // A test-run visitor runs its preview at its first message, whatever the trigger, and
     // nothing else.
-    if let Some(version) = db::flows::preview_of_contact(conn, turn.session.contact_id).await? {
+    let preview = match probe.preview {
+        true => db::flows::preview_of_contact(conn, turn.session.contact_id).await?,
+        false => None,
+    };
+    if let Some(version) = preview {
         if place.first_visitor_message {
             let doc = document::parse_version(&version)?;
             let trigger = version.trigger_kind;
@@ -125,6 +133,9 @@ pub async fn on_visitor_message(
             )
             .await?;
         }
+        return Ok(turn);
+    }
+    if !probe.live {
         return Ok(turn);
     }
     let kinds = [
