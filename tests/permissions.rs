@@ -138,7 +138,7 @@ const TABLE: &[Row] = &[
     row("PUT",    "/api/projects/{pid}/flows/{fid}", Some(r#"{"name":"f{uniq}"}"#), AUTO_200),
     row("POST",   "/api/projects/{pid}/flows/{fid}/publish", None, AUTO_200),
     row("PATCH",  "/api/projects/{pid}/flows/{fid}", Some(r#"{"enabled":true}"#), AUTO_200),
-    row("GET",    "/api/projects/{pid}/flows/{fid}/versions/1", None, AUTO_200),
+    row("GET",    "/api/projects/{pid}/flows/{fid}/versions/1", None, VIEW_200),
     row("POST",   "/api/projects/{pid}/flows/{fid}/preview", None, AUTO_201),
     row("GET",    "/api/projects/{pid}/flows/{fid}/runs", None, AUTO_200),
     row("DELETE", "/api/projects/{pid}/flows/{new_flow}", None, AUTO_204),

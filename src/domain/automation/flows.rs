@@ -407,7 +407,9 @@ pub async fn version(
     id: i64,
     version: i32,
 ) -> AppResult<VersionView> {
-    access.require(Permission::ManageAutomation)?;
+    // The analytics draw a version's funnel on its graph: reading a published version is
+    // viewing automation data (manage includes it).
+    access.require(Permission::ViewAutomation)?;
     db::flows::find(conn, access.project_id, id)
         .await
         .or_not_found("flow")?;

@@ -1,7 +1,7 @@
 // A version's funnel as the page draws it: the steps in graph order (breadth-first from the
 // start, each step's ports in their order), the counts on each node and edge, and the bars.
 // The counts are the server's (recorded step transitions); the graph only places them. A
-// version whose document could not be read (a viewer without `automation.manage`) is drawn
+// version whose document could not be read (a failed request) is drawn
 // from the funnel's own steps and edges, in layers by distance from the start.
 import type { Funnel, FunnelStep } from '../api/analytics';
 import * as D from '../automation/document';

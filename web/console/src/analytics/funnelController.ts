@@ -1,7 +1,7 @@
 // One flow version's funnel: the version picked, its counts (refetched live on the flow's
 // `flow_stats` frames), and its document to draw them on (read once per version; a version's
-// document never changes). Without the document (403 for a viewer without automation.manage,
-// or any failure) the funnel is drawn from its own steps.
+// document never changes). Without the document (a failed read) the funnel is drawn from its
+// own steps.
 import { authLost } from '../api/http';
 import type { AnalyticsApi, Funnel } from '../api/analytics';
 import * as D from '../automation/document';
