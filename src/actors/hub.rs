@@ -1,5 +1,6 @@
 //! The connection hub: this server's agent connections by project and visitor connections by
-//! contact, and the local fan-out to them. Fan-out uses `try_send` only: a connection whose
+//! contact (a visitor who has not written yet: by token hash, until a tab of theirs writes and
+//! the contact is made), and the local fan-out to them. Fan-out uses `try_send` only: a connection whose
 //! bounded mailbox is full is flagged as lagging (its heartbeat closes it, the client resumes)
 //! instead of queuing without bound.
 //!
@@ -7,13 +8,14 @@
 //! cross-server implementation (Redis pub/sub) plugs in at the same trait.
 
 use super::Deliver;
+use crate::db::contacts::Contact;
 use crate::domain::access::Access;
 use crate::domain::events::{Audience, Delivery, Event};
 use crate::events::Listener;
 use actix::prelude::*;
 use dashmap::DashMap;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Carries committed events' frames to the connections in their audiences.
@@ -79,10 +81,28 @@ pub struct AgentEntry {
 #[rtype(result = "()")]
 pub struct Revoke;
 
+/// A visitor connection with a token and no contact yet.
+#[derive(Clone)]
+pub struct PendingEntry {
+    pub conn: ConnHandle,
+    pub made: Recipient<ContactMade>,
+    /// Set by the hub to the contact's id when it moves the connection to that contact, so a
+    /// connection that stops before `ContactMade` reaches it still unregisters the right entry.
+    pub contact_id: Arc<AtomicI64>,
+}
+
+/// A tab of this pending visitor wrote: this is their contact now, and the connection is
+/// registered under it.
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "()")]
+pub struct ContactMade(pub Contact);
+
 #[derive(Default)]
 pub struct Hub {
     agents: DashMap<i64, HashMap<u64, AgentEntry>>,
     visitors: DashMap<i64, HashMap<u64, ConnHandle>>,
+    /// Pending visitors' connections by the SHA-256 of their token.
+    pending: DashMap<Vec<u8>, HashMap<u64, PendingEntry>>,
     /// (project, user) → how many times that member's access was revoked. An agent socket reads
     /// it before its access is loaded and registers only if it is unchanged, so a connection
     /// being opened while the member's role changes cannot slip in with the old access.
@@ -142,10 +162,50 @@ impl Hub {
             .remove_if(&contact_id, |_, conns| conns.is_empty());
     }
 
+    pub fn register_pending(&self, token_hash: &[u8], entry: PendingEntry) {
+        self.pending
+            .entry(token_hash.to_vec())
+            .or_default()
+            .insert(entry.conn.id, entry);
+    }
+
+    /// Unregisters a pending visitor's connection wherever it is now: still pending, or moved
+    /// to its contact by `contact_made`.
+    pub fn unregister_pending(&self, token_hash: &[u8], conn_id: u64, contact_id: &AtomicI64) {
+        let removed = self
+            .pending
+            .get_mut(token_hash)
+            .is_some_and(|mut conns| conns.remove(&conn_id).is_some());
+        self.pending
+            .remove_if(token_hash, |_, conns| conns.is_empty());
+        if !removed {
+            // `contact_made` sets the id while it holds the pending entry, so it is set here.
+            let id = contact_id.load(Ordering::Acquire);
+            if id != 0 {
+                self.unregister_visitor(id, conn_id);
+            }
+        }
+    }
+
+    /// The pending visitor with this token has a contact now: every connection of theirs is
+    /// moved to it (and told), so all their tabs receive the conversation that follows.
+    pub fn contact_made(&self, token_hash: &[u8], contact: &Contact) {
+        if let Some(mut conns) = self.pending.get_mut(token_hash) {
+            for (_, entry) in conns.drain() {
+                entry.contact_id.store(contact.id, Ordering::Release);
+                entry.made.do_send(ContactMade(contact.clone()));
+                self.register_visitor(contact.id, entry.conn);
+            }
+        }
+        self.pending
+            .remove_if(token_hash, |_, conns| conns.is_empty());
+    }
+
     pub fn connection_counts(&self) -> (usize, usize) {
         let agents = self.agents.iter().map(|e| e.value().len()).sum();
-        let visitors = self.visitors.iter().map(|e| e.value().len()).sum();
-        (agents, visitors)
+        let visitors: usize = self.visitors.iter().map(|e| e.value().len()).sum();
+        let pending: usize = self.pending.iter().map(|e| e.value().len()).sum();
+        (agents, visitors + pending)
     }
 
     fn project_of(a: &Audience) -> Option<i64> {
