@@ -17,6 +17,10 @@ use dashmap::DashMap;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long `Hub::recently_made` remembers a contact: far longer than an upgrade takes.
+const RECENTLY_MADE: Duration = Duration::from_secs(60);
 
 /// Carries committed events' frames to the connections in their audiences.
 pub trait Fanout: Send + Sync {
@@ -103,6 +107,10 @@ pub struct Hub {
     visitors: DashMap<i64, HashMap<u64, ConnHandle>>,
     /// Pending visitors' connections by the SHA-256 of their token.
     pending: DashMap<Vec<u8>, HashMap<u64, PendingEntry>>,
+    /// Contacts made from pending tokens lately: a tab whose upgrade looked for its contact
+    /// just before another tab's first message made it registers under the contact, so it does
+    /// not stay pending and miss the conversation.
+    recently_made: DashMap<Vec<u8>, (Contact, Instant)>,
     /// (project, user) → how many times that member's access was revoked. An agent socket reads
     /// it before its access is loaded and registers only if it is unchanged, so a connection
     /// being opened while the member's role changes cannot slip in with the old access.
@@ -162,11 +170,22 @@ impl Hub {
             .remove_if(&contact_id, |_, conns| conns.is_empty());
     }
 
-    pub fn register_pending(&self, token_hash: &[u8], entry: PendingEntry) {
+    /// Registers a pending visitor's connection; when their contact was made meanwhile, under
+    /// that contact instead, which is returned.
+    pub fn register_pending(&self, token_hash: &[u8], entry: PendingEntry) -> Option<Contact> {
+        let mut conns = self.pending.entry(token_hash.to_vec()).or_default();
+        // Checked under the pending entry's lock; `contact_made` records the contact before it
+        // takes that lock, so either it finds this entry or this check finds its contact.
+        let Some(contact) = self.recently_made.get(token_hash).map(|m| m.0.clone()) else {
+            conns.insert(entry.conn.id, entry);
+            return None;
+        };
+        drop(conns);
         self.pending
-            .entry(token_hash.to_vec())
-            .or_default()
-            .insert(entry.conn.id, entry);
+            .remove_if(token_hash, |_, conns| conns.is_empty());
+        entry.contact_id.store(contact.id, Ordering::Release);
+        self.register_visitor(contact.id, entry.conn);
+        Some(contact)
     }
 
     /// Unregisters a pending visitor's connection wherever it is now: still pending, or moved
@@ -190,6 +209,13 @@ impl Hub {
     /// The pending visitor with this token has a contact now: every connection of theirs is
     /// moved to it (and told), so all their tabs receive the conversation that follows.
     pub fn contact_made(&self, token_hash: &[u8], contact: &Contact) {
+        let now = Instant::now();
+        if self.recently_made.len() > 1024 {
+            self.recently_made
+                .retain(|_, (_, at)| now.duration_since(*at) < RECENTLY_MADE);
+        }
+        self.recently_made
+            .insert(token_hash.to_vec(), (contact.clone(), now));
         if let Some(mut conns) = self.pending.get_mut(token_hash) {
             for (_, entry) in conns.drain() {
                 entry.contact_id.store(contact.id, Ordering::Release);

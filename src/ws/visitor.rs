@@ -129,7 +129,7 @@ impl Actor for VisitorConn {
                 protocol::visitor_hello(&self.token, contact.id, self.session_id, self.last_seq)
             }
             Who::Pending { hash, moved, .. } => {
-                self.sh.hub.register_pending(
+                let made = self.sh.hub.register_pending(
                     hash,
                     PendingEntry {
                         conn: handle,
@@ -137,7 +137,13 @@ impl Actor for VisitorConn {
                         contact_id: Arc::clone(moved),
                     },
                 );
-                protocol::pending_visitor_hello(&self.token)
+                let hello = protocol::pending_visitor_hello(&self.token);
+                // Another tab wrote between the upgrade's look-up and now: this connection is
+                // that contact's; its session shows with the frames that follow.
+                if let Some(contact) = made {
+                    self.became(contact);
+                }
+                hello
             }
         };
         self.core.send(ctx, &hello);
