@@ -313,3 +313,91 @@ impl Fanout for Hub {
         removed.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connection that only counts what reaches it.
+    #[derive(Default)]
+    struct Probe {
+        made: Arc<AtomicI64>,
+    }
+    impl Actor for Probe {
+        type Context = Context<Self>;
+    }
+    impl Handler<Deliver> for Probe {
+        type Result = ();
+        fn handle(&mut self, _: Deliver, _: &mut Self::Context) {}
+    }
+    impl Handler<ContactMade> for Probe {
+        type Result = ();
+        fn handle(&mut self, m: ContactMade, _: &mut Self::Context) {
+            self.made.store(m.0.id, Ordering::SeqCst);
+        }
+    }
+
+    fn contact(id: i64) -> Contact {
+        let now = chrono::Utc::now();
+        Contact {
+            id,
+            project_id: 1,
+            channel_id: 1,
+            external_id: format!("v_{id}"),
+            name: "Visitor".into(),
+            note_name: None,
+            phone: None,
+            email: None,
+            labels: vec![],
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn pending(addr: &Addr<Probe>, id: u64) -> PendingEntry {
+        PendingEntry {
+            conn: ConnHandle {
+                id,
+                recipient: addr.clone().recipient(),
+                lagging: Arc::new(AtomicBool::new(false)),
+            },
+            made: addr.clone().recipient(),
+            contact_id: Arc::new(AtomicI64::new(0)),
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_pending_visitors_tabs_move_to_the_contact_made_before_or_after_they_register() {
+        let hub = Hub::new();
+        let made = Arc::new(AtomicI64::new(0));
+        let addr = Probe {
+            made: Arc::clone(&made),
+        }
+        .start();
+        let early = pending(&addr, 1);
+        assert!(hub.register_pending(b"h", early.clone()).is_none());
+        hub.contact_made(b"h", &contact(7));
+        assert_eq!(early.contact_id.load(Ordering::SeqCst), 7);
+        // A tab whose upgrade looked before the contact was made registers after it.
+        let late = pending(&addr, 2);
+        assert_eq!(
+            hub.register_pending(b"h", late.clone()).map(|c| c.id),
+            Some(7)
+        );
+        assert_eq!(hub.connection_counts(), (0, 2));
+        assert!(hub.visitors.get(&7).is_some_and(|c| c.len() == 2));
+        assert!(hub.pending.is_empty());
+        // Both unregister from the contact, whether or not they heard of it.
+        hub.unregister_pending(b"h", 1, &early.contact_id);
+        hub.unregister_visitor(7, 2);
+        assert_eq!(hub.connection_counts(), (0, 0));
+        // The early tab was told.
+        for _ in 0..100 {
+            if made.load(Ordering::SeqCst) == 7 {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("ContactMade never reached the early tab");
+    }
+}
