@@ -92,7 +92,8 @@ pub struct ServeArgs {
     /// evenly); 0: no limit.
     #[arg(long, env = "SWITCHBOARD_LOGINS_PER_MINUTE", default_value_t = 10)]
     pub logins_per_minute: u32,
-    /// New widget visitors (each a contact) per client address per minute; 0: no limit.
+    /// New widget visitors (each a new token, and at most one contact when they write) per
+    /// client address per minute; 0: no limit.
     #[arg(
         long,
         env = "SWITCHBOARD_VISITOR_SIGNUPS_PER_MINUTE",

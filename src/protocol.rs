@@ -310,9 +310,19 @@ pub fn visitor_hello(
 ) -> Arc<str> {
     frame(ServerFrame::Hello(Hello::Visitor(VisitorHello {
         visitor_token: token.to_owned(),
-        contact_id,
+        contact_id: Some(contact_id),
         session_id,
         last_seq,
+    })))
+}
+
+/// The hello of a visitor who has not written yet: no contact, so no session either.
+pub fn pending_visitor_hello(token: &str) -> Arc<str> {
+    frame(ServerFrame::Hello(Hello::Visitor(VisitorHello {
+        visitor_token: token.to_owned(),
+        contact_id: None,
+        session_id: None,
+        last_seq: 0,
     })))
 }
 

@@ -18,6 +18,8 @@ const KEY_FILE: &str = "secret.key";
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: XChaCha20Poly1305,
+    /// Derived from the same key for `mac`, so sealing and signing never share a key.
+    mac_key: [u8; 32],
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -30,6 +32,7 @@ impl SecretBox {
     pub fn from_key(key: &[u8; 32]) -> SecretBox {
         SecretBox {
             cipher: XChaCha20Poly1305::new(key.into()),
+            mac_key: hmac_sha256(key, b"switchboard mac key v1"),
         }
     }
 
@@ -105,6 +108,28 @@ impl SecretBox {
     }
 }
 
+impl SecretBox {
+    /// HMAC-SHA256 of `data` under the server's key, bound to `label`: what the server issued
+    /// (a visitor token) can be told from what a client made up, without storing it.
+    pub fn mac(&self, label: &str, data: &[u8]) -> [u8; 32] {
+        let mut msg = Vec::with_capacity(label.len() + 1 + data.len());
+        msg.extend_from_slice(label.as_bytes());
+        msg.push(0);
+        msg.extend_from_slice(data);
+        hmac_sha256(&self.mac_key, &msg)
+    }
+}
+
+fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    // HMAC takes a key of any length, so this cannot fail.
+    let Ok(mut m) = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key) else {
+        return [0; 32];
+    };
+    m.update(data);
+    m.finalize().into_bytes().into()
+}
+
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -131,6 +156,18 @@ mod tests {
         assert!(SecretBox::from_key(&[8; 32])
             .open("app_secret", &sealed)
             .is_err());
+    }
+
+    #[test]
+    fn a_mac_depends_on_key_label_and_data() {
+        let a = SecretBox::from_key(&[7; 32]);
+        assert_eq!(a.mac("t", b"x"), a.mac("t", b"x"));
+        assert_ne!(a.mac("t", b"x"), a.mac("u", b"x"));
+        assert_ne!(a.mac("t", b"x"), a.mac("t", b"y"));
+        assert_ne!(
+            a.mac("t", b"x"),
+            SecretBox::from_key(&[8; 32]).mac("t", b"x")
+        );
     }
 
     #[test]

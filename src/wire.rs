@@ -128,7 +128,8 @@ pub struct AgentHello {
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct VisitorHello {
     pub visitor_token: String,
-    pub contact_id: i64,
+    /// Null for a visitor who has not written yet: the contact is made with the first message.
+    pub contact_id: Option<i64>,
     /// The open session, null when there is none yet.
     pub session_id: Option<i64>,
     /// Newest seq in that session, 0 when none.

@@ -541,8 +541,8 @@ async fn logins_and_new_visitors_are_rate_limited_per_client() {
     );
     let back = app.visitor_with(Some(&token)).await;
     assert_eq!(
-        back.hello.as_ref().unwrap()["contact_id"],
-        v1.hello.as_ref().unwrap()["contact_id"]
+        back.hello.as_ref().unwrap()["visitor_token"],
+        token.as_str()
     );
 }
 

@@ -44,17 +44,20 @@ struct Visitor {
 impl Visitor {
     async fn new(app: &TestApp) -> Visitor {
         let ws = app.visitor().await;
-        let contact_id = ws.hello.as_ref().unwrap()["contact_id"].as_i64().unwrap();
         Visitor {
             ws,
-            contact_id,
+            contact_id: 0,
             session_id: 0,
         }
     }
 
-    async fn says(&mut self, client_id: &str, text: &str) {
+    /// The first message makes the visitor's contact: `contact_id` is known from then on.
+    async fn says(&mut self, app: &TestApp, client_id: &str, text: &str) {
         let ack = visitor_says(&mut self.ws, client_id, text).await;
         self.session_id = ack["session_id"].as_i64().unwrap();
+        if self.contact_id == 0 {
+            self.contact_id = app.contact_of(&self.ws).await;
+        }
     }
 
     /// Clicks a button of the latest bot message with buttons.
@@ -96,36 +99,36 @@ async fn scenario() -> Scenario {
     let mut sessions = HashMap::new();
 
     let mut a = Visitor::new(&app).await;
-    a.says("a1", "help").await;
+    a.says(&app, "a1", "help").await;
     a.clicks(&app, "a2", "human", "A person").await;
 
     let mut b = Visitor::new(&app).await;
-    b.says("b1", "help").await;
+    b.says(&app, "b1", "help").await;
 
     let mut c = Visitor::new(&app).await;
-    c.says("c1", "help").await;
+    c.says(&app, "c1", "help").await;
     c.clicks(&app, "c2", "price", "Pricing").await;
-    c.says("c3", "c@example.com").await;
-    c.says("c4", "help").await;
+    c.says(&app, "c3", "c@example.com").await;
+    c.says(&app, "c4", "help").await;
 
     let mut d = Visitor::new(&app).await;
-    d.says("d1", "help").await;
+    d.says(&app, "d1", "help").await;
     d.clicks(&app, "d2", "price", "Pricing").await;
     app.reply(&owner, d.session_id, "d-reply").await;
 
     let mut e = Visitor::new(&app).await;
-    e.says("e1", "help").await;
-    e.says("e2", "hello?").await;
+    e.says(&app, "e1", "help").await;
+    e.says(&app, "e2", "hello?").await;
     app.end(&owner, e.session_id).await;
     let first_session = e.session_id;
-    e.says("e3", "help").await;
+    e.says(&app, "e3", "help").await;
     assert_ne!(e.session_id, first_session, "a new session");
     e.clicks(&app, "e4", "human", "A person").await;
 
     let mut f = Visitor::new(&app).await;
-    f.says("f1", "help").await;
+    f.says(&app, "f1", "help").await;
     f.clicks(&app, "f2", "price", "Pricing").await;
-    f.says("f3", "not an address").await;
+    f.says(&app, "f3", "not an address").await;
 
     // A test run from the editor: the same flow, never counted.
     let (status, p) = app
@@ -528,9 +531,9 @@ async fn an_own_scope_viewer_drills_down_only_to_visitors_of_sessions_assigned_t
     let mine = analyst(&app, &owner, "own").await;
     let everyone = analyst(&app, &owner, "all").await;
     let mut x = Visitor::new(&app).await;
-    x.says("x1", "help").await;
+    x.says(&app, "x1", "help").await;
     let mut y = Visitor::new(&app).await;
-    y.says("y1", "help").await;
+    y.says(&app, "y1", "help").await;
     app.assign(&owner, x.session_id, Some(mine.user_id)).await;
 
     let path = format!("/api/projects/{}/flows/{flow_id}/visitors", app.project_id);
@@ -571,7 +574,7 @@ async fn a_run_sends_flow_stats_to_automation_viewers_and_not_to_other_agents() 
     let mut plain_ws = app.agent_ws(&plain, app.project_id).await;
 
     let mut v = Visitor::new(&app).await;
-    v.says("v1", "help").await;
+    v.says(&app, "v1", "help").await;
     let frame = viewer_ws.recv_type("flow_stats").await;
     assert_eq!(
         frame,

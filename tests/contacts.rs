@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 /// A visitor's first message: (visitor, session id, contact id).
 async fn open_session(app: &TestApp, text: &str) -> (WsClient, i64, i64) {
     let (v, sid) = app.open_session(text).await;
-    let contact_id = v.hello.as_ref().unwrap()["contact_id"].as_i64().unwrap();
+    let contact_id = app.contact_of(&v).await;
     (v, sid, contact_id)
 }
 
@@ -169,8 +169,7 @@ async fn contact_edits_are_validated_audited_and_pushed_to_agents_in_scope() {
         .is_empty());
 
     // A contact with no session: contacts.manage (admin) may edit, an all-scope agent may not.
-    let lone = app.visitor().await;
-    let lone_id = lone.hello.as_ref().unwrap()["contact_id"].as_i64().unwrap();
+    let (lone_id, lone_token) = app.contact_without_session().await;
     let admin = app.member(pid, "admin", "ada").await;
     let lone_path = format!("/api/projects/{pid}/contacts/{lone_id}");
     let s = app
@@ -232,7 +231,7 @@ async fn contact_edits_are_validated_audited_and_pushed_to_agents_in_scope() {
         )
         .await;
     assert_eq!(s, 200);
-    let mut lone = lone;
+    let mut lone = app.visitor_with(Some(&lone_token)).await;
     lone.send(json!({"v": 1, "type": "send", "client_id": "l1", "text": "hi"}))
         .await;
     lone.recv_type("ack").await;

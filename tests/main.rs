@@ -17,6 +17,7 @@ mod contacts;
 mod flows_api;
 mod graph_client;
 mod hosting;
+mod lazy_visitors;
 mod messenger_buttons;
 mod messenger_inbound;
 mod messenger_outbound;

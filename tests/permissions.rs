@@ -295,21 +295,14 @@ impl World {
             .map(id_of)
             .unwrap();
         let mut v = app.visitor().await;
-        let cid = v.hello.as_ref().unwrap()["contact_id"]
-            .as_i64()
-            .unwrap()
-            .to_string();
         v.send(json!({"v": 1, "type": "send", "client_id": "c", "text": "hi"}))
             .await;
         let sid = v.recv_type("ack").await["session_id"]
             .as_i64()
             .unwrap()
             .to_string();
-        let lone = app.visitor().await;
-        let lone_cid = lone.hello.as_ref().unwrap()["contact_id"]
-            .as_i64()
-            .unwrap()
-            .to_string();
+        let cid = app.contact_of(&v).await.to_string();
+        let lone_cid = app.contact_without_session().await.0.to_string();
         let (_, tag) = send(
             &app,
             Some(&owner),
@@ -462,10 +455,10 @@ async fn an_own_scope_agent_cannot_reach_another_agents_session() {
     let pid = w.app.project_id;
     let other = w.callers[2].as_ref().unwrap().user_id;
     let mut v = w.app.visitor().await;
-    let cid = v.hello.as_ref().unwrap()["contact_id"].as_i64().unwrap();
     v.send(json!({"v": 1, "type": "send", "client_id": "c", "text": "hi"}))
         .await;
     let sid = v.recv_type("ack").await["session_id"].as_i64().unwrap();
+    let cid = w.app.contact_of(&v).await;
     let (s, _) = send(
         &w.app,
         Some(&w.owner),

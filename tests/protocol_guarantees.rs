@@ -116,7 +116,10 @@ async fn a_visitor_holds_at_most_256_unstored_sends_and_refuses_the_rest_unstore
 async fn a_refused_first_send_opens_no_session() {
     let app = TestApp::start().await;
     let mut v = app.visitor().await;
-    let contact_id = v.hello.as_ref().unwrap()["contact_id"].as_i64().unwrap();
+    let token = v.hello.as_ref().unwrap()["visitor_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let refused = [
         (json!("c1"), json!("x".repeat(8001)), "text_too_long"),
         (json!("c2"), json!("   "), "validation"),
@@ -130,11 +133,13 @@ async fn a_refused_first_send_opens_no_session() {
         assert_eq!(e["code"], code, "{e}");
         assert_eq!(e["ref"], client_id);
     }
-    // Each error frame is sent after whatever the send did, so the count is final here.
-    assert_eq!(app.session_count_of_contact(contact_id).await, 0);
+    // Each error frame is sent after whatever the send did, so this is final here: no session,
+    // not even the contact (made with the first stored message).
+    assert_eq!(app.contact_of_token(&token).await, None);
     // The connection is kept and the next good message opens the one session.
     let ack = visitor_says(&mut v, "ok", "now a real question").await;
     assert_eq!(ack["seq"], 1);
+    let contact_id = app.contact_of(&v).await;
     assert_eq!(app.session_count_of_contact(contact_id).await, 1);
 }
 

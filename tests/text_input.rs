@@ -35,11 +35,15 @@ async fn a_visitor_message_with_nul_is_refused_and_opens_no_session() {
     let app = TestApp::start().await;
     for (field, client_id, text) in [("text", "c1", "hi\0there"), ("client_id", "c\0", "hi")] {
         let mut v = app.visitor().await;
-        let contact_id = v.hello.as_ref().unwrap()["contact_id"].as_i64().unwrap();
+        let token = v.hello.as_ref().unwrap()["visitor_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         v.send(json!({"v": 1, "type": "send", "client_id": client_id, "text": text}))
             .await;
         assert_refused_frame(&v.recv_type("error").await, client_id, field);
-        assert_eq!(app.session_count_of_contact(contact_id).await, 0, "{field}");
+        // Not even the visitor's contact: that is made with the first stored message.
+        assert_eq!(app.contact_of_token(&token).await, None, "{field}");
         // The connection stays usable.
         visitor_says(&mut v, "c2", "hello").await;
     }
@@ -96,7 +100,7 @@ async fn a_contact_edit_with_nul_is_refused_and_changes_nothing() {
     let app = TestApp::start().await;
     let owner = app.owner().await;
     let (v, _sid) = app.open_session("hello").await;
-    let cid = v.hello.as_ref().unwrap()["contact_id"].as_i64().unwrap();
+    let cid = app.contact_of(&v).await;
     let path = format!("/api/projects/{}/contacts/{cid}", app.project_id);
     let before = app.get_json(&owner, &path).await;
     for (field, patch) in [

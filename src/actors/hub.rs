@@ -1,5 +1,6 @@
 //! The connection hub: this server's agent connections by project and visitor connections by
-//! contact, and the local fan-out to them. Fan-out uses `try_send` only: a connection whose
+//! contact (a visitor who has not written yet: by token hash, until a tab of theirs writes and
+//! the contact is made), and the local fan-out to them. Fan-out uses `try_send` only: a connection whose
 //! bounded mailbox is full is flagged as lagging (its heartbeat closes it, the client resumes)
 //! instead of queuing without bound.
 //!
@@ -7,14 +8,19 @@
 //! cross-server implementation (Redis pub/sub) plugs in at the same trait.
 
 use super::Deliver;
+use crate::db::contacts::Contact;
 use crate::domain::access::Access;
 use crate::domain::events::{Audience, Delivery, Event};
 use crate::events::Listener;
 use actix::prelude::*;
 use dashmap::DashMap;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long `Hub::recently_made` remembers a contact: far longer than an upgrade takes.
+const RECENTLY_MADE: Duration = Duration::from_secs(60);
 
 /// Carries committed events' frames to the connections in their audiences.
 pub trait Fanout: Send + Sync {
@@ -79,10 +85,32 @@ pub struct AgentEntry {
 #[rtype(result = "()")]
 pub struct Revoke;
 
+/// A visitor connection with a token and no contact yet.
+#[derive(Clone)]
+pub struct PendingEntry {
+    pub conn: ConnHandle,
+    pub made: Recipient<ContactMade>,
+    /// Set by the hub to the contact's id when it moves the connection to that contact, so a
+    /// connection that stops before `ContactMade` reaches it still unregisters the right entry.
+    pub contact_id: Arc<AtomicI64>,
+}
+
+/// A tab of this pending visitor wrote: this is their contact now, and the connection is
+/// registered under it.
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "()")]
+pub struct ContactMade(pub Contact);
+
 #[derive(Default)]
 pub struct Hub {
     agents: DashMap<i64, HashMap<u64, AgentEntry>>,
     visitors: DashMap<i64, HashMap<u64, ConnHandle>>,
+    /// Pending visitors' connections by the SHA-256 of their token.
+    pending: DashMap<Vec<u8>, HashMap<u64, PendingEntry>>,
+    /// Contacts made from pending tokens lately: a tab whose upgrade looked for its contact
+    /// just before another tab's first message made it registers under the contact, so it does
+    /// not stay pending and miss the conversation.
+    recently_made: DashMap<Vec<u8>, (Contact, Instant)>,
     /// (project, user) → how many times that member's access was revoked. An agent socket reads
     /// it before its access is loaded and registers only if it is unchanged, so a connection
     /// being opened while the member's role changes cannot slip in with the old access.
@@ -142,10 +170,68 @@ impl Hub {
             .remove_if(&contact_id, |_, conns| conns.is_empty());
     }
 
+    /// Registers a pending visitor's connection; when their contact was made meanwhile, under
+    /// that contact instead, which is returned.
+    pub fn register_pending(&self, token_hash: &[u8], entry: PendingEntry) -> Option<Contact> {
+        let mut conns = self.pending.entry(token_hash.to_vec()).or_default();
+        // Checked under the pending entry's lock; `contact_made` records the contact before it
+        // takes that lock, so either it finds this entry or this check finds its contact.
+        let Some(contact) = self.recently_made.get(token_hash).map(|m| m.0.clone()) else {
+            conns.insert(entry.conn.id, entry);
+            return None;
+        };
+        drop(conns);
+        self.pending
+            .remove_if(token_hash, |_, conns| conns.is_empty());
+        entry.contact_id.store(contact.id, Ordering::Release);
+        self.register_visitor(contact.id, entry.conn);
+        Some(contact)
+    }
+
+    /// Unregisters a pending visitor's connection wherever it is now: still pending, or moved
+    /// to its contact by `contact_made`.
+    pub fn unregister_pending(&self, token_hash: &[u8], conn_id: u64, contact_id: &AtomicI64) {
+        let removed = self
+            .pending
+            .get_mut(token_hash)
+            .is_some_and(|mut conns| conns.remove(&conn_id).is_some());
+        self.pending
+            .remove_if(token_hash, |_, conns| conns.is_empty());
+        if !removed {
+            // `contact_made` sets the id while it holds the pending entry, so it is set here.
+            let id = contact_id.load(Ordering::Acquire);
+            if id != 0 {
+                self.unregister_visitor(id, conn_id);
+            }
+        }
+    }
+
+    /// The pending visitor with this token has a contact now: every connection of theirs is
+    /// moved to it (and told), so all their tabs receive the conversation that follows.
+    pub fn contact_made(&self, token_hash: &[u8], contact: &Contact) {
+        let now = Instant::now();
+        if self.recently_made.len() > 1024 {
+            self.recently_made
+                .retain(|_, (_, at)| now.duration_since(*at) < RECENTLY_MADE);
+        }
+        self.recently_made
+            .insert(token_hash.to_vec(), (contact.clone(), now));
+        if let Some(mut conns) = self.pending.get_mut(token_hash) {
+            for (_, entry) in conns.drain() {
+                entry.contact_id.store(contact.id, Ordering::Release);
+                entry.made.do_send(ContactMade(contact.clone()));
+                self.register_visitor(contact.id, entry.conn);
+            }
+        }
+        self.pending
+            .remove_if(token_hash, |_, conns| conns.is_empty());
+    }
+
     pub fn connection_counts(&self) -> (usize, usize) {
         let agents = self.agents.iter().map(|e| e.value().len()).sum();
-        let visitors = self.visitors.iter().map(|e| e.value().len()).sum();
-        (agents, visitors)
+        let visitors: usize = self.visitors.iter().map(|e| e.value().len()).sum();
+        let pending: usize = self.pending.iter().map(|e| e.value().len()).sum();
+        (agents, visitors + pending)
     }
 
     fn project_of(a: &Audience) -> Option<i64> {
@@ -225,5 +311,93 @@ impl Fanout for Hub {
             }
         }
         removed.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connection that only counts what reaches it.
+    #[derive(Default)]
+    struct Probe {
+        made: Arc<AtomicI64>,
+    }
+    impl Actor for Probe {
+        type Context = Context<Self>;
+    }
+    impl Handler<Deliver> for Probe {
+        type Result = ();
+        fn handle(&mut self, _: Deliver, _: &mut Self::Context) {}
+    }
+    impl Handler<ContactMade> for Probe {
+        type Result = ();
+        fn handle(&mut self, m: ContactMade, _: &mut Self::Context) {
+            self.made.store(m.0.id, Ordering::SeqCst);
+        }
+    }
+
+    fn contact(id: i64) -> Contact {
+        let now = chrono::Utc::now();
+        Contact {
+            id,
+            project_id: 1,
+            channel_id: 1,
+            external_id: format!("v_{id}"),
+            name: "Visitor".into(),
+            note_name: None,
+            phone: None,
+            email: None,
+            labels: vec![],
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn pending(addr: &Addr<Probe>, id: u64) -> PendingEntry {
+        PendingEntry {
+            conn: ConnHandle {
+                id,
+                recipient: addr.clone().recipient(),
+                lagging: Arc::new(AtomicBool::new(false)),
+            },
+            made: addr.clone().recipient(),
+            contact_id: Arc::new(AtomicI64::new(0)),
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_pending_visitors_tabs_move_to_the_contact_made_before_or_after_they_register() {
+        let hub = Hub::new();
+        let made = Arc::new(AtomicI64::new(0));
+        let addr = Probe {
+            made: Arc::clone(&made),
+        }
+        .start();
+        let early = pending(&addr, 1);
+        assert!(hub.register_pending(b"h", early.clone()).is_none());
+        hub.contact_made(b"h", &contact(7));
+        assert_eq!(early.contact_id.load(Ordering::SeqCst), 7);
+        // A tab whose upgrade looked before the contact was made registers after it.
+        let late = pending(&addr, 2);
+        assert_eq!(
+            hub.register_pending(b"h", late.clone()).map(|c| c.id),
+            Some(7)
+        );
+        assert_eq!(hub.connection_counts(), (0, 2));
+        assert!(hub.visitors.get(&7).is_some_and(|c| c.len() == 2));
+        assert!(hub.pending.is_empty());
+        // Both unregister from the contact, whether or not they heard of it.
+        hub.unregister_pending(b"h", 1, &early.contact_id);
+        hub.unregister_visitor(7, 2);
+        assert_eq!(hub.connection_counts(), (0, 0));
+        // The early tab was told.
+        for _ in 0..100 {
+            if made.load(Ordering::SeqCst) == 7 {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("ContactMade never reached the early tab");
     }
 }

@@ -1,7 +1,8 @@
 //! Per-client limits on what costs the server (or a victim) something: password checks
-//! (argon2, and guessing), new visitors (a contact row each) and test e-mails. A token bucket
-//! per key: `per_minute` attempts at once, refilled at `per_minute` a minute. Kept in memory
-//! per server; with several servers each counts its own clients.
+//! (argon2, and guessing), new visitors (a token each, and at most one contact row when they
+//! write) and test e-mails. A token bucket per key: `per_minute` attempts at once, refilled at
+//! `per_minute` a minute. Kept in memory per server; with several servers each counts its own
+//! clients.
 
 use crate::error::{AppError, AppResult, ErrorCode};
 use actix_web::HttpRequest;

@@ -58,6 +58,8 @@ pub struct VisitorQuery {
     pub token: Option<String>,
 }
 
+/// A visitor who has not written yet costs no row: the upgrade reads the channel (and, with a
+/// token, looks for its contact), and only a known contact's open session.
 #[get("/ws/visitor")]
 pub async fn visitor(
     st: web::Data<AppState>,
@@ -67,16 +69,22 @@ pub async fn visitor(
 ) -> AppResult<HttpResponse> {
     let ip = st.limits.client_ip(&req);
     let mut conn = st.pool.get().await?;
-    let id = visitors::identify(&mut conn, &q.key, q.token.as_deref(), || {
-        st.limits.new_visitors.check(&ip)
-    })
+    let id = visitors::identify(
+        &mut conn,
+        &st.app.secrets,
+        &q.key,
+        q.token.as_deref(),
+        || st.limits.new_visitors.check(&ip),
+    )
     .await?;
-    let open = db::sessions::open_for_contact(&mut conn, id.contact.id).await?;
+    let open = match &id.visitor {
+        visitors::Visitor::Contact(c) => db::sessions::open_for_contact(&mut conn, c.id).await?,
+        visitors::Visitor::Pending(_) => None,
+    };
     drop(conn);
-    let token = id.new_token.or_else(|| q.token.clone()).unwrap_or_default();
     let start = ws::visitor::VisitorStart {
-        contact: id.contact,
-        token,
+        visitor: id.visitor,
+        token: id.token,
         session_id: open.as_ref().map(|s| s.id),
         last_seq: open.as_ref().map_or(0, |s| s.last_seq),
     };

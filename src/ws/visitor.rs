@@ -1,5 +1,7 @@
 //! A visitor's websocket (the web widget). The visitor writes into its open session; the first
-//! message, or the first after the session ended, opens a new one.
+//! message, or the first after the session ended, opens a new one. A visitor who has not written
+//! yet is pending (a token, no contact row): their first message makes the contact, and the hub
+//! then moves every connection with that token to it.
 //!
 //! A connection's messages are stored in the order they arrived: they go to the session one at
 //! a time. Concurrently, a burst into a session that is still being opened (the widget's
@@ -7,7 +9,7 @@
 
 use super::conn::{spawn_resume, ConnCore};
 use super::Shared;
-use crate::actors::hub::ConnHandle;
+use crate::actors::hub::{ConnHandle, ContactMade, PendingEntry};
 use crate::actors::inbound::{self, Received};
 use crate::actors::session;
 use crate::actors::Deliver;
@@ -16,6 +18,7 @@ use crate::db::retry::with_retry;
 use crate::domain::conversation::{self, Author, NewPost};
 use crate::domain::history;
 use crate::domain::views::MessageView;
+use crate::domain::visitors::{self, Pending, Visitor};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::protocol::{self, ButtonClick, VisitorIn};
 use actix::prelude::*;
@@ -23,6 +26,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 use serde_json::Value;
 use std::collections::VecDeque;
+use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 
 /// Sends accepted but not yet stored, per connection. Past this a send is refused with
@@ -33,17 +37,48 @@ const MAX_QUEUED_SENDS: usize = 256;
 pub struct VisitorConn {
     core: ConnCore,
     sh: Shared,
-    contact: Contact,
+    who: Who,
     token: String,
     session_id: Option<i64>,
     last_seq: i64,
     /// Validated sends waiting for the one in flight, oldest first.
-    queued: VecDeque<NewPost>,
+    queued: VecDeque<QueuedSend>,
     sending: bool,
 }
 
+enum Who {
+    Contact(Contact),
+    /// Registered with the hub by token hash; `moved` is set by the hub when it moves the
+    /// connection to the contact (see `Hub::unregister_pending`).
+    Pending {
+        visitor: Pending,
+        hash: Vec<u8>,
+        moved: Arc<AtomicI64>,
+    },
+}
+
+/// A validated send; its author is known once the contact is (a pending visitor's first send
+/// makes it).
+struct QueuedSend {
+    client_id: String,
+    text: String,
+    content: Option<Value>,
+}
+
+impl QueuedSend {
+    fn into_post(self, contact_id: i64) -> NewPost {
+        let mut post = NewPost::text(
+            Author::Visitor { contact_id },
+            Some(self.client_id),
+            self.text,
+        );
+        post.content = self.content;
+        post
+    }
+}
+
 pub struct VisitorStart {
-    pub contact: Contact,
+    pub visitor: Visitor,
     pub token: String,
     pub session_id: Option<i64>,
     pub last_seq: i64,
@@ -58,7 +93,14 @@ pub fn start(
     let conn = VisitorConn {
         core: ConnCore::new(sh.hub.next_conn_id()),
         sh,
-        contact: v.contact,
+        who: match v.visitor {
+            Visitor::Contact(c) => Who::Contact(c),
+            Visitor::Pending(p) => Who::Pending {
+                hash: p.token_hash(),
+                visitor: p,
+                moved: Arc::new(AtomicI64::new(0)),
+            },
+        },
         token: v.token,
         session_id: v.session_id,
         last_seq: v.last_seq,
@@ -76,24 +118,52 @@ impl Actor for VisitorConn {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ConnCore::start_heartbeat(ctx, |a: &mut VisitorConn| &mut a.core);
-        self.sh.hub.register_visitor(
-            self.contact.id,
-            ConnHandle {
-                id: self.core.id,
-                recipient: ctx.address().recipient(),
-                lagging: Arc::clone(&self.core.lagging),
-            },
-        );
-        let hello =
-            protocol::visitor_hello(&self.token, self.contact.id, self.session_id, self.last_seq);
+        let handle = ConnHandle {
+            id: self.core.id,
+            recipient: ctx.address().recipient(),
+            lagging: Arc::clone(&self.core.lagging),
+        };
+        let hello = match &self.who {
+            Who::Contact(contact) => {
+                self.sh.hub.register_visitor(contact.id, handle);
+                protocol::visitor_hello(&self.token, contact.id, self.session_id, self.last_seq)
+            }
+            Who::Pending { hash, moved, .. } => {
+                let made = self.sh.hub.register_pending(
+                    hash,
+                    PendingEntry {
+                        conn: handle,
+                        made: ctx.address().recipient(),
+                        contact_id: Arc::clone(moved),
+                    },
+                );
+                let hello = protocol::pending_visitor_hello(&self.token);
+                // Another tab wrote between the upgrade's look-up and now: this connection is
+                // that contact's; its session shows with the frames that follow.
+                if let Some(contact) = made {
+                    self.became(contact);
+                }
+                hello
+            }
+        };
         self.core.send(ctx, &hello);
     }
 
     fn stopping(&mut self, _: &mut Self::Context) -> Running {
-        self.sh
-            .hub
-            .unregister_visitor(self.contact.id, self.core.id);
+        match &self.who {
+            Who::Contact(contact) => self.sh.hub.unregister_visitor(contact.id, self.core.id),
+            Who::Pending { hash, moved, .. } => {
+                self.sh.hub.unregister_pending(hash, self.core.id, moved)
+            }
+        }
         Running::Stop
+    }
+}
+
+impl Handler<ContactMade> for VisitorConn {
+    type Result = ();
+    fn handle(&mut self, ContactMade(contact): ContactMade, _: &mut Self::Context) {
+        self.became(contact);
     }
 }
 
@@ -180,16 +250,19 @@ impl VisitorConn {
             self.core.error(ctx, &e, Some(&reference));
             return;
         }
-        let mut post = NewPost::text(
-            Author::Visitor {
-                contact_id: self.contact.id,
-            },
-            Some(client_id),
+        self.queued.push_back(QueuedSend {
+            client_id,
             text,
-        );
-        post.content = button.map(|b| serde_json::json!({ "button": b }));
-        self.queued.push_back(post);
+            content: button.map(|b| serde_json::json!({ "button": b })),
+        });
         self.send_next(ctx);
+    }
+
+    /// This pending visitor's contact exists now (made by this connection or another tab's).
+    fn became(&mut self, contact: Contact) {
+        if matches!(self.who, Who::Pending { .. }) {
+            self.who = Who::Contact(contact);
+        }
     }
 
     /// Stores the oldest queued send unless one is in flight; its answer starts the next.
@@ -197,36 +270,58 @@ impl VisitorConn {
         if self.sending {
             return;
         }
-        let Some(post) = self.queued.pop_front() else {
+        let Some(queued) = self.queued.pop_front() else {
             return;
         };
         self.sending = true;
-        let reference = Value::String(post.client_id.clone().unwrap_or_default());
-        let (sh, contact, current) = (self.sh.clone(), self.contact.clone(), self.session_id);
-        let fut =
-            async move { inbound::receive(&sh.app, &sh.sessions, &contact, post, current).await };
-        ctx.spawn(
-            fut.into_actor(self)
-                .map(move |res: AppResult<Received>, act, ctx| {
-                    match res {
-                        Ok(Received {
-                            session_id,
-                            message,
-                        }) => {
-                            // Never back to an older session: another tab may have opened a
-                            // newer one meanwhile (see `Deliver`).
-                            if session_id > act.session_id {
-                                act.session_id = session_id;
-                            }
-                            act.core
-                                .send(ctx, &protocol::ack(&MessageView::from(&message)));
+        let reference = Value::String(queued.client_id.clone());
+        let known = match &self.who {
+            Who::Contact(c) => Ok(c.clone()),
+            Who::Pending { visitor, hash, .. } => Err((visitor.clone(), hash.clone())),
+        };
+        let (sh, current) = (self.sh.clone(), self.session_id);
+        let fut = async move {
+            let contact = match known {
+                Ok(contact) => contact,
+                Err((visitor, hash)) => {
+                    let contact = with_retry(|| async {
+                        let mut conn = sh.app.pool.get().await?;
+                        visitors::contact_for(&mut conn, &visitor).await
+                    })
+                    .await?;
+                    sh.hub.contact_made(&hash, &contact);
+                    contact
+                }
+            };
+            let post = queued.into_post(contact.id);
+            let received = inbound::receive(&sh.app, &sh.sessions, &contact, post, current).await;
+            Ok::<_, AppError>((contact, received))
+        };
+        ctx.spawn(fut.into_actor(self).map(
+            move |res: AppResult<(Contact, AppResult<Received>)>, act, ctx| {
+                let res = res.and_then(|(contact, received)| {
+                    act.became(contact);
+                    received
+                });
+                match res {
+                    Ok(Received {
+                        session_id,
+                        message,
+                    }) => {
+                        // Never back to an older session: another tab may have opened a
+                        // newer one meanwhile (see `Deliver`).
+                        if session_id > act.session_id {
+                            act.session_id = session_id;
                         }
-                        Err(e) => act.core.error(ctx, &e, Some(&reference)),
+                        act.core
+                            .send(ctx, &protocol::ack(&MessageView::from(&message)));
                     }
-                    act.sending = false;
-                    act.send_next(ctx);
-                }),
-        );
+                    Err(e) => act.core.error(ctx, &e, Some(&reference)),
+                }
+                act.sending = false;
+                act.send_next(ctx);
+            },
+        ));
     }
 
     fn resume(
@@ -240,7 +335,13 @@ impl VisitorConn {
             self.core.send(ctx, &ok);
             return;
         };
-        let (app, contact_id) = (Arc::clone(&self.sh.app), self.contact.id);
+        // A session is known only once the contact is.
+        let Who::Contact(contact) = &self.who else {
+            let ok = protocol::ok(reference.as_ref());
+            self.core.send(ctx, &ok);
+            return;
+        };
+        let (app, contact_id) = (Arc::clone(&self.sh.app), contact.id);
         let history = async move {
             with_retry(|| async {
                 let mut conn = app.pool.get().await?;

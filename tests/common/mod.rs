@@ -311,6 +311,47 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The contact a visitor token names, if it has one yet: a visitor has none until they
+    /// write.
+    pub async fn contact_of_token(&self, token: &str) -> Option<i64> {
+        use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
+        use switchboard::db::schema::contacts;
+        let mut conn = self.db().await;
+        contacts::table
+            .filter(contacts::visitor_token_hash.eq(switchboard::domain::auth::hash_token(token)))
+            .select(contacts::id)
+            .first(&mut conn)
+            .await
+            .optional()
+            .unwrap()
+    }
+
+    /// The contact of a visitor (connected with `visitor*`) who has written.
+    pub async fn contact_of(&self, v: &WsClient) -> i64 {
+        let hello = v.hello.as_ref().expect("a visitor's hello");
+        if let Some(id) = hello["contact_id"].as_i64() {
+            return id;
+        }
+        let token = hello["visitor_token"].as_str().expect("a visitor token");
+        self.contact_of_token(token)
+            .await
+            .expect("the visitor has written, so has a contact")
+    }
+
+    /// A web-channel contact made at once, with no session (as an automation test run makes
+    /// one): its id and token.
+    pub async fn contact_without_session(&self) -> (i64, String) {
+        let mut conn = self.db().await;
+        let channel = switchboard::db::channels::by_widget_key(&mut conn, &self.widget_key)
+            .await
+            .unwrap()
+            .unwrap();
+        let (contact, token) = switchboard::domain::visitors::create(&mut conn, &channel, None)
+            .await
+            .unwrap();
+        (contact.id, token)
+    }
+
     pub async fn message_count(&self, session_id: i64) -> i64 {
         use diesel::{ExpressionMethods, QueryDsl};
         use switchboard::db::schema::messages;

@@ -31,7 +31,8 @@ async function patchContact(cid, patch) {
 
 /**
  * Visitors on the raw websocket, hosted by one blank browser page (Node 20 has no global
- * WebSocket). `connect()` makes a new visitor (a new contact); `say()` resolves on the ack.
+ * WebSocket). `connect()` makes a new visitor (their contact comes with the first `say()`); `say()`
+ * resolves on the ack.
  */
 async function visitorHub() {
   const ctx = await browser.newContext();
@@ -62,19 +63,26 @@ async function visitorHub() {
           }),
         [url, WAIT],
       );
-      const contact = await contactNow(hello.contact_id);
       const visitor = {
+        // A visitor has no contact until their first message: both are known after the first say().
         contactId: hello.contact_id,
-        name: contact.name,
+        name: null,
         /** Sends a message; resolves with its ack (session_id, seq). */
         async say(text) {
           const clientId = `e2e-${++n}-${Date.now()}`;
           await page.evaluate(([i, c, t]) => window.__visitors[i].ws.send(JSON.stringify({ v: 1, type: 'send', client_id: c, text: t })), [hello.i, clientId, text]);
-          return until(`the ack of "${text}"`, async () => {
+          const ack = await until(`the ack of "${text}"`, async () => {
             const f = await page.evaluate(([i, c]) => window.__visitors[i].frames.find((x) => (x.type === 'ack' || x.type === 'error') && (x.client_id === c || x.ref === c)), [hello.i, clientId]);
             if (f?.type === 'error') throw new Error(`visitor send refused: ${JSON.stringify(f)}`);
             return f;
           });
+          if (visitor.contactId == null) {
+            const { status, body } = await api.call('GET', `/api/projects/${api.pid}/sessions/${ack.session_id}`);
+            assert.equal(status, 200);
+            visitor.contactId = body.contact_id;
+          }
+          if (visitor.name == null) visitor.name = (await contactNow(visitor.contactId)).name;
+          return ack;
         },
       };
       return visitor;

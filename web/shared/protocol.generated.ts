@@ -9,7 +9,11 @@ export type Hello = AgentHello | VisitorHello;
 
 export type AgentHello = { user_id: number, project_id: number, data_scope: "own" | "all", };
 
-export type VisitorHello = { visitor_token: string, contact_id: number, 
+export type VisitorHello = { visitor_token: string, 
+/**
+ * Null for a visitor who has not written yet: the contact is made with the first message.
+ */
+contact_id: number | null, 
 /**
  * The open session, null when there is none yet.
  */
