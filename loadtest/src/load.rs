@@ -74,8 +74,6 @@ pub struct LoadConfig {
     pub quiet: bool,
     /// On a `busy` refusal, send the same client id again after `details.retry_after_ms`.
     pub honour_busy: bool,
-    /// `group` of this run's time series (`ours`, `baseline`).
-    pub series_group: String,
 }
 
 /// Wait before a resend when a `busy` frame carries no hint.
@@ -770,12 +768,19 @@ pub async fn run(target: Target, cfg: LoadConfig) -> Result<Report> {
                 (off, code)
             })
             .collect();
+        // A drain shorter than half a second is folded into the window's last second
+        // rather than drawn as a nearly empty one.
+        let n_secs = if covered_s - window_s < 0.5 {
+            window_s.round()
+        } else {
+            covered_s.ceil()
+        };
         series::build(
-            &cfg.series_group,
+            &target.label,
             cfg.visitors as f64 * cfg.rate_per_visitor,
             window_s,
             &SeriesInput {
-                n_secs: covered_s.ceil() as usize,
+                n_secs: n_secs as usize,
                 msgs: &msgs,
                 offered: &offered,
                 resends: &resends,

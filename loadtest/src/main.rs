@@ -3,6 +3,10 @@
 //! - `run`      — drive a running Switchboard server (loopback only)
 //! - `baseline` — drive a minimal in-process tokio-tungstenite broadcast server
 //! - `compare`  — both, back to back, with a ratio table
+//! - `sweep`    — the offered rate step by step until p99 or loss breaks a bound: the capacity
+//! - `report`   — a `--series` file as an HTML page with SVG charts
+//! - `idle`     — server RSS per idle visitor socket, over connect/disconnect cycles
+//! - `reconnect` — visitors reconnect within a window and resume; every resume checked
 //! - `seed`     — fill one project with a large data set (server-side SQL)
 //! - `bench-queries` — p50/p95 of the list, filter and report endpoints over HTTP
 //! - `webhook-burst` — Messenger webhook answer latency, steady and under a 10× burst
@@ -416,7 +420,6 @@ impl LoadArgs {
             send_timeout: Duration::from_secs(10),
             quiet: self.quiet,
             honour_busy: self.honour_busy,
-            series_group: "ours".to_owned(),
         }
     }
 
@@ -431,11 +434,7 @@ impl LoadArgs {
 async fn run_baseline(load: &LoadArgs) -> Result<Report> {
     let server = baseline::BaselineServer::start().await?;
     let target = baseline_target(&server, load.agents)?;
-    let cfg = LoadConfig {
-        series_group: "baseline".to_owned(),
-        ..load.config()
-    };
-    let report = load::run(target, cfg).await;
+    let report = load::run(target, load.config()).await;
     server.shutdown().await;
     report
 }
@@ -617,11 +616,7 @@ async fn main_async(cli: Cli) -> Result<()> {
             if sw.baseline {
                 let bs = baseline::BaselineServer::start().await?;
                 let bt = baseline_target(&bs, load.agents)?;
-                let cfg = LoadConfig {
-                    series_group: "baseline".to_owned(),
-                    ..load.config()
-                };
-                let res = sweep::run_target(&plan, &cfg, &bt).await;
+                let res = sweep::run_target(&plan, &load.config(), &bt).await;
                 bs.shutdown().await;
                 let (t, r) = res?;
                 targets.push(t);

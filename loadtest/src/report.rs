@@ -376,6 +376,7 @@ fn group_section(group: &str, runs: &[&Series]) -> String {
             line("its children (PostgreSQL)", "#76b7b2", &pts, |p| {
                 p.children_cpu_pct
             }),
+            line("loadtest", "#bab0ac", &pts, |p| p.self_cpu_pct),
         ],
         &markers,
         false,

@@ -43,6 +43,10 @@ pub struct SecondPoint {
     /// The server's descendants (embedded PostgreSQL), % of one core.
     pub children_cpu_pct: Option<f64>,
     pub self_rss_kib: Option<u64>,
+    /// The loadtest process, % of one core (near 100 × cores means the generator is the
+    /// limit, not the server).
+    #[serde(default)]
+    pub self_cpu_pct: Option<f64>,
 }
 
 /// Count of latencies in `(previous edge, le_ms]`; the last bin has `le_ms = None` (above
@@ -56,7 +60,7 @@ pub struct HistBin {
 /// The series of one run (one target, one offered rate).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Series {
-    /// Which line of a report it belongs to: `ours`, `baseline`.
+    /// The target's label (`switchboard`, `baseline`): runs of one group share a section.
     pub group: String,
     pub offered_msgs_per_s: f64,
     pub window_s: f64,
@@ -195,6 +199,7 @@ pub fn aggregate(inp: &SeriesInput<'_>) -> Vec<SecondPoint> {
         p.server_cpu_pct = s.server_cpu_pct.or(p.server_cpu_pct);
         p.children_cpu_pct = s.children_cpu_pct.or(p.children_cpu_pct);
         p.self_rss_kib = s.self_rss_kib.or(p.self_rss_kib);
+        p.self_cpu_pct = s.self_cpu_pct.or(p.self_cpu_pct);
     }
     pts
 }

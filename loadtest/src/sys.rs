@@ -149,6 +149,8 @@ pub struct SysSample {
     /// The server's descendants (embedded PostgreSQL), % of one core.
     pub children_cpu_pct: Option<f64>,
     pub self_rss_kib: Option<u64>,
+    /// This loadtest process (in `baseline`, the baseline server too), % of one core.
+    pub self_cpu_pct: Option<f64>,
 }
 
 /// Reads RSS and CPU of the server (and its process tree) and this process once a second.
@@ -165,6 +167,7 @@ impl SysSampler {
         let task = tokio::spawn(async move {
             let mut out = Vec::new();
             let mut last: Option<(tokio::time::Instant, u64, u64)> = None;
+            let mut last_self: Option<(tokio::time::Instant, u64)> = None;
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
                 tokio::select! {
@@ -187,6 +190,21 @@ impl SysSampler {
                 if let Some((own, kids)) = ticks {
                     last = Some((now, own, kids));
                 }
+                let self_ticks = std::fs::read_to_string("/proc/self/stat")
+                    .ok()
+                    .as_deref()
+                    .and_then(parse_stat)
+                    .map(|s| s.1);
+                let mut self_cpu_pct = None;
+                if let (Some(t), Some((t0, s0))) = (self_ticks, last_self) {
+                    let dt = now.duration_since(t0).as_secs_f64();
+                    if dt > 0.0 {
+                        self_cpu_pct = Some(t.saturating_sub(s0) as f64 / TICKS_PER_S / dt * 100.0);
+                    }
+                }
+                if let Some(t) = self_ticks {
+                    last_self = Some((now, t));
+                }
                 let at_s = if now >= origin {
                     now.duration_since(origin).as_secs_f64()
                 } else {
@@ -198,6 +216,7 @@ impl SysSampler {
                     server_cpu_pct,
                     children_cpu_pct,
                     self_rss_kib: read_vmrss_kib(None).ok(),
+                    self_cpu_pct,
                 });
             }
             out
@@ -221,6 +240,18 @@ pub fn raise_nofile(needed: u64) -> Result<u64> {
         setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
             .with_context(|| format!("raising RLIMIT_NOFILE soft limit {soft} to {hard}"))?;
         now = hard;
+    }
+    if now < needed {
+        // Above the hard limit needs CAP_SYS_RESOURCE (root); the kernel caps it at
+        // fs.nr_open. Try, and fall through to the error below if it is refused.
+        let nr_open = std::fs::read_to_string("/proc/sys/fs/nr_open")
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .unwrap_or(needed);
+        let want = needed.max(65_536).min(nr_open);
+        if want > now && setrlimit(Resource::RLIMIT_NOFILE, want, want).is_ok() {
+            now = want;
+        }
     }
     if now < needed {
         bail!(
