@@ -846,3 +846,71 @@ pub async fn run(target: Target, cfg: LoadConfig) -> Result<Report> {
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baseline::BaselineServer;
+
+    async fn run_against(server: &BaselineServer, honour_busy: bool) -> Report {
+        let base = format!("ws://{}", server.addr);
+        let target = Target {
+            label: "baseline".into(),
+            describe: "refusing baseline".into(),
+            visitor_url: Url::parse(&format!("{base}/ws/visitor?key=k")).expect("url"),
+            agents: vec![(
+                Url::parse(&format!("{base}/ws/agent?project=1")).expect("url"),
+                AgentAuth::None,
+            )],
+            server_pid: None,
+            server_source: "in-process".into(),
+            origin: None,
+        };
+        let cfg = LoadConfig {
+            visitors: 20,
+            rate_per_visitor: 10.0,
+            duration: Duration::from_secs(2),
+            message_bytes: 32,
+            ramp_batch: 20,
+            ramp_pause: Duration::ZERO,
+            connect_timeout: Duration::from_secs(5),
+            lost_after: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(35),
+            send_timeout: Duration::from_secs(5),
+            quiet: true,
+            honour_busy,
+        };
+        run(target, cfg).await.expect("run")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn busy_refusals_are_resent_with_the_same_client_id_and_nothing_is_lost() {
+        let server = BaselineServer::start_refusing(5).await.expect("baseline");
+        let r = run_against(&server, true).await;
+        server.shutdown().await;
+        assert!(r.busy_refusals > 0, "{r:?}");
+        assert_eq!(r.resends, r.busy_refusals);
+        assert_eq!(r.messages.lost, 0);
+        assert_eq!(r.messages.acked, r.messages.sent);
+        assert_eq!(r.errors.error_frames.get("busy"), Some(&r.busy_refusals));
+        let per_second: u64 = r.series.points.iter().map(|p| p.resends).sum();
+        assert_eq!(per_second, r.resends);
+        let busy_per_second: u64 = r
+            .series
+            .points
+            .iter()
+            .filter_map(|p| p.errors.get("busy"))
+            .sum();
+        assert_eq!(busy_per_second, r.busy_refusals);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_honour_busy_a_refused_message_is_lost() {
+        let server = BaselineServer::start_refusing(5).await.expect("baseline");
+        let r = run_against(&server, false).await;
+        server.shutdown().await;
+        assert!(r.busy_refusals > 0, "{r:?}");
+        assert_eq!(r.resends, 0);
+        assert_eq!(r.messages.lost, r.busy_refusals);
+    }
+}
