@@ -189,10 +189,11 @@ pub fn line_chart(
         let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
         for &(x, y) in &l.points {
             match y.filter(|y| y.is_finite() && (!log_y || *y > 0.0)) {
-                Some(y) => runs
-                    .last_mut()
-                    .map(|r| r.push((px(x), py(y))))
-                    .unwrap_or(()),
+                Some(y) => {
+                    if let Some(r) = runs.last_mut() {
+                        r.push((px(x), py(y)));
+                    }
+                }
                 None => runs.push(Vec::new()),
             }
         }
