@@ -44,6 +44,10 @@ struct State {
     next_contact: AtomicU64,
     next_session: AtomicU64,
     next_message: AtomicU64,
+    /// Refuse every n-th send once with `busy` (0: never). Only the generator's tests use it,
+    /// to drive `--honour-busy` through real sockets.
+    busy_every: u64,
+    sends: AtomicU64,
 }
 
 pub struct BaselineServer {
@@ -54,6 +58,17 @@ pub struct BaselineServer {
 
 impl BaselineServer {
     pub async fn start() -> Result<Self> {
+        Self::start_with(0).await
+    }
+
+    /// A baseline that answers every `n`-th new send with a `busy` refusal (the repeat of a
+    /// refused client id is taken), as Switchboard does past its capacity.
+    #[cfg(test)]
+    pub async fn start_refusing(n: u64) -> Result<Self> {
+        Self::start_with(n).await
+    }
+
+    async fn start_with(busy_every: u64) -> Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .context("binding the baseline server on 127.0.0.1:0")?;
@@ -64,6 +79,8 @@ impl BaselineServer {
             next_contact: AtomicU64::new(1),
             next_session: AtomicU64::new(1),
             next_message: AtomicU64::new(1),
+            busy_every,
+            sends: AtomicU64::new(0),
         });
         let stop = CancellationToken::new();
         let task = tokio::spawn(accept_loop(listener, state, stop.clone()));
@@ -214,6 +231,7 @@ async fn visitor(mut ws: Ws, state: Arc<State>, stop: CancellationToken) {
     }
     let mut session: Option<u64> = None;
     let mut seq = 0u64;
+    let mut refused: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
     let mut last_heard = Instant::now();
     loop {
@@ -276,6 +294,16 @@ async fn visitor(mut ws: Ws, state: Arc<State>, stop: CancellationToken) {
                         continue;
                     }
                 };
+                if state.busy_every > 0
+                    && !refused.contains(cid)
+                    && state.sends.fetch_add(1, Ordering::Relaxed) % state.busy_every == state.busy_every - 1
+                {
+                    refused.insert(cid.to_owned());
+                    let e = serde_json::json!({"v":1,"type":"error","code":"busy","message":"at capacity",
+                        "ref":cid,"details":{"retry_after_ms":20}}).to_string();
+                    if !feed(&mut ws, e).await || !flush(&mut ws).await { return; }
+                    continue;
+                }
                 let session_id = match session {
                     Some(s) => s,
                     None => {

@@ -29,7 +29,31 @@ pub struct RawFrame<'a> {
     pub code: Option<Cow<'a, str>>,
     #[serde(default, rename = "ref", borrow, deserialize_with = "opt_cow")]
     pub ref_: Option<Cow<'a, str>>,
+    /// `hello` (visitor): the visitor's token, its open session and that session's last seq.
+    #[serde(default, borrow, deserialize_with = "opt_cow")]
+    pub visitor_token: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub session_id: Option<i64>,
+    #[serde(default)]
+    pub last_seq: Option<i64>,
+    /// `ack` / `message`: the message's place in its session.
+    #[serde(default)]
+    pub seq: Option<i64>,
+    /// `error`: machine-readable extras, e.g. `busy`'s `retry_after_ms`.
+    #[serde(default)]
+    pub details: Option<ErrorDetails>,
 }
+
+/// The part of an error frame's `details` the generator acts on; other keys are ignored.
+#[derive(Debug, Default, Deserialize)]
+pub struct ErrorDetails {
+    #[serde(default)]
+    pub retry_after_ms: Option<u64>,
+}
+
+/// Code of the refusal the server sends when it cannot take a `send` soon enough; the
+/// client resends the same `client_id` after `details.retry_after_ms`.
+pub const BUSY: &str = "busy";
 
 /// `Option<Cow<str>>` that borrows from the input when the JSON string has no escapes
 /// (plain `Option<Cow>` always allocates).
@@ -59,6 +83,8 @@ pub enum Frame<'a> {
     Error {
         code: Cow<'a, str>,
         client_id: Option<Cow<'a, str>>,
+        /// `details.retry_after_ms`, when the server gave a hint (`busy`).
+        retry_after_ms: Option<u64>,
     },
     /// `typing`, `ok`, `pong` and any type this generator does not know.
     Other,
@@ -66,8 +92,13 @@ pub enum Frame<'a> {
 
 /// Parses one text frame. Fails only when the frame is not a JSON object with a `type`.
 pub fn parse(text: &str) -> Result<Frame<'_>, serde_json::Error> {
-    let raw: RawFrame<'_> = serde_json::from_str(text)?;
-    Ok(classify(raw))
+    Ok(classify(parse_raw(text)?))
+}
+
+/// The flat view itself, for callers that check more than the classification
+/// (the reconnect mode reads `seq`, `session_id` and the hello's token).
+pub fn parse_raw(text: &str) -> Result<RawFrame<'_>, serde_json::Error> {
+    serde_json::from_str(text)
 }
 
 fn classify(raw: RawFrame<'_>) -> Frame<'_> {
@@ -94,6 +125,7 @@ fn classify(raw: RawFrame<'_>) -> Frame<'_> {
         "error" => Frame::Error {
             code: raw.code.unwrap_or(Cow::Borrowed("unknown")),
             client_id: raw.client_id.or(raw.ref_),
+            retry_after_ms: raw.details.and_then(|d| d.retry_after_ms),
         },
         _ => Frame::Other,
     }
@@ -240,7 +272,8 @@ mod tests {
             e,
             Frame::Error {
                 code: Cow::Borrowed("text_too_long"),
-                client_id: Some(Cow::Borrowed("r1"))
+                client_id: Some(Cow::Borrowed("r1")),
+                retry_after_ms: None,
             }
         );
         let s =
@@ -252,6 +285,39 @@ mod tests {
         );
         assert!(parse("not json").is_err());
         assert!(parse(r#"{"v":1}"#).is_err());
+    }
+
+    #[test]
+    fn busy_carries_its_retry_hint() {
+        let f = parse(
+            r#"{"v":1,"type":"error","code":"busy","message":"later","ref":"lt-4-1","details":{"retry_after_ms":250,"other":1}}"#,
+        )
+        .expect("valid");
+        assert_eq!(
+            f,
+            Frame::Error {
+                code: Cow::Borrowed(BUSY),
+                client_id: Some(Cow::Borrowed("lt-4-1")),
+                retry_after_ms: Some(250),
+            }
+        );
+    }
+
+    #[test]
+    fn raw_view_has_seq_session_and_token() {
+        let h = parse_raw(
+            r#"{"v":1,"type":"hello","visitor_token":"tok","contact_id":1,"session_id":7,"last_seq":3}"#,
+        )
+        .expect("valid");
+        assert_eq!(h.visitor_token.as_deref(), Some("tok"));
+        assert_eq!((h.session_id, h.last_seq), (Some(7), Some(3)));
+        let none = parse_raw(
+            r#"{"v":1,"type":"hello","visitor_token":"t","session_id":null,"last_seq":0}"#,
+        )
+        .expect("valid");
+        assert_eq!(none.session_id, None);
+        let m = parse_raw(r#"{"type":"message","session_id":7,"seq":2}"#).expect("valid");
+        assert_eq!(m.seq, Some(2));
     }
 
     #[test]
@@ -335,6 +401,20 @@ mod tests {
         }
 
         #[test]
+        fn the_resume_fields_are_read_from_the_servers_frames() {
+            let hello = protocol::visitor_hello("tok", 12, Some(34), 7);
+            let h = parse_raw(&hello).expect("valid");
+            assert_eq!(h.visitor_token.as_deref(), Some("tok"));
+            assert_eq!((h.session_id, h.last_seq), (Some(34), Some(7)));
+            let sent = view(SenderKind::Visitor, Some("lt-1-2"), "loadtest lt-1-2 xx");
+            let m = protocol::message(&sent);
+            let m = parse_raw(&m).expect("valid");
+            assert_eq!((m.session_id, m.seq), (Some(3), Some(4)));
+            let a = protocol::ack(&sent);
+            assert_eq!(parse_raw(&a).expect("valid").seq, Some(4));
+        }
+
+        #[test]
         fn error_frames_name_the_refused_send() {
             let e = AppError::new(ErrorCode::RateLimited, "later");
             let refused = serde_json::Value::String("lt-0-9".into());
@@ -342,14 +422,16 @@ mod tests {
                 parse(&protocol::error(&e, Some(&refused))).expect("valid"),
                 Frame::Error {
                     code: Cow::Borrowed("rate_limited"),
-                    client_id: Some(Cow::Borrowed("lt-0-9"))
+                    client_id: Some(Cow::Borrowed("lt-0-9")),
+                    retry_after_ms: None,
                 }
             );
             assert_eq!(
                 parse(&protocol::error(&e, None)).expect("valid"),
                 Frame::Error {
                     code: Cow::Borrowed("rate_limited"),
-                    client_id: None
+                    client_id: None,
+                    retry_after_ms: None,
                 }
             );
         }

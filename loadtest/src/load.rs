@@ -2,8 +2,10 @@
 //! measurement. It only knows the websocket protocol (docs/protocol.md); how the target's
 //! URLs and credentials are obtained lives in `setup` (real server) and `baseline`.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use anyhow::{bail, Result};
@@ -23,8 +25,9 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::frames::{self, Frame, VisitorSend};
+use crate::series::{self, MsgTimes, SeriesInput};
 use crate::stats::{self, ConnectStats, ErrorStats, LatencySummary, Report, RssStats, Timing};
-use crate::sys::RssSampler;
+use crate::sys::{RssSampler, SysSampler};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -69,13 +72,52 @@ pub struct LoadConfig {
     pub idle_timeout: Duration,
     pub send_timeout: Duration,
     pub quiet: bool,
+    /// On a `busy` refusal, send the same client id again after `details.retry_after_ms`.
+    pub honour_busy: bool,
 }
+
+/// Wait before a resend when a `busy` frame carries no hint.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_millis(100);
 
 #[derive(Debug)]
 struct Entry {
     sent: Instant,
     ack: Option<Instant>,
     first_agent: Option<Instant>,
+}
+
+/// Per-second counters for the time series, indexed from the window's start.
+struct Timeline {
+    start: OnceLock<Instant>,
+    offered: Vec<AtomicU64>,
+    resends: Vec<AtomicU64>,
+    /// Error frames and socket failures with their time, for the per-second error counts.
+    events: Mutex<Vec<(Instant, String)>>,
+}
+
+impl Timeline {
+    fn new(n_secs: usize) -> Self {
+        let n = n_secs.max(1);
+        Timeline {
+            start: OnceLock::new(),
+            offered: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            resends: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            events: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn bump(&self, which: &[AtomicU64], at: Instant) {
+        let i = match self.start.get() {
+            Some(s) => (at.saturating_duration_since(*s).as_secs() as usize).min(which.len() - 1),
+            None => 0,
+        };
+        which[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn event(&self, code: &str) {
+        let mut g = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        g.push((Instant::now(), code.to_owned()));
+    }
 }
 
 #[derive(Default)]
@@ -90,7 +132,10 @@ struct Shared {
     agent_sessions: AtomicU64,
     agents_alive: AtomicU64,
     visitors_alive: AtomicU64,
+    busy: AtomicU64,
+    resends: AtomicU64,
     errors: Mutex<ErrorStats>,
+    timeline: Option<Timeline>,
 }
 
 impl Shared {
@@ -100,13 +145,35 @@ impl Shared {
         f(&mut g);
     }
 
+    fn event(&self, code: &str) {
+        if let Some(t) = &self.timeline {
+            t.event(code);
+        }
+    }
+
     fn count_close(&self, code: String) {
+        self.event(&format!("close {code}"));
         self.with_errors(|e| *e.unexpected_closes.entry(code).or_default() += 1);
     }
 
     fn count_error_frame(&self, code: &str) {
+        self.event(code);
         self.with_errors(|e| *e.error_frames.entry(code.to_owned()).or_default() += 1);
     }
+
+    /// Counts a socket failure that has no code of its own (timeouts, transport errors).
+    fn count_failure(&self, what: &str, f: impl FnOnce(&mut ErrorStats)) {
+        self.event(what);
+        self.with_errors(f);
+    }
+}
+
+/// What a visitor's read loop does after a frame.
+enum Next {
+    Continue,
+    Stop,
+    /// The server refused this send as `busy`: send it again after the pause.
+    Resend(String, Duration),
 }
 
 /// How a socket's read loop ended.
@@ -178,8 +245,8 @@ fn truncate(s: &str, n: usize) -> &str {
     }
 }
 
-/// Handles one incoming frame. Returns false when the socket is finished.
-fn on_frame(role: Role, msg: Message, shared: &Shared) -> bool {
+/// Handles one incoming frame.
+fn on_frame(role: Role, msg: Message, shared: &Shared, honour_busy: bool) -> Next {
     match msg {
         Message::Text(t) => match frames::parse(&t) {
             Ok(Frame::Ack { client_id }) => {
@@ -213,9 +280,26 @@ fn on_frame(role: Role, msg: Message, shared: &Shared) -> bool {
                     shared.agent_sessions.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            Ok(Frame::Error { code, .. }) => shared.count_error_frame(&code),
+            Ok(Frame::Error {
+                code,
+                client_id,
+                retry_after_ms,
+            }) => {
+                shared.count_error_frame(&code);
+                if code == frames::BUSY {
+                    shared.busy.fetch_add(1, Ordering::Relaxed);
+                    if let (Role::Visitor, true, Some(cid)) = (role, honour_busy, client_id) {
+                        if shared.entries.contains_key(cid.as_ref()) {
+                            let wait = retry_after_ms
+                                .map(Duration::from_millis)
+                                .unwrap_or(DEFAULT_RETRY_AFTER);
+                            return Next::Resend(cid.into_owned(), wait);
+                        }
+                    }
+                }
+            }
             Ok(_) => {}
-            Err(_) => shared.with_errors(|e| e.unparseable_frames += 1),
+            Err(_) => shared.count_failure("unparseable", |e| e.unparseable_frames += 1),
         },
         Message::Close(c) => {
             let code = match c {
@@ -223,19 +307,19 @@ fn on_frame(role: Role, msg: Message, shared: &Shared) -> bool {
                 None => "no code".to_owned(),
             };
             shared.count_close(code);
-            return false;
+            return Next::Stop;
         }
         // Pings are answered by tungstenite itself.
         _ => {}
     }
-    true
+    Next::Continue
 }
 
 /// Reads one frame with the idle timeout. `None` = the socket is dead (already counted).
 async fn read_one(ws: &mut Ws, cfg: &LoadConfig, shared: &Shared) -> Option<Message> {
     match timeout(cfg.idle_timeout, ws.next()).await {
         Err(_) => {
-            shared.with_errors(|e| e.read_timeouts += 1);
+            shared.count_failure("read timeout", |e| e.read_timeouts += 1);
             None
         }
         Ok(None) => {
@@ -243,7 +327,7 @@ async fn read_one(ws: &mut Ws, cfg: &LoadConfig, shared: &Shared) -> Option<Mess
             None
         }
         Ok(Some(Err(_))) => {
-            shared.with_errors(|e| e.transport_errors += 1);
+            shared.count_failure("transport", |e| e.transport_errors += 1);
             None
         }
         Ok(Some(Ok(m))) => Some(m),
@@ -273,7 +357,9 @@ async fn agent_task(
             biased;
             _ = stop.cancelled() => break End::Shutdown,
             m = read_one(&mut ws, &cfg, &shared) => match m {
-                Some(m) => if !on_frame(Role::Agent, m, &shared) { break End::Dead },
+                Some(m) => if let Next::Stop = on_frame(Role::Agent, m, &shared, false) {
+                    break End::Dead
+                },
                 None => break End::Dead,
             },
         }
@@ -302,7 +388,10 @@ async fn visitor_task(mut ws: Ws, mut ctx: VisitorCtx) {
     let mut next_send: Option<Instant> = None;
     let mut window_end = Instant::now();
     let mut n: u64 = 0;
+    // `busy` refusals waiting for their retry time, earliest first.
+    let mut resends: BinaryHeap<Reverse<(Instant, String)>> = BinaryHeap::new();
     let end = loop {
+        let next_resend = resends.peek().map(|r| r.0 .0);
         tokio::select! {
             biased;
             _ = ctx.stop.cancelled() => break End::Shutdown,
@@ -329,6 +418,9 @@ async fn visitor_task(mut ws: Ws, mut ctx: VisitorCtx) {
                 let text = frames::message_text(&client_id, cfg.message_bytes);
                 let frame = VisitorSend::new(&client_id, &text).to_json();
                 let sent = Instant::now();
+                if let Some(t) = &shared.timeline {
+                    t.bump(&t.offered, sent);
+                }
                 shared.entries.insert(
                     client_id.clone().into_boxed_str(),
                     Entry { sent, ack: None, first_agent: None },
@@ -340,7 +432,7 @@ async fn visitor_task(mut ws: Ws, mut ctx: VisitorCtx) {
                     _ => {
                         shared.entries.remove(client_id.as_str());
                         shared.send_failed.fetch_add(1, Ordering::Relaxed);
-                        shared.with_errors(|e| e.send_failures += 1);
+                        shared.count_failure("send failure", |e| e.send_failures += 1);
                         break End::Dead;
                     }
                 }
@@ -349,8 +441,30 @@ async fn visitor_task(mut ws: Ws, mut ctx: VisitorCtx) {
                 let planned = next_send.unwrap_or(sent);
                 next_send = Some(planned + mean.mul_f64(rng.gen_range(0.5..1.5)));
             }
+            _ = sleep_until(next_resend.unwrap_or(window_end)), if next_resend.is_some() => {
+                let Some(Reverse((_, client_id))) = resends.pop() else { continue };
+                // The same client id and text: the server stores it once, whichever try lands.
+                let text = frames::message_text(&client_id, cfg.message_bytes);
+                let frame = VisitorSend::new(&client_id, &text).to_json();
+                match timeout(cfg.send_timeout, ws.send(Message::Text(frame))).await {
+                    Ok(Ok(())) => {
+                        shared.resends.fetch_add(1, Ordering::Relaxed);
+                        if let Some(t) = &shared.timeline {
+                            t.bump(&t.resends, Instant::now());
+                        }
+                    }
+                    _ => {
+                        shared.count_failure("send failure", |e| e.send_failures += 1);
+                        break End::Dead;
+                    }
+                }
+            }
             m = read_one(&mut ws, &cfg, &shared) => match m {
-                Some(m) => if !on_frame(Role::Visitor, m, &shared) { break End::Dead },
+                Some(m) => match on_frame(Role::Visitor, m, &shared, cfg.honour_busy) {
+                    Next::Continue => {}
+                    Next::Stop => break End::Dead,
+                    Next::Resend(cid, wait) => resends.push(Reverse((Instant::now() + wait, cid))),
+                },
                 None => break End::Dead,
             },
         }
@@ -448,7 +562,11 @@ async fn abandon(
 /// Runs one load test against `target` and returns its figures.
 pub async fn run(target: Target, cfg: LoadConfig) -> Result<Report> {
     let cfg = Arc::new(cfg);
-    let shared = Arc::new(Shared::default());
+    let series_secs = (cfg.duration + cfg.lost_after).as_secs() as usize + 2;
+    let shared = Arc::new(Shared {
+        timeline: Some(Timeline::new(series_secs)),
+        ..Shared::default()
+    });
     let stop = CancellationToken::new();
     let (go_tx, go_rx) = watch::channel::<Option<(Instant, Instant)>>(None);
     let mut set = JoinSet::new();
@@ -529,21 +647,34 @@ pub async fn run(target: Target, cfg: LoadConfig) -> Result<Report> {
     // The send window.
     let start = Instant::now();
     let window_end = start + cfg.duration;
+    if let Some(t) = &shared.timeline {
+        let _ = t.start.set(start);
+    }
+    let sys = SysSampler::start(target.server_pid, start);
     let _ = go_tx.send(Some((start, window_end)));
     let mut progress =
-        tokio::time::interval_at(start + Duration::from_secs(5), Duration::from_secs(5));
+        tokio::time::interval_at(start + Duration::from_secs(1), Duration::from_secs(1));
+    let mut last = [0u64; 4];
     loop {
         tokio::select! {
             _ = sleep_until(window_end) => break,
-            _ = progress.tick() => log(format!(
-                "t+{:.0}s sent {} acked {} delivered {} agent frames {} errors {}",
-                start.elapsed().as_secs_f64(),
-                shared.sent.load(Ordering::Relaxed),
-                shared.acked.load(Ordering::Relaxed),
-                shared.delivered.load(Ordering::Relaxed),
-                shared.agent_receipts.load(Ordering::Relaxed),
-                shared.errors.lock().map(|e| e.socket_errors()).unwrap_or(0),
-            )),
+            _ = progress.tick() => {
+                let now = [
+                    shared.sent.load(Ordering::Relaxed),
+                    shared.acked.load(Ordering::Relaxed),
+                    shared.delivered.load(Ordering::Relaxed),
+                    shared.errors.lock().map(|e| e.socket_errors()).unwrap_or(0),
+                ];
+                let d: Vec<u64> = now.iter().zip(last).map(|(n, l)| n.saturating_sub(l)).collect();
+                last = now;
+                log(format!(
+                    "t+{:.0}s  last second: sent {} acked {} delivered {} errors {}  (totals: sent {} acked {} delivered {} busy {} resends {})",
+                    start.elapsed().as_secs_f64(),
+                    d[0], d[1], d[2], d[3], now[0], now[1], now[2],
+                    shared.busy.load(Ordering::Relaxed),
+                    shared.resends.load(Ordering::Relaxed),
+                ));
+            }
         }
     }
     let window_s = start.elapsed().as_secs_f64();
@@ -567,6 +698,8 @@ pub async fn run(target: Target, cfg: LoadConfig) -> Result<Report> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let covered_s = start.elapsed().as_secs_f64();
+    let sys_samples = sys.finish().await;
     log(format!(
         "window over after {window_s:.1} s, drained in {:.1} s; closing sockets",
         window_end.elapsed().as_secs_f64()
@@ -597,6 +730,65 @@ pub async fn run(target: Target, cfg: LoadConfig) -> Result<Report> {
         })
         .collect();
     let (messages, deliver_hist, ack_hist) = stats::summarize(timings, cfg.lost_after);
+    let series = {
+        let since = |t: Instant| t.saturating_duration_since(start);
+        let msgs: Vec<MsgTimes> = shared
+            .entries
+            .iter()
+            .map(|e| MsgTimes {
+                sent: since(e.sent),
+                ack: e.ack.map(since),
+                delivered: e.first_agent.map(since),
+            })
+            .collect();
+        let load = |v: &[AtomicU64]| {
+            v.iter()
+                .map(|a| a.load(Ordering::Relaxed))
+                .collect::<Vec<_>>()
+        };
+        let (offered, resends, events) = match &shared.timeline {
+            Some(t) => (
+                load(&t.offered),
+                load(&t.resends),
+                t.events
+                    .lock()
+                    .map(|g| g.clone())
+                    .unwrap_or_else(|p| p.into_inner().clone()),
+            ),
+            None => (Vec::new(), Vec::new(), Vec::new()),
+        };
+        let errors: Vec<(f64, String)> = events
+            .into_iter()
+            .map(|(at, code)| {
+                let off = if at >= start {
+                    at.duration_since(start).as_secs_f64()
+                } else {
+                    -start.duration_since(at).as_secs_f64()
+                };
+                (off, code)
+            })
+            .collect();
+        // A drain shorter than half a second is folded into the window's last second
+        // rather than drawn as a nearly empty one.
+        let n_secs = if covered_s - window_s < 0.5 {
+            window_s.round()
+        } else {
+            covered_s.ceil()
+        };
+        series::build(
+            &target.label,
+            cfg.visitors as f64 * cfg.rate_per_visitor,
+            window_s,
+            &SeriesInput {
+                n_secs: n_secs as usize,
+                msgs: &msgs,
+                offered: &offered,
+                resends: &resends,
+                errors: &errors,
+                sys: &sys_samples,
+            },
+        )
+    };
     let errors = shared
         .errors
         .lock()
@@ -628,6 +820,9 @@ pub async fn run(target: Target, cfg: LoadConfig) -> Result<Report> {
         },
         messages,
         send_failed: shared.send_failed.load(Ordering::Relaxed),
+        busy_refusals: shared.busy.load(Ordering::Relaxed),
+        resends: shared.resends.load(Ordering::Relaxed),
+        series,
         agent_receipts_window: receipts_window,
         agent_receipts_total: shared.agent_receipts.load(Ordering::Relaxed),
         delivered_msgs_per_s: receipts_window as f64 / window_s,
@@ -650,4 +845,72 @@ pub async fn run(target: Target, cfg: LoadConfig) -> Result<Report> {
             self_end_kib: self_end,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baseline::BaselineServer;
+
+    async fn run_against(server: &BaselineServer, honour_busy: bool) -> Report {
+        let base = format!("ws://{}", server.addr);
+        let target = Target {
+            label: "baseline".into(),
+            describe: "refusing baseline".into(),
+            visitor_url: Url::parse(&format!("{base}/ws/visitor?key=k")).expect("url"),
+            agents: vec![(
+                Url::parse(&format!("{base}/ws/agent?project=1")).expect("url"),
+                AgentAuth::None,
+            )],
+            server_pid: None,
+            server_source: "in-process".into(),
+            origin: None,
+        };
+        let cfg = LoadConfig {
+            visitors: 20,
+            rate_per_visitor: 10.0,
+            duration: Duration::from_secs(2),
+            message_bytes: 32,
+            ramp_batch: 20,
+            ramp_pause: Duration::ZERO,
+            connect_timeout: Duration::from_secs(5),
+            lost_after: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(35),
+            send_timeout: Duration::from_secs(5),
+            quiet: true,
+            honour_busy,
+        };
+        run(target, cfg).await.expect("run")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn busy_refusals_are_resent_with_the_same_client_id_and_nothing_is_lost() {
+        let server = BaselineServer::start_refusing(5).await.expect("baseline");
+        let r = run_against(&server, true).await;
+        server.shutdown().await;
+        assert!(r.busy_refusals > 0, "{r:?}");
+        assert_eq!(r.resends, r.busy_refusals);
+        assert_eq!(r.messages.lost, 0);
+        assert_eq!(r.messages.acked, r.messages.sent);
+        assert_eq!(r.errors.error_frames.get("busy"), Some(&r.busy_refusals));
+        let per_second: u64 = r.series.points.iter().map(|p| p.resends).sum();
+        assert_eq!(per_second, r.resends);
+        let busy_per_second: u64 = r
+            .series
+            .points
+            .iter()
+            .filter_map(|p| p.errors.get("busy"))
+            .sum();
+        assert_eq!(busy_per_second, r.busy_refusals);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_honour_busy_a_refused_message_is_lost() {
+        let server = BaselineServer::start_refusing(5).await.expect("baseline");
+        let r = run_against(&server, false).await;
+        server.shutdown().await;
+        assert!(r.busy_refusals > 0, "{r:?}");
+        assert_eq!(r.resends, 0);
+        assert_eq!(r.messages.lost, r.busy_refusals);
+    }
 }

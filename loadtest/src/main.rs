@@ -3,6 +3,10 @@
 //! - `run`      — drive a running Switchboard server (loopback only)
 //! - `baseline` — drive a minimal in-process tokio-tungstenite broadcast server
 //! - `compare`  — both, back to back, with a ratio table
+//! - `sweep`    — the offered rate step by step until p99 or loss breaks a bound: the capacity
+//! - `report`   — a `--series` file as an HTML page with SVG charts
+//! - `idle`     — server RSS per idle visitor socket, over connect/disconnect cycles
+//! - `reconnect` — visitors reconnect within a window and resume; every resume checked
 //! - `seed`     — fill one project with a large data set (server-side SQL)
 //! - `bench-queries` — p50/p95 of the list, filter and report endpoints over HTTP
 //! - `webhook-burst` — Messenger webhook answer latency, steady and under a 10× burst
@@ -15,12 +19,18 @@ mod bench;
 mod flows;
 mod frames;
 mod hosting;
+mod idle;
 mod load;
+mod reconnect;
+mod report;
 mod seed;
+mod series;
 mod setup;
 mod stats;
+mod sweep;
 mod sync;
 mod sys;
+mod vsock;
 mod webhook;
 
 use std::path::PathBuf;
@@ -65,6 +75,52 @@ enum Cmd {
         server: ServerArgs,
         #[command(flatten)]
         load: LoadArgs,
+    },
+    /// Raise the offered rate step by step until p99 or loss breaks its bound; print the
+    /// sustainable capacity. `--duration` is each step's length; the steps set the rate.
+    Sweep {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(flatten)]
+        load: LoadArgs,
+        #[command(flatten)]
+        sweep: SweepArgs,
+    },
+    /// Idle visitor sockets: server RSS per socket, over connect/disconnect cycles.
+    Idle {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(flatten)]
+        conn: ConnArgs,
+        #[arg(long, default_value_t = 10_000)]
+        visitors: usize,
+        #[arg(long, default_value_t = 3)]
+        cycles: usize,
+        /// Wait after the last connect and after the closes before reading RSS.
+        #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+        settle: Duration,
+    },
+    /// Visitors with a session and messages reconnect within a window and resume.
+    Reconnect {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(flatten)]
+        conn: ConnArgs,
+        #[arg(long, default_value_t = 2000)]
+        visitors: usize,
+        /// Messages each visitor sends before it leaves.
+        #[arg(long, default_value_t = 3)]
+        messages: usize,
+        /// The reconnects start evenly spread over this window.
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        within: Duration,
+    },
+    /// Draw a `--series` JSON file as a self-contained HTML page with SVG charts.
+    Report {
+        /// The file `run`/`compare`/`sweep --series` wrote.
+        file: PathBuf,
+        #[arg(long, default_value = "report.html")]
+        out: PathBuf,
     },
     /// Fill one new project with contacts, sessions, messages and agents (server-side SQL).
     Seed {
@@ -205,6 +261,62 @@ struct ServerArgs {
     origin: Option<String>,
 }
 
+/// Socket options of `idle` and `reconnect`.
+#[derive(Args)]
+struct ConnArgs {
+    /// Loopback source addresses (127.0.0.10, .11, …) to spread sockets over; 0 = one per
+    /// 20,000 sockets.
+    #[arg(long, default_value_t = 0)]
+    source_addrs: u8,
+    /// Connects in flight at once.
+    #[arg(long, default_value_t = 200)]
+    concurrency: usize,
+    /// Timeout of each connect, hello, and (reconnect) the wait for acks or a resume.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    timeout: Duration,
+    #[arg(long)]
+    json: Option<PathBuf>,
+    #[arg(long)]
+    quiet: bool,
+}
+
+impl ConnArgs {
+    fn sources(&self, sockets: usize) -> u8 {
+        match self.source_addrs {
+            0 => vsock::sources_for(sockets),
+            k => k,
+        }
+    }
+}
+
+#[derive(Args)]
+struct SweepArgs {
+    /// Offered rate of the first step, msg/s (over all visitors).
+    #[arg(long, default_value_t = 200.0)]
+    start: f64,
+    /// Add this many msg/s per step (default: double each step, see --factor).
+    #[arg(long, conflicts_with = "factor")]
+    step: Option<f64>,
+    /// Multiply the rate by this per step (default 2 when --step is not given).
+    #[arg(long)]
+    factor: Option<f64>,
+    /// Offered rate of the last step, msg/s.
+    #[arg(long)]
+    max: f64,
+    /// A step whose visitor→agent p99 is above this is out of bounds.
+    #[arg(long, default_value_t = 100.0)]
+    max_p99_ms: f64,
+    /// A step that loses more than this fraction of its messages is out of bounds (0 = none).
+    #[arg(long, default_value_t = 0.0)]
+    max_loss: f64,
+    /// Sweep the in-process raw baseline too (first), with the same steps.
+    #[arg(long)]
+    baseline: bool,
+    /// Pause between steps.
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    settle: Duration,
+}
+
 #[derive(Args, Clone)]
 struct LoadArgs {
     /// Visitor sockets (each one a new contact and session).
@@ -240,9 +352,34 @@ struct LoadArgs {
     /// No progress lines on stderr.
     #[arg(long)]
     quiet: bool,
+    /// Write the per-second time series as JSON to this file (`loadtest report` draws it).
+    #[arg(long)]
+    series: Option<PathBuf>,
+    /// On a `busy` error frame, send the same client id again after its `retry_after_ms`.
+    #[arg(long)]
+    honour_busy: bool,
 }
 
 impl LoadArgs {
+    /// Only what `prepare_server` reads: no agents (the connection modes need none).
+    fn for_setup(quiet: bool) -> Self {
+        LoadArgs {
+            visitors: 0,
+            agents: 0,
+            duration: Duration::from_secs(1),
+            rate_per_visitor: 1.0,
+            message_bytes: 0,
+            ramp_batch: 1,
+            ramp_pause: Duration::ZERO,
+            lost_after: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(1),
+            json: None,
+            quiet,
+            series: None,
+            honour_busy: false,
+        }
+    }
+
     fn validate(&self) -> Result<()> {
         if self.visitors == 0 || self.agents == 0 {
             bail!("--visitors and --agents must be at least 1");
@@ -282,6 +419,7 @@ impl LoadArgs {
             idle_timeout: Duration::from_secs(35),
             send_timeout: Duration::from_secs(10),
             quiet: self.quiet,
+            honour_busy: self.honour_busy,
         }
     }
 
@@ -295,6 +433,13 @@ impl LoadArgs {
 
 async fn run_baseline(load: &LoadArgs) -> Result<Report> {
     let server = baseline::BaselineServer::start().await?;
+    let target = baseline_target(&server, load.agents)?;
+    let report = load::run(target, load.config()).await;
+    server.shutdown().await;
+    report
+}
+
+fn baseline_target(server: &baseline::BaselineServer, agents: usize) -> Result<Target> {
     let base = format!("ws://{}", server.addr);
     let visitor_url = url::Url::parse(&format!("{base}/ws/visitor?key=baseline"))?;
     let agent_url = url::Url::parse(&format!("{base}/ws/agent?project=1"))?;
@@ -305,7 +450,7 @@ async fn run_baseline(load: &LoadArgs) -> Result<Report> {
             server.addr
         ),
         visitor_url,
-        agents: (0..load.agents)
+        agents: (0..agents)
             .map(|_| (agent_url.clone(), AgentAuth::None))
             .collect(),
         server_pid: None,
@@ -313,9 +458,7 @@ async fn run_baseline(load: &LoadArgs) -> Result<Report> {
         server_source: "in-process: see the loadtest process figures, which include the generator"
             .to_owned(),
     };
-    let report = load::run(target, load.config()).await;
-    server.shutdown().await;
-    report
+    Ok(target)
 }
 
 /// REST setup on the real server (project, channel, agents and their logins).
@@ -349,6 +492,27 @@ fn emit<T: Serialize>(text: &str, json: Option<&PathBuf>, value: &T) -> Result<(
     }
 }
 
+/// Writes `--series` (if asked for) from the runs' series.
+fn write_series(path: Option<&PathBuf>, mode: &str, title: String, runs: &[&Report]) -> Result<()> {
+    let Some(p) = path else { return Ok(()) };
+    write_json(
+        p,
+        &series::SeriesFile {
+            title,
+            mode: mode.to_owned(),
+            runs: runs.iter().map(|r| r.series.clone()).collect(),
+            sweep: None,
+        },
+    )
+}
+
+fn title_of(r: &Report) -> String {
+    format!(
+        "{}: {} visitors, {} agents, {:.0} msg/s offered, {:.0} s",
+        r.label, r.visitors, r.agents, r.offered_msgs_per_s, r.window_s
+    )
+}
+
 fn write_json<T: Serialize>(path: &PathBuf, value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
@@ -373,12 +537,14 @@ async fn main_async(cli: Cli) -> Result<()> {
             let target = prepare_server(&server, &load).await?;
             let r = load::run(target, load.config()).await?;
             emit(&stats::render_report(&r), load.json.as_ref(), &r)?;
+            write_series(load.series.as_ref(), "run", title_of(&r), &[&r])?;
         }
         Cmd::Baseline { load } => {
             load.validate()?;
             sys::raise_nofile(load.fds_needed(true))?;
             let r = run_baseline(&load).await?;
             emit(&stats::render_report(&r), load.json.as_ref(), &r)?;
+            write_series(load.series.as_ref(), "run", title_of(&r), &[&r])?;
         }
         Cmd::Compare { server, load } => {
             load.validate()?;
@@ -408,6 +574,149 @@ async fn main_async(cli: Cli) -> Result<()> {
                     },
                 )?;
             }
+            write_series(
+                load.series.as_ref(),
+                "compare",
+                format!("compare — {}", title_of(&o)),
+                &[&b, &o],
+            )?;
+        }
+        Cmd::Sweep {
+            server,
+            load,
+            sweep: sw,
+        } => {
+            load.validate()?;
+            let growth = match (sw.step, sw.factor) {
+                (Some(d), _) => sweep::Growth::Add(d),
+                (None, f) => sweep::Growth::Mul(f.unwrap_or(2.0)),
+            };
+            let rates = sweep::rate_steps(sw.start, growth, sw.max)?;
+            if let Some(top) = rates.last() {
+                if top / load.visitors as f64 > 1000.0 {
+                    bail!("--max {top} over {} visitors is above 1000 msg/s per visitor: add visitors", load.visitors);
+                }
+            }
+            if !(sw.max_loss >= 0.0 && sw.max_loss < 1.0 && sw.max_p99_ms > 0.0) {
+                bail!("--max-loss must be in [0, 1) and --max-p99-ms positive");
+            }
+            sys::raise_nofile(load.fds_needed(sw.baseline))?;
+            let plan = sweep::SweepPlan {
+                rates: rates.clone(),
+                bounds: sweep::Bounds {
+                    max_p99_ms: sw.max_p99_ms,
+                    max_loss: sw.max_loss,
+                },
+                visitors: load.visitors,
+                settle: sw.settle,
+            };
+            let target = prepare_server(&server, &load).await?;
+            let mut targets = Vec::new();
+            let mut reports = Vec::new();
+            if sw.baseline {
+                let bs = baseline::BaselineServer::start().await?;
+                let bt = baseline_target(&bs, load.agents)?;
+                let res = sweep::run_target(&plan, &load.config(), &bt).await;
+                bs.shutdown().await;
+                let (t, r) = res?;
+                targets.push(t);
+                reports.extend(r);
+                tokio::time::sleep(sw.settle).await;
+            }
+            let (t, r) = sweep::run_target(&plan, &load.config(), &target).await?;
+            targets.push(t);
+            reports.extend(r);
+            let out = sweep::SweepOut {
+                bounds: plan.bounds,
+                visitors: load.visitors,
+                agents: load.agents,
+                step_duration_s: load.duration.as_secs_f64(),
+                rates,
+                targets,
+            };
+            emit(&sweep::render(&out), load.json.as_ref(), &out)?;
+            if let Some(p) = &load.series {
+                write_json(
+                    p,
+                    &series::SeriesFile {
+                        title: format!(
+                            "sweep: {} visitors, {} agents, {:.0} s per step, p99 <= {} ms, loss <= {}",
+                            load.visitors, load.agents, load.duration.as_secs_f64(), sw.max_p99_ms, sw.max_loss
+                        ),
+                        mode: "sweep".to_owned(),
+                        runs: reports.iter().map(|r| r.series.clone()).collect(),
+                        sweep: Some(serde_json::to_value(&out)?),
+                    },
+                )?;
+            }
+        }
+        Cmd::Idle {
+            server,
+            conn,
+            visitors,
+            cycles,
+            settle,
+        } => {
+            let Some(pid) = server.server_pid else {
+                bail!("idle measures the server's RSS: pass --server-pid");
+            };
+            if visitors == 0 || cycles == 0 || conn.concurrency == 0 {
+                bail!("--visitors, --cycles and --concurrency must be at least 1");
+            }
+            let limit = sys::raise_nofile(visitors as u64 + 256)?;
+            let load = LoadArgs::for_setup(conn.quiet);
+            let target = prepare_server(&server, &load).await?;
+            let r = idle::run(
+                idle::IdleConfig {
+                    visitor_url: target.visitor_url,
+                    visitors,
+                    cycles,
+                    source_addrs: conn.sources(visitors),
+                    concurrency: conn.concurrency,
+                    connect_timeout: conn.timeout,
+                    settle,
+                    server_pid: pid,
+                    quiet: conn.quiet,
+                },
+                limit,
+            )
+            .await?;
+            emit(&idle::render(&r), conn.json.as_ref(), &r)?;
+        }
+        Cmd::Reconnect {
+            server,
+            conn,
+            visitors,
+            messages,
+            within,
+        } => {
+            if visitors == 0 || messages == 0 || conn.concurrency == 0 {
+                bail!("--visitors, --messages and --concurrency must be at least 1");
+            }
+            sys::raise_nofile(visitors as u64 + 256)?;
+            let load = LoadArgs::for_setup(conn.quiet);
+            let target = prepare_server(&server, &load).await?;
+            let r = reconnect::run(reconnect::ReconnectConfig {
+                visitor_url: target.visitor_url,
+                visitors,
+                messages,
+                within,
+                source_addrs: conn.sources(visitors),
+                concurrency: conn.concurrency,
+                timeout: conn.timeout,
+                quiet: conn.quiet,
+            })
+            .await?;
+            emit(&reconnect::render(&r), conn.json.as_ref(), &r)?;
+        }
+        Cmd::Report { file, out } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let f: series::SeriesFile = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a --series file", file.display()))?;
+            std::fs::write(&out, report::render(&f))
+                .with_context(|| format!("writing {}", out.display()))?;
+            eprintln!("report written to {}", out.display());
         }
         Cmd::Seed {
             database_url,

@@ -188,6 +188,13 @@ pub struct Report {
     pub messages: MessageTally,
     /// Writes attempted on visitor sockets that failed (not in `messages.sent`).
     pub send_failed: u64,
+    /// `busy` error frames received (also in `errors.error_frames`).
+    pub busy_refusals: u64,
+    /// Sends repeated with the same client id after a `busy` hint (`--honour-busy`).
+    pub resends: u64,
+    /// Per-second figures; written separately (`--series`), not with the report.
+    #[serde(skip)]
+    pub series: crate::series::Series,
     /// `message` frames (from visitors, of this run) received by all agent sockets during
     /// the send window.
     pub agent_receipts_window: u64,
@@ -258,6 +265,13 @@ pub fn render_report(r: &Report) -> String {
         "messages    : sent {}, acked {}, delivered to >=1 agent {}, lost {} (late {}), send failures {}",
         m.sent, m.acked, m.delivered_distinct, m.lost, m.late, r.send_failed
     );
+    if r.busy_refusals > 0 || r.resends > 0 {
+        let _ = writeln!(
+            s,
+            "              busy refusals {}, resends with the same client id {}",
+            r.busy_refusals, r.resends
+        );
+    }
     let _ = writeln!(
         s,
         "visitor→agent (first agent): {}",
