@@ -2,7 +2,8 @@
 # Side-by-side A/B of two switchboard binaries under the same load, alternating, each on a
 # fresh data dir: idle RSS, then `loadtest run` (which logs in its agents first), then RSS.
 #   loadtest/ab.sh OLD_BINARY NEW_BINARY [ROUNDS] > out.log
-# VISITORS (default 2000) and RATE (messages/s per visitor, default 0.2) change the load.
+# VISITORS (default 2000), RATE (messages/s per visitor, default 0.2), AGENTS (default 50) and
+# DURATION (default 20s) change the load; EXTRA adds loadtest flags (e.g. --honour-busy).
 # Build the loadtest first: cargo build --release -p loadtest
 set -u
 # Every login and visitor comes from this one address (older binaries ignore these).
@@ -21,8 +22,8 @@ for round in $(seq 1 "$rounds"); do
     pw=$(grep "password:" "$d.log" | awk '{print $2}')
     echo "== $v round $round idle_rss_kb=$(awk '/VmRSS/{print $2}' /proc/$pid/status)"
     LOADTEST_PASSWORD=$pw "$lt" run --url http://127.0.0.1:$port --email owner@switchboard.local \
-      --visitors "${VISITORS:-2000}" --rate-per-visitor "${RATE:-0.2}" --agents 50 \
-      --duration 20s --server-pid $pid 2>&1 \
+      --visitors "${VISITORS:-2000}" --rate-per-visitor "${RATE:-0.2}" --agents "${AGENTS:-50}" \
+      --duration "${DURATION:-20s}" --server-pid $pid ${EXTRA:-} 2>&1 \
       | grep -E "^(connects|messages|visitor→agent|send→ack|RSS|errors)"
     echo "after_run_rss_kb=$(awk '/VmRSS/{print $2}' /proc/$pid/status)"
     kill $pid; wait $pid 2>/dev/null
