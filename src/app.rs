@@ -1,6 +1,7 @@
 //! Starting the server: migrations, pool, the shared actors (once, before the HTTP server, so
 //! every worker shares them), then the HTTP server.
 
+use crate::actors::committer::Committer;
 use crate::actors::hub::{FanoutListener, Hub};
 use crate::actors::messenger::MessengerChannels;
 use crate::actors::messenger_sender::{MessengerSender, SenderListener};
@@ -92,10 +93,14 @@ pub async fn start(config: Config) -> Result<Started, String> {
         graph: crate::graph::Graph::new(&config.graph_base_url),
     });
     let hub = Arc::new(Hub::new());
+    let session_arbiters: Vec<ArbiterHandle> = arbiters.iter().map(|a| a.handle()).collect();
+    // The committer's writers share the session arbiters: they run what the actors used to.
+    let committer = Committer::start(pool.clone(), config.commit, &session_arbiters);
     let sessions = Arc::new(SessionSupervisor::new(
         Arc::clone(&ctx),
-        arbiters.iter().map(|a| a.handle()).collect(),
+        session_arbiters,
         config.session_idle,
+        committer,
     ));
     let (sender_ctx, lease) = (Arc::clone(&ctx), config.send_lease);
     let sender = MessengerSender::start_in_arbiter(&background.handle(), move |_| {
