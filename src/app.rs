@@ -94,8 +94,19 @@ pub async fn start(config: Config) -> Result<Started, String> {
     });
     let hub = Arc::new(Hub::new());
     let session_arbiters: Vec<ArbiterHandle> = arbiters.iter().map(|a| a.handle()).collect();
-    // The committer's writers share the session arbiters: they run what the actors used to.
-    let committer = Committer::start(pool.clone(), config.commit, &session_arbiters);
+    // The committer's writers on threads of their own: behind the session actors' fan-out
+    // they would hold up every session's commit.
+    let commit_arbiters: Vec<Arbiter> = (0..n.min(config.commit.writers.max(1)))
+        .map(|_| Arbiter::new())
+        .collect();
+    let committer = Committer::start(
+        pool.clone(),
+        config.commit,
+        &commit_arbiters
+            .iter()
+            .map(|a| a.handle())
+            .collect::<Vec<_>>(),
+    );
     let sessions = Arc::new(SessionSupervisor::new(
         Arc::clone(&ctx),
         session_arbiters,
@@ -184,7 +195,11 @@ pub async fn start(config: Config) -> Result<Started, String> {
     Ok(Started {
         addr,
         server: server.run(),
-        arbiters: arbiters.into_iter().chain([background]).collect(),
+        arbiters: arbiters
+            .into_iter()
+            .chain(commit_arbiters)
+            .chain([background])
+            .collect(),
     })
 }
 

@@ -2,8 +2,9 @@
 //!
 //! A session actor hands its post (`conversation::post_in`) to [`Committer::post`] and waits
 //! for the answer; it has at most one post in flight, so a session is in at most one batch and
-//! its sequence numbers stay gapless and in order. Writers (`CommitConfig::writers`) drain one
-//! bounded queue: a writer takes whatever is waiting (at most `max_batch`, with no delay: while
+//! its sequence numbers stay gapless and in order. Writers (`CommitConfig::writers`, on their
+//! own arbiters) each drain a bounded queue (a session's posts go to writer `id % writers`): a
+//! writer takes whatever is waiting (at most `max_batch`, with no delay: while
 //! one batch commits the next accumulates), runs each post in one transaction, commits, and
 //! only then answers each post. A post that fails rolls the batch back: it is run again alone
 //! (its own transaction, today's path, for its authoritative answer) and the others are
@@ -16,7 +17,8 @@
 //! contact sync's page) waits for the batch, or, for a sync page holding several rows, loses a
 //! deadlock to PostgreSQL's detector and is retried the way its failures are.
 //!
-//! Overload: the queue is bounded (`CommitConfig::queue`). A post that finds it full waits at
+//! Overload: the queues are bounded (`CommitConfig::queue`, split between the writers). A post
+//! that finds its writer's queue full waits at
 //! most `admit_wait` for room, then is refused with `busy` and a retry hint: nothing was stored
 //! and the client sends it again with the same client id.
 
@@ -29,7 +31,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot};
 
 struct Job {
     session_id: i64,
@@ -40,7 +42,10 @@ struct Job {
 /// The committer's handle: cheap to clone, shared by every session actor.
 #[derive(Clone)]
 pub struct Committer {
-    tx: mpsc::Sender<Job>,
+    /// One queue per writer: a session's posts always go to the same writer, and writers never
+    /// contend for a shared receiver (a shared one made every writer wait for whichever held
+    /// it, on whatever thread that was busy with).
+    queues: Arc<[mpsc::Sender<Job>]>,
     config: CommitConfig,
     stats: Arc<Stats>,
 }
@@ -59,13 +64,16 @@ pub struct Stats {
 impl Committer {
     /// Starts the writers as tasks spread over `arbiters` (on the current one when empty).
     pub fn start(pool: Pool, config: CommitConfig, arbiters: &[ArbiterHandle]) -> Committer {
-        let (tx, rx) = mpsc::channel(config.queue.max(1));
-        let rx = Arc::new(Mutex::new(rx));
+        let writers = config.writers.max(1);
+        let per_writer = config.queue.div_ceil(writers).max(1);
         let stats = Arc::new(Stats::default());
-        for i in 0..config.writers.max(1) {
+        let mut queues = Vec::with_capacity(writers);
+        for i in 0..writers {
+            let (tx, rx) = mpsc::channel(per_writer);
+            queues.push(tx);
             let writer = Writer {
                 pool: pool.clone(),
-                rx: Arc::clone(&rx),
+                rx,
                 max_batch: config.max_batch.max(1),
                 stats: Arc::clone(&stats),
             };
@@ -81,7 +89,11 @@ impl Committer {
                 }
             }
         }
-        Committer { tx, config, stats }
+        Committer {
+            queues: queues.into(),
+            config,
+            stats,
+        }
     }
 
     pub fn stats(&self) -> &Stats {
@@ -91,18 +103,19 @@ impl Committer {
     /// Stores a post of `session_id` (see `conversation::post`), committed with whatever other
     /// posts are ready. `busy` when the queue stays full past the admission wait.
     pub async fn post(&self, session_id: i64, post: NewPost) -> AppResult<Applied> {
-        let permit = match self.tx.try_reserve() {
+        let tx = &self.queues[session_id.unsigned_abs() as usize % self.queues.len()];
+        let permit = match tx.try_reserve() {
             Ok(p) => p,
             Err(mpsc::error::TrySendError::Closed(())) => {
                 return Err(AppError::internal("the committer has stopped"))
             }
             Err(mpsc::error::TrySendError::Full(())) => {
-                match tokio::time::timeout(self.config.admit_wait, self.tx.reserve()).await {
+                match tokio::time::timeout(self.config.admit_wait, tx.reserve()).await {
                     Ok(Ok(p)) => p,
                     Ok(Err(_)) => return Err(AppError::internal("the committer has stopped")),
                     Err(_) => {
                         self.stats.refused.fetch_add(1, Ordering::Relaxed);
-                        return Err(AppError::busy(self.retry_after_ms()));
+                        return Err(AppError::busy(self.retry_after_ms(tx)));
                     }
                 }
             }
@@ -119,38 +132,33 @@ impl Committer {
     }
 
     /// About how long the queue takes to drain now: a client coming back then finds room.
-    fn retry_after_ms(&self) -> u64 {
+    fn retry_after_ms(&self, tx: &mpsc::Sender<Job>) -> u64 {
         let per_post_us = self.stats.per_post_us.load(Ordering::Relaxed).max(100);
-        let queued = (self.config.queue as u64).saturating_sub(self.tx.capacity() as u64);
-        let writers = self.config.writers.max(1) as u64;
-        (queued * per_post_us / writers / 1000).clamp(50, 5000)
+        let queued = (tx.max_capacity() - tx.capacity()) as u64;
+        (queued * per_post_us / 1000).clamp(50, 5000)
     }
 }
 
 struct Writer {
     pool: Pool,
-    rx: Arc<Mutex<mpsc::Receiver<Job>>>,
+    rx: mpsc::Receiver<Job>,
     max_batch: usize,
     stats: Arc<Stats>,
 }
 
 impl Writer {
-    async fn run(self) {
+    async fn run(mut self) {
         loop {
-            let batch = {
-                let mut rx = self.rx.lock().await;
-                let Some(first) = rx.recv().await else {
-                    return;
-                };
-                let mut batch = vec![first];
-                while batch.len() < self.max_batch {
-                    match rx.try_recv() {
-                        Ok(job) => batch.push(job),
-                        Err(_) => break,
-                    }
-                }
-                batch
+            let Some(first) = self.rx.recv().await else {
+                return;
             };
+            let mut batch = vec![first];
+            while batch.len() < self.max_batch {
+                match self.rx.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
             let started = Instant::now();
             let n = batch.len() as u64;
             self.commit(batch).await;
@@ -163,6 +171,10 @@ impl Writer {
         s.batches.fetch_add(1, Ordering::Relaxed);
         s.posts.fetch_add(n, Ordering::Relaxed);
         s.largest_batch.fetch_max(n, Ordering::Relaxed);
+        let ms = started.elapsed().as_millis();
+        if ms > 100 {
+            tracing::debug!(n, ms, "slow commit batch");
+        }
         let us = started.elapsed().as_micros() as u64 / n.max(1);
         let old = s.per_post_us.load(Ordering::Relaxed);
         let smoothed = if old == 0 { us } else { (old * 7 + us) / 8 };
@@ -196,6 +208,7 @@ impl Writer {
                     return;
                 }
                 Err(Failed::Post(i)) => {
+                    tracing::debug!(size = batch.len(), "a post failed in its batch");
                     // Rolled back: that post alone gives its own answer (the same refusal, as
                     // a rule), the others are tried again together.
                     let job = batch.remove(i);
