@@ -1,6 +1,7 @@
 //! Starting the server: migrations, pool, the shared actors (once, before the HTTP server, so
 //! every worker shares them), then the HTTP server.
 
+use crate::actors::committer::Committer;
 use crate::actors::hub::{FanoutListener, Hub};
 use crate::actors::messenger::MessengerChannels;
 use crate::actors::messenger_sender::{MessengerSender, SenderListener};
@@ -92,10 +93,25 @@ pub async fn start(config: Config) -> Result<Started, String> {
         graph: crate::graph::Graph::new(&config.graph_base_url),
     });
     let hub = Arc::new(Hub::new());
+    let session_arbiters: Vec<ArbiterHandle> = arbiters.iter().map(|a| a.handle()).collect();
+    // The committer's writers on threads of their own: behind the session actors' fan-out
+    // they would hold up every session's commit.
+    let commit_arbiters: Vec<Arbiter> = (0..n.min(config.commit.writers.max(1)))
+        .map(|_| Arbiter::new())
+        .collect();
+    let committer = Committer::start(
+        pool.clone(),
+        config.commit,
+        &commit_arbiters
+            .iter()
+            .map(|a| a.handle())
+            .collect::<Vec<_>>(),
+    );
     let sessions = Arc::new(SessionSupervisor::new(
         Arc::clone(&ctx),
-        arbiters.iter().map(|a| a.handle()).collect(),
+        session_arbiters,
         config.session_idle,
+        committer,
     ));
     let (sender_ctx, lease) = (Arc::clone(&ctx), config.send_lease);
     let sender = MessengerSender::start_in_arbiter(&background.handle(), move |_| {
@@ -179,7 +195,11 @@ pub async fn start(config: Config) -> Result<Started, String> {
     Ok(Started {
         addr,
         server: server.run(),
-        arbiters: arbiters.into_iter().chain([background]).collect(),
+        arbiters: arbiters
+            .into_iter()
+            .chain(commit_arbiters)
+            .chain([background])
+            .collect(),
     })
 }
 

@@ -45,6 +45,9 @@ pub enum ErrorCode {
     /// An automation flow document that cannot be published: `details` lists each problem and
     /// the step it is on.
     InvalidFlow,
+    /// The server is at capacity on the message path and did not take the message (nothing
+    /// stored); `details.retry_after_ms` says when to send it again, with the same client id.
+    Busy,
     DbUnavailable,
     Internal,
 }
@@ -73,6 +76,7 @@ impl ErrorCode {
             ErrorCode::ReplyWindowClosed => "reply_window_closed",
             ErrorCode::ContactUnreachable => "contact_unreachable",
             ErrorCode::InvalidFlow => "invalid_flow",
+            ErrorCode::Busy => "busy",
             ErrorCode::DbUnavailable => "db_unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -101,7 +105,7 @@ impl ErrorCode {
             | ErrorCode::ContactUnreachable
             | ErrorCode::PageAlreadyConnected => StatusCode::CONFLICT,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::DbUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::DbUnavailable | ErrorCode::Busy => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -146,6 +150,21 @@ impl AppError {
     }
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Forbidden, message)
+    }
+    /// Refused at capacity: send again after `retry_after_ms` (same client id).
+    pub fn busy(retry_after_ms: u64) -> Self {
+        Self::new(
+            ErrorCode::Busy,
+            format!("the server is busy; not stored, send it again in {retry_after_ms} ms"),
+        )
+        .with_details(serde_json::json!({ "retry_after_ms": retry_after_ms }))
+    }
+    /// The retry hint of a `busy` refusal.
+    pub fn retry_after_ms(&self) -> Option<u64> {
+        self.details
+            .as_ref()
+            .and_then(|d| d.get("retry_after_ms"))
+            .and_then(|v| v.as_u64())
     }
     pub fn internal(cause: impl fmt::Display) -> Self {
         AppError {
@@ -217,7 +236,12 @@ impl ResponseError for AppError {
         if self.code == ErrorCode::Internal || self.code == ErrorCode::DbUnavailable {
             tracing::error!(error = %self, "request failed");
         }
-        HttpResponse::build(self.status_code()).json(self.body())
+        let mut response = HttpResponse::build(self.status_code());
+        if let Some(ms) = self.retry_after_ms() {
+            // Retry-After counts whole seconds: rounded up, so a client never comes back early.
+            response.insert_header(("Retry-After", ms.div_ceil(1000).max(1).to_string()));
+        }
+        response.json(self.body())
     }
 }
 
@@ -306,6 +330,18 @@ mod tests {
     }
 
     #[test]
+    fn busy_is_503_with_its_retry_hint_in_the_body_and_the_header() {
+        let e = AppError::busy(1500);
+        assert_eq!(e.code.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.retry_after_ms(), Some(1500));
+        let body = serde_json::to_value(e.body()).unwrap();
+        assert_eq!(body["error"]["code"], "busy");
+        assert_eq!(body["error"]["details"]["retry_after_ms"], 1500);
+        let r = e.error_response();
+        assert_eq!(r.headers().get("Retry-After").unwrap(), "2");
+    }
+
+    #[test]
     fn only_a_missing_row_is_not_found() {
         use diesel::result::{DatabaseErrorKind as K, Error as E};
         let missing: Result<(), E> = Err(E::NotFound);
@@ -341,6 +377,7 @@ mod tests {
             ErrorCode::Forbidden,
             ErrorCode::ReplyWindowClosed,
             ErrorCode::ContactUnreachable,
+            ErrorCode::Busy,
         ] {
             assert_eq!(
                 serde_json::to_value(code).unwrap(),

@@ -207,6 +207,7 @@ pub fn error(e: &AppError, reference: Option<&Value>) -> Arc<str> {
         code: e.code.as_str().to_owned(),
         message: e.message.clone(),
         reference: reference.cloned(),
+        details: e.details.clone(),
     })
 }
 

@@ -107,6 +107,9 @@ pub enum ServerFrame<'a> {
         message: String,
         #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
         reference: Option<Value>,
+        /// Structured detail of the refusal (`busy`: `retry_after_ms`); left out when none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        details: Option<Value>,
     },
 }
 

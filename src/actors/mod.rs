@@ -3,6 +3,7 @@
 //! durable-timer scheduler, the e-mail outbox sender, the background job runner, the Messenger
 //! channel actors (inbound) and the Messenger sender. Connection actors live in `crate::ws`.
 
+pub mod committer;
 pub mod hub;
 pub mod inbound;
 pub mod jobs;

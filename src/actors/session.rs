@@ -83,6 +83,8 @@ pub struct SessionActor {
     /// The latest committed row and the contact's names, for events without a query.
     row: Option<SessionRow>,
     names: Option<Names>,
+    /// Set by a `busy` refusal: posts before this instant are refused too (their order).
+    refusing_until: Option<Instant>,
 }
 
 impl SessionActor {
@@ -94,6 +96,7 @@ impl SessionActor {
             last_active: Instant::now(),
             row: None,
             names: None,
+            refusing_until: None,
         }
     }
 
@@ -188,14 +191,32 @@ impl Actor for SessionActor {
 impl Handler<Post> for SessionActor {
     type Result = AtomicResponse<Self, AppResult<Applied>>;
     fn handle(&mut self, msg: Post, _: &mut Self::Context) -> Self::Result {
-        let id = self.id;
-        self.apply(move |ctx| {
-            let post = msg.0.clone();
-            async move {
-                let mut conn = ctx.pool.get().await?;
-                conversation::post(&mut conn, id, post).await
+        // After a `busy`, the session's later posts are refused until the hint has passed:
+        // taking them would store them before the refused one, which the client sends again.
+        if let Some(until) = self.refusing_until {
+            let left = until.saturating_duration_since(Instant::now());
+            if !left.is_zero() {
+                let ms = (left.as_millis() as u64).max(1);
+                return AtomicResponse::new(Box::pin(actix::fut::ready(Err(AppError::busy(ms)))));
             }
-        })
+            self.refusing_until = None;
+        }
+        let id = self.id;
+        let committer = self.sup.committer.clone();
+        let posted = self.apply_if_changed(move |_| {
+            let (committer, post) = (committer.clone(), msg.0.clone());
+            async move { committer.post(id, post).await.map(Some) }
+        });
+        AtomicResponse::new(Box::pin(posted.map(|res, act, _| {
+            let res =
+                res.and_then(|a| a.ok_or_else(|| AppError::internal("a post without its result")));
+            if let Err(e) = &res {
+                if let Some(ms) = e.retry_after_ms() {
+                    act.refusing_until = Some(Instant::now() + Duration::from_millis(ms));
+                }
+            }
+            res
+        })))
     }
 }
 

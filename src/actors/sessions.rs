@@ -2,6 +2,7 @@
 //! spread over the session arbiters. It listens for contact edits to refresh the names its
 //! running actors cache.
 
+use super::committer::Committer;
 use super::session::{ContactNames, SessionActor};
 use crate::context::AppContext;
 use crate::domain::events::Event;
@@ -19,16 +20,24 @@ pub struct SessionSupervisor {
     next_arbiter: AtomicUsize,
     /// How long an idle session actor stays in memory.
     pub idle: Duration,
+    /// Where the session actors' posts are committed, batched across sessions.
+    pub committer: Committer,
 }
 
 impl SessionSupervisor {
-    pub fn new(ctx: Arc<AppContext>, arbiters: Vec<ArbiterHandle>, idle: Duration) -> Self {
+    pub fn new(
+        ctx: Arc<AppContext>,
+        arbiters: Vec<ArbiterHandle>,
+        idle: Duration,
+        committer: Committer,
+    ) -> Self {
         SessionSupervisor {
             ctx,
             sessions: DashMap::new(),
             arbiters,
             next_arbiter: AtomicUsize::new(0),
             idle,
+            committer,
         }
     }
 

@@ -208,68 +208,77 @@ pub async fn post(
     session_id: i64,
     post: NewPost,
 ) -> AppResult<Applied> {
+    conn.transaction(async move |conn| post_in(conn, session_id, &post).await)
+        .await
+}
+
+/// `post` inside the caller's transaction: the committer runs many of these, for different
+/// sessions, in one transaction. An error leaves this post's writes in the transaction, so the
+/// caller rolls it back.
+pub(crate) async fn post_in(
+    conn: &mut AsyncPgConnection,
+    session_id: i64,
+    post: &NewPost,
+) -> AppResult<Applied> {
     validate_text(&post.text)?;
     if let Some(cid) = &post.client_id {
         validate_client_id(cid)?;
     }
-    conn.transaction(async move |conn| {
-        let before = db::sessions::lock(conn, session_id)
-            .await
-            .or_not_found("session")?;
-        check_author(&post.author, &before)?;
-        if let Some(original) = original_of(conn, &post, Some(session_id)).await? {
-            return Ok(Applied {
-                after: before.clone(),
-                before,
-                message: Some(original),
-                extra: Vec::new(),
-                duplicate: true,
-                more: Vec::new(),
-            });
+    let before = db::sessions::lock(conn, session_id)
+        .await
+        .or_not_found("session")?;
+    check_author(&post.author, &before)?;
+    if let Some(original) = original_of(conn, post, Some(session_id)).await? {
+        return Ok(Applied {
+            after: before.clone(),
+            before,
+            message: Some(original),
+            extra: Vec::new(),
+            duplicate: true,
+            more: Vec::new(),
+        });
+    }
+    if before.status.is_ended() {
+        return Err(AppError::new(
+            ErrorCode::SessionEnded,
+            "the session has ended",
+        ));
+    }
+    let settings = settings::load(conn, before.project_id).await?;
+    let mut applied = post_locked(conn, before, post, &settings).await?;
+    let visitor_message = match (&post.author, &applied.message) {
+        (Author::Visitor { .. }, Some(m)) => Some(m.clone()),
+        _ => None,
+    };
+    let probe = match &visitor_message {
+        Some(_) => {
+            let s = &applied.after;
+            Some(db::flows::automation_probe(conn, s.project_id, s.id, s.contact_id).await?)
         }
-        if before.status.is_ended() {
-            return Err(AppError::new(
-                ErrorCode::SessionEnded,
-                "the session has ended",
-            ));
-        }
-        let settings = settings::load(conn, before.project_id).await?;
-        let mut applied = post_locked(conn, before, &post, &settings).await?;
-        let visitor_message = match (&post.author, &applied.message) {
-            (Author::Visitor { .. }, Some(m)) => Some(m.clone()),
-            _ => None,
-        };
-        let probe = match &visitor_message {
-            Some(_) => {
-                let s = &applied.after;
-                Some(db::flows::automation_probe(conn, s.project_id, s.id, s.contact_id).await?)
+        None => None,
+    };
+    if let (Some(probe), Some(message)) = (probe.filter(|p| p.applies()), visitor_message) {
+        // In a savepoint: an automation failure is logged and costs the visitor's message
+        // nothing.
+        let session = applied.after.clone();
+        let run = conn
+            .transaction(async |conn| {
+                automation::engine::on_visitor_message(conn, session, &message, &settings, probe)
+                    .await
+            })
+            .await;
+        match run {
+            Ok(turn) => {
+                applied.after = turn.session;
+                applied.extra.extend(turn.messages);
+                applied.more.extend(turn.more);
             }
-            None => None,
-        };
-        if let (Some(probe), Some(message)) = (probe.filter(|p| p.applies()), visitor_message) {
-            // In a savepoint: an automation failure is logged and costs the visitor's message
-            // nothing.
-            let session = applied.after.clone();
-            let run = conn
-                .transaction(async |conn| {
-                    automation::engine::on_visitor_message(conn, session, &message, &settings, probe)
-                        .await
-                })
-                .await;
-            match run {
-                Ok(turn) => {
-                    applied.after = turn.session;
-                    applied.extra.extend(turn.messages);
-                    applied.more.extend(turn.more);
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, session_id, "automation failed on a visitor message")
-                }
+            Err(e) => {
+                tracing::error!(error = %e, session_id, "automation failed on a visitor message")
             }
         }
-        Ok(applied)
-    })
-    .await
+    }
+    Ok(applied)
 }
 
 /// Stores a message on a session already locked in the caller's transaction (`post`, an

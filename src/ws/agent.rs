@@ -13,7 +13,7 @@ use crate::domain::access::Access;
 use crate::domain::conversation::{self, Applied, Author, NewPost};
 use crate::domain::history;
 use crate::domain::views::MessageView;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::protocol::{self, AgentIn};
 use actix::prelude::*;
 use actix_web::{HttpRequest, HttpResponse};
@@ -26,6 +26,14 @@ use std::sync::Arc;
 /// one query).
 const MAX_KNOWN_SESSIONS: usize = 4096;
 
+/// Sends of one connection handed to session actors and not yet answered; past this a send is
+/// refused with `busy` (not stored), so one connection cannot queue without bound in the
+/// session actors' mailboxes.
+const MAX_SENDS_IN_FLIGHT: usize = 256;
+
+/// The retry hint when this connection has too many sends in flight: about one commit.
+const IN_FLIGHT_RETRY_MS: u64 = 100;
+
 pub struct AgentConn {
     core: ConnCore,
     access: Access,
@@ -37,6 +45,8 @@ pub struct AgentConn {
     known: HashSet<i64>,
     /// Commands for a session being checked, in arrival order.
     checking: HashMap<i64, Vec<AgentIn>>,
+    /// Sends handed to session actors, not yet answered.
+    sends_in_flight: usize,
 }
 
 /// Upgrades an authenticated request to an agent connection.
@@ -54,6 +64,7 @@ pub fn start(
         sh,
         known: HashSet::new(),
         checking: HashMap::new(),
+        sends_in_flight: 0,
     };
     let stream = conn.core.limited(stream);
     ws::WsResponseBuilder::new(conn, req, stream)
@@ -229,10 +240,16 @@ impl AgentConn {
                 tag,
                 ..
             } => {
+                if self.sends_in_flight >= MAX_SENDS_IN_FLIGHT {
+                    let e = AppError::busy(IN_FLIGHT_RETRY_MS);
+                    self.core.error(ctx, &e, Some(&reference));
+                    return;
+                }
                 let post = NewPost {
                     tag,
                     ..NewPost::text(Author::Agent(access), Some(client_id), text)
                 };
+                self.sends_in_flight += 1;
                 self.reply(ctx, addr.send(session::Post(post)), reference, true);
             }
             AgentIn::Take { .. } => {
@@ -270,6 +287,9 @@ impl AgentConn {
         F: std::future::Future<Output = Result<AppResult<Applied>, MailboxError>> + 'static,
     {
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
+            if is_send {
+                act.sends_in_flight = act.sends_in_flight.saturating_sub(1);
+            }
             let res = res.unwrap_or_else(|e| Err(busy(e)));
             let reference = (!reference.is_null()).then_some(&reference);
             match res {

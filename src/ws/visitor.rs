@@ -316,7 +316,17 @@ impl VisitorConn {
                         act.core
                             .send(ctx, &protocol::ack(&MessageView::from(&message)));
                     }
-                    Err(e) => act.core.error(ctx, &e, Some(&reference)),
+                    Err(e) => {
+                        act.core.error(ctx, &e, Some(&reference));
+                        if e.retry_after_ms().is_some() {
+                            // `busy`: the sends queued behind it would overtake it; they are
+                            // refused with it and come back in order.
+                            for queued in std::mem::take(&mut act.queued) {
+                                let r = Value::String(queued.client_id);
+                                act.core.error(ctx, &e, Some(&r));
+                            }
+                        }
+                    }
                 }
                 act.sending = false;
                 act.send_next(ctx);

@@ -3,7 +3,11 @@
 
 export type WireFrame = { v: 1 } & ServerFrame;
 
-export type ServerFrame = { "type": "hello" } & Hello | { "type": "session", session: SessionPayload, } | { "type": "message" } & MessageView | { "type": "message_status", session_id: number, message_id: number, delivery: DeliveryView, } | { "type": "job", job: JobView, } | { "type": "flow_stats", flow_id: number, } | { "type": "contact", contact: ContactView, } | { "type": "session_tags", session_id: number, tags: Array<TagView>, } | { "type": "ack", client_id: string | null, session_id: number, seq: number, message_id: number, created_at: string, } | { "type": "ok", ref: JsonValue | null, } | { "type": "pong", ref: JsonValue | null, } | { "type": "typing", session_id: number, from: "visitor" | "agent", user_id: number | null, on: boolean, } | { "type": "error", code: string, message: string, ref?: JsonValue | null, };
+export type ServerFrame = { "type": "hello" } & Hello | { "type": "session", session: SessionPayload, } | { "type": "message" } & MessageView | { "type": "message_status", session_id: number, message_id: number, delivery: DeliveryView, } | { "type": "job", job: JobView, } | { "type": "flow_stats", flow_id: number, } | { "type": "contact", contact: ContactView, } | { "type": "session_tags", session_id: number, tags: Array<TagView>, } | { "type": "ack", client_id: string | null, session_id: number, seq: number, message_id: number, created_at: string, } | { "type": "ok", ref: JsonValue | null, } | { "type": "pong", ref: JsonValue | null, } | { "type": "typing", session_id: number, from: "visitor" | "agent", user_id: number | null, on: boolean, } | { "type": "error", code: string, message: string, ref?: JsonValue | null, 
+/**
+ * Structured detail of the refusal (`busy`: `retry_after_ms`); left out when none.
+ */
+details?: JsonValue | null, };
 
 export type Hello = AgentHello | VisitorHello;
 

@@ -101,6 +101,29 @@ describe('client', () => {
     expect(sends(env.sockets[0])).toEqual([f, f]);
   });
 
+  it('after busy, holds every send until the hint has passed, then sends them again in order', () => {
+    const { env, client } = setup();
+    env.sockets[0].push(hello(null));
+    client.send('first');
+    const [f] = sends(env.sockets[0]);
+    env.sockets[0].push({
+      v: 1,
+      type: 'error',
+      code: 'busy',
+      message: 'x',
+      ref: f.client_id,
+      details: { retry_after_ms: 3000 },
+    });
+    client.send('second');
+    expect(sends(env.sockets[0])).toEqual([f]);
+    vi.advanceTimersByTime(2900);
+    expect(sends(env.sockets[0])).toEqual([f]);
+    vi.advanceTimersByTime(200);
+    const after = sends(env.sockets[0]);
+    expect(after.map((x) => x.text)).toEqual(['first', 'first', 'second']);
+    expect(after[1].client_id).toBe(f.client_id);
+  });
+
   it('sends typing on and off', () => {
     const { env, client } = setup();
     env.sockets[0].push(hello(null));

@@ -71,6 +71,8 @@ export class Client {
   onChange: () => void = () => {};
   private saved = { outbox: '', seen: '' };
   private retry: ReturnType<typeof setTimeout> | undefined;
+  /** Until then nothing is sent: the server said `busy` and when to come back. */
+  private pausedUntil = 0;
   private typingTtl: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private o: ClientOptions) {
@@ -134,7 +136,13 @@ export class Client {
     if (f.type === 'hello') this.flush();
     if (fx.retryLater) {
       clearTimeout(this.retry);
-      this.retry = setTimeout(() => this.flush(), RETRY_MS);
+      const wait = fx.retryAfterMs ?? RETRY_MS;
+      // A `busy` hint holds every send until then, so nothing overtakes the refused ones.
+      if (fx.retryAfterMs !== undefined) this.pausedUntil = Math.max(this.pausedUntil, Date.now() + wait);
+      this.retry = setTimeout(() => {
+        this.pausedUntil = 0;
+        this.flush();
+      }, wait);
     }
     if (fx.reconnect) this.link.restart();
     if (f.type === 'typing') {
@@ -151,7 +159,7 @@ export class Client {
 
   /** Sends every queued message not yet sent on this connection (each exactly once). */
   private flush(): void {
-    if (!this.link.ready) return;
+    if (!this.link.ready || Date.now() < this.pausedUntil) return;
     for (const o of this.chat.toSend()) this.link.send(sendFrame(o.id, o.text, o.button));
   }
 

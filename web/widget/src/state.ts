@@ -39,6 +39,8 @@ export interface Effect {
   resume?: number;
   /** A send failed for a transient reason: send the outbox again a little later. */
   retryLater?: boolean;
+  /** With `retryLater`: the server's hint (`busy`), how long to wait before sending again. */
+  retryAfterMs?: number;
   /** The server could not read history: reconnect (with backoff) and resume again. */
   reconnect?: boolean;
 }
@@ -49,7 +51,7 @@ export interface Seen {
 }
 
 /** Not stored; the same client id goes out again (protocol.md, error codes). */
-const TRANSIENT = ['db_unavailable', 'rate_limited', 'internal'];
+const TRANSIENT = ['db_unavailable', 'rate_limited', 'busy', 'internal'];
 export const RESUME_REF = 'resume';
 
 export class Chat {
@@ -211,9 +213,10 @@ export class Chat {
     const o = this.outbox.find((x) => x.id === ref);
     if (!o) return {};
     if (TRANSIENT.indexOf(f.code) >= 0) {
-      // Not stored: send it again (same client id) soon.
+      // Not stored: send it again (same client id) soon — after the server's hint, if any.
       this.sentOn.delete(o.id);
-      return { retryLater: true };
+      const hint = (f as { details?: { retry_after_ms?: unknown } }).details?.retry_after_ms;
+      return typeof hint === 'number' && hint > 0 ? { retryLater: true, retryAfterMs: hint } : { retryLater: true };
     }
     this.drop(o.id);
     const m = this.byClient(o.id);

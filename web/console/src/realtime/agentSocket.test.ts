@@ -219,6 +219,22 @@ describe('AgentSocket outbox', () => {
     expect(ws.sentOfType('send').map((f) => f.client_id)).toEqual(['c-1', 'c-1']);
   });
 
+  it('after busy, holds sends until the hint and then sends them again in order, same client_ids', () => {
+    const { socket, rejected } = setup();
+    socket.connect();
+    const ws = FakeWebSocket.last;
+    ws.accept();
+    socket.send(entry);
+    ws.receive({ type: 'error', code: 'busy', message: 'busy', ref: 'c-1', details: { retry_after_ms: 2500 } });
+    socket.send({ session_id: 5, client_id: 'c-2', text: 'during the pause' });
+    expect(ws.sentOfType('send').map((f) => f.client_id)).toEqual(['c-1']);
+    vi.advanceTimersByTime(2400);
+    expect(ws.sentOfType('send').map((f) => f.client_id)).toEqual(['c-1']);
+    vi.advanceTimersByTime(200);
+    expect(ws.sentOfType('send').map((f) => f.client_id)).toEqual(['c-1', 'c-1', 'c-2']);
+    expect(rejected).toEqual([]);
+  });
+
   it('drops a message the server refuses for good and reports it', () => {
     const { socket, rejected } = setup();
     socket.connect();

@@ -77,6 +77,10 @@ export class AgentSocket {
   private readonly outbox = new Map<string, OutboxEntry>();
   private readonly resumePoints = new Map<number, number>();
   private readonly retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  /** After a `busy` refusal: no send is written before this time (the server's hint)… */
+  private pausedUntil = 0;
+  /** …and these (refused, or sent during the pause) go out then, in outbox order. */
+  private readonly held = new Set<string>();
   private readonly createSocket: (url: string) => WebSocketLike;
   private readonly random: () => number;
   private readonly heartbeatMs: number;
@@ -134,7 +138,9 @@ export class AgentSocket {
   /** Queues a message; it is written now if connected, else after the next `hello`. */
   send(entry: OutboxEntry): void {
     this.outbox.set(entry.client_id, entry);
-    if (this.status === 'open') this.write({ type: 'send', ...entry });
+    if (this.status !== 'open') return;
+    if (Date.now() < this.pausedUntil) this.held.add(entry.client_id);
+    else this.write({ type: 'send', ...entry });
   }
 
   /** Typing is ephemeral: dropped while disconnected rather than queued. */
@@ -220,7 +226,12 @@ export class AgentSocket {
         const clientId = errorClientId(frame);
         const entry = clientId ? this.outbox.get(clientId) : undefined;
         if (entry) {
-          if (frame.code === 'db_unavailable') {
+          const hint = (frame as { details?: { retry_after_ms?: unknown } }).details?.retry_after_ms;
+          if (frame.code === 'busy') {
+            // Not stored, the server is at capacity: hold every send until its hint, then send
+            // the held ones again (same client_id) in the order they were written.
+            this.hold(entry.client_id, typeof hint === 'number' && hint > 0 ? hint : this.retrySendMs);
+          } else if (frame.code === 'db_unavailable') {
             // Not stored: send again with the same client_id after a pause.
             const t = setTimeout(() => {
               this.retryTimers.delete(t);
@@ -236,6 +247,23 @@ export class AgentSocket {
       }
     }
     this.opts.handlers.onFrame(frame);
+  }
+
+  private hold(clientId: string, ms: number): void {
+    this.held.add(clientId);
+    const until = Date.now() + ms;
+    if (until <= this.pausedUntil) return;
+    this.pausedUntil = until;
+    const t = setTimeout(() => {
+      this.retryTimers.delete(t);
+      if (Date.now() < this.pausedUntil) return; // a later refusal moved the pause on
+      this.pausedUntil = 0;
+      const held = [...this.outbox.values()].filter((e) => this.held.has(e.client_id));
+      this.held.clear();
+      if (this.status !== 'open') return;
+      for (const entry of held) this.write({ type: 'send', ...entry });
+    }, ms);
+    this.retryTimers.add(t);
   }
 
   /** Connected and greeted: resume watched sessions, re-send the outbox. */
@@ -258,6 +286,9 @@ export class AgentSocket {
     if (ws) this.detach(ws);
     this.stopHeartbeat();
     for (const t of this.retryTimers) clearTimeout(t);
+    // The next `hello` sends the whole outbox again.
+    this.held.clear();
+    this.pausedUntil = 0;
     this.retryTimers.clear();
     if (this.stopped) return;
     this.scheduleReconnect();

@@ -1,0 +1,222 @@
+//! Group commit on the message path (`actors::committer`): posts of many sessions share a
+//! transaction, and every guarantee of one post per transaction still holds.
+
+use crate::common::ws::WsClient;
+use crate::common::TestApp;
+use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::QueryableByName;
+use diesel_async::RunQueryDsl;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+#[derive(QueryableByName, Debug)]
+struct Stored {
+    #[diesel(sql_type = BigInt)]
+    session_id: i64,
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    client_id: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// Every message of these sessions, by session, in seq order.
+async fn stored(app: &TestApp, sids: &[i64]) -> HashMap<i64, Vec<Stored>> {
+    let mut conn = app.db().await;
+    let rows: Vec<Stored> = diesel::sql_query(
+        "SELECT session_id, seq, client_id, id FROM messages \
+         WHERE session_id = ANY($1) ORDER BY session_id, seq",
+    )
+    .bind::<diesel::sql_types::Array<BigInt>, _>(sids.to_vec())
+    .load(&mut conn)
+    .await
+    .unwrap();
+    let mut out: HashMap<i64, Vec<Stored>> = HashMap::new();
+    for r in rows {
+        out.entry(r.session_id).or_default().push(r);
+    }
+    out
+}
+
+fn send(client_id: &str, text: &str) -> Value {
+    json!({"v": 1, "type": "send", "client_id": client_id, "text": text})
+}
+
+/// Acks (and refusals) in arrival order until `n` of them came.
+async fn answers(v: &mut WsClient, n: usize) -> Vec<Value> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        let f = v.recv().await;
+        if f["type"] == "ack" || f["type"] == "error" {
+            out.push(f);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn many_sessions_posting_at_once_keep_each_seq_gapless_and_in_order_and_every_ack_is_stored()
+{
+    // One writer and small batches: the burst below is certain to share transactions.
+    let app = TestApp::start_with(|c| {
+        c.commit.writers = 1;
+        c.commit.max_batch = 16;
+    })
+    .await;
+    const VISITORS: usize = 12;
+    const EACH: usize = 15;
+    let mut visitors = Vec::new();
+    for _ in 0..VISITORS {
+        visitors.push(app.visitor().await);
+    }
+    // Every visitor writes its burst without waiting for acks, all at the same time.
+    for (i, v) in visitors.iter_mut().enumerate() {
+        for k in 0..EACH {
+            v.send(send(&format!("v{i}-{k}"), &format!("message {k}")))
+                .await;
+        }
+    }
+    let mut acks_by_session: HashMap<i64, Vec<Value>> = HashMap::new();
+    for (i, v) in visitors.iter_mut().enumerate() {
+        let got = answers(v, EACH).await;
+        for (k, a) in got.iter().enumerate() {
+            assert_eq!(a["type"], "ack", "{a}");
+            assert_eq!(
+                a["client_id"],
+                format!("v{i}-{k}"),
+                "acks come in send order"
+            );
+            assert_eq!(a["seq"], (k + 1) as i64, "seq 1, 2, 3… without gaps");
+        }
+        let sid = got[0]["session_id"].as_i64().unwrap();
+        assert!(got.iter().all(|a| a["session_id"] == sid));
+        acks_by_session.insert(sid, got);
+    }
+    let sids: Vec<i64> = acks_by_session.keys().copied().collect();
+    assert_eq!(sids.len(), VISITORS);
+    let rows = stored(&app, &sids).await;
+    for (sid, acks) in &acks_by_session {
+        let rows = &rows[sid];
+        assert_eq!(rows.len(), EACH, "session {sid}: exactly one row per send");
+        for (k, (row, ack)) in rows.iter().zip(acks).enumerate() {
+            assert_eq!(row.seq, (k + 1) as i64);
+            assert_eq!(row.id, ack["message_id"].as_i64().unwrap(), "the acked row");
+            assert_eq!(row.client_id.as_deref(), ack["client_id"].as_str());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_post_refused_amid_a_burst_gets_its_error_and_the_posts_around_it_commit() {
+    let app = TestApp::start_with(|c| {
+        c.commit.writers = 1;
+        c.commit.max_batch = 64;
+    })
+    .await;
+    let owner = app.owner().await;
+    let (_ended_visitor, ended) = app.open_session("I will be ended").await;
+    let path = format!("/api/projects/{}/sessions/{ended}/end", app.project_id);
+    assert_eq!(
+        app.status_of(&owner, reqwest::Method::POST, &path, None)
+            .await,
+        200
+    );
+    let mut open = Vec::new();
+    for i in 0..6 {
+        open.push(app.open_session(&format!("open {i}")).await.1);
+    }
+    let mut agent = app.agent_ws(&owner, app.project_id).await;
+    // Replies to six open sessions with one to the ended session in the middle of them,
+    // written back to back so that they reach the committer together.
+    for round in 0..3 {
+        for (i, sid) in open.iter().enumerate() {
+            if i == 3 {
+                agent
+                    .send(json!({"v": 1, "type": "send", "session_id": ended,
+                                 "client_id": format!("late-{round}"), "text": "too late"}))
+                    .await;
+            }
+            agent
+                .send(json!({"v": 1, "type": "send", "session_id": sid,
+                             "client_id": format!("r{round}-{i}"), "text": "hello"}))
+                .await;
+        }
+    }
+    let got = answers(&mut agent, 3 * (open.len() + 1)).await;
+    let mut refused = 0;
+    for a in &got {
+        let cid = a["client_id"].as_str().or(a["ref"].as_str()).unwrap();
+        if cid.starts_with("late-") {
+            assert_eq!(
+                (a["type"].as_str(), a["code"].as_str()),
+                (Some("error"), Some("session_ended")),
+                "{a}"
+            );
+            refused += 1;
+        } else {
+            assert_eq!(a["type"], "ack", "{a}");
+        }
+    }
+    assert_eq!(refused, 3);
+    let rows = stored(&app, &open).await;
+    for sid in &open {
+        let seqs: Vec<i64> = rows[sid].iter().map(|r| r.seq).collect();
+        assert_eq!(
+            seqs,
+            vec![1, 2, 3, 4],
+            "session {sid}: the first message and three replies"
+        );
+    }
+    let ended_rows = stored(&app, &[ended]).await;
+    assert_eq!(
+        ended_rows[&ended].len(),
+        1,
+        "nothing stored in the ended session"
+    );
+}
+
+#[tokio::test]
+async fn a_client_id_repeated_across_one_burst_is_stored_once_per_session_and_acked_with_the_original(
+) {
+    let app = TestApp::start_with(|c| c.commit.writers = 1).await;
+    let owner = app.owner().await;
+    let mut sids = Vec::new();
+    for i in 0..5 {
+        sids.push(app.open_session(&format!("hi {i}")).await.1);
+    }
+    let mut agent = app.agent_ws(&owner, app.project_id).await;
+    // The same client id in every session, each sent twice, interleaved.
+    for _ in 0..2 {
+        for sid in &sids {
+            agent
+                .send(json!({"v": 1, "type": "send", "session_id": sid,
+                             "client_id": "same", "text": "once"}))
+                .await;
+        }
+    }
+    let got = answers(&mut agent, 2 * sids.len()).await;
+    let mut by_session: HashMap<i64, Vec<&Value>> = HashMap::new();
+    for a in &got {
+        assert_eq!(a["type"], "ack", "{a}");
+        by_session
+            .entry(a["session_id"].as_i64().unwrap())
+            .or_default()
+            .push(a);
+    }
+    let rows = stored(&app, &sids).await;
+    for sid in &sids {
+        let acks = &by_session[sid];
+        assert_eq!(acks.len(), 2);
+        assert_eq!(
+            acks[0]["message_id"], acks[1]["message_id"],
+            "the repeat names the original"
+        );
+        assert_eq!(acks[0]["seq"], 2);
+        assert_eq!(
+            rows[sid].len(),
+            2,
+            "session {sid}: the visitor's first message and one reply"
+        );
+    }
+}
