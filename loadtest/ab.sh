@@ -9,7 +9,7 @@ set -u
 # Every login and visitor comes from this one address (older binaries ignore these).
 export SWITCHBOARD_LOGINS_PER_MINUTE=0 SWITCHBOARD_VISITOR_SIGNUPS_PER_MINUTE=0
 old=$1 new=$2 rounds=${3:-2}
-lt="$(dirname "$0")/../target/release/loadtest"
+lt="${LOADTEST:-$(dirname "$0")/../target/release/loadtest}"
 port=8110
 for round in $(seq 1 "$rounds"); do
   for v in old new; do
