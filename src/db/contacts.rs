@@ -30,29 +30,8 @@ pub struct Contact {
     pub updated_at: DateTime<Utc>,
 }
 
-pub async fn insert_visitor(
-    conn: &mut AsyncPgConnection,
-    project_id: i64,
-    channel_id: i64,
-    external_id: &str,
-    name: &str,
-    token_hash: &[u8],
-) -> QueryResult<Contact> {
-    diesel::insert_into(contacts::table)
-        .values((
-            contacts::project_id.eq(project_id),
-            contacts::channel_id.eq(channel_id),
-            contacts::external_id.eq(external_id),
-            contacts::name.eq(name),
-            contacts::visitor_token_hash.eq(token_hash),
-        ))
-        .returning(Contact::as_returning())
-        .get_result(conn)
-        .await
-}
-
-/// `insert_visitor` unless a contact with this token hash (or external id) exists: `None` then,
-/// and the caller reads that one. Concurrent callers wait on the unique index, so one row.
+/// A web visitor's contact, unless one with this token hash (or external id) exists: `None`
+/// then, and the caller reads that one. Concurrent callers wait on the unique index, so one row.
 pub async fn insert_visitor_once(
     conn: &mut AsyncPgConnection,
     project_id: i64,

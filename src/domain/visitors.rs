@@ -117,7 +117,7 @@ pub async fn create(
     let (token, hash) = auth::new_token();
     let (external_id, default_name) = visitor_names(&token);
     let name = name.map_or(default_name, str::to_owned);
-    let contact = db::contacts::insert_visitor(
+    let contact = db::contacts::insert_visitor_once(
         conn,
         channel.project_id,
         channel.id,
@@ -125,7 +125,9 @@ pub async fn create(
         &name,
         &hash,
     )
-    .await?;
+    .await?
+    // The token was made just now: nothing can hold its hash yet.
+    .ok_or_else(|| AppError::internal("a new visitor token already had a contact"))?;
     Ok((contact, token))
 }
 
