@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod channel_out;
 pub mod contacts;
 pub mod conversation;
+pub mod csv_export;
 pub mod events;
 pub mod hasher;
 pub mod history;

@@ -357,58 +357,29 @@ pub fn csv_line(r: &SessionRecord) -> String {
     out
 }
 
-/// The CSV export as a stream of chunks: the header, then one chunk per page of `CSV_PAGE`
-/// records, each page a keyset query on a connection held only for that query. An error
-/// mid-way ends the stream (the client sees a truncated download, not a wrong one).
+/// The CSV export, `CSV_PAGE` records a page (`csv_export::paged`).
 pub fn csv_stream(
     pool: Pool,
     project_id: i64,
     filter: ReportFilter,
 ) -> impl Stream<Item = AppResult<String>> {
-    struct State {
-        pool: Pool,
-        project_id: i64,
-        filter: ReportFilter,
-        after: Option<RecordCursor>,
-        header_sent: bool,
-        done: bool,
-    }
-    let init = State {
-        pool,
-        project_id,
-        filter,
-        after: None,
-        header_sent: false,
-        done: false,
+    let fetch = move |after: Option<RecordCursor>| {
+        let (pool, filter) = (pool.clone(), filter.clone());
+        async move {
+            let mut conn = pool.get().await?;
+            Ok(db::reports::records(&mut conn, project_id, &filter, after, CSV_PAGE).await?)
+        }
     };
-    futures_util::stream::try_unfold(init, |mut st| async move {
-        if st.done {
-            return Ok(None);
-        }
-        if !st.header_sent {
-            st.header_sent = true;
-            return Ok(Some((csv_header_line(), st)));
-        }
-        let rows = {
-            let mut conn = st.pool.get().await?;
-            db::reports::records(&mut conn, st.project_id, &st.filter, st.after, CSV_PAGE).await?
-        };
-        if (rows.len() as i64) < CSV_PAGE {
-            st.done = true;
-        }
-        st.after = rows.last().map(|r| RecordCursor {
+    super::csv_export::paged(
+        csv_header_line(),
+        CSV_PAGE,
+        fetch,
+        |r| RecordCursor {
             received_at: r.received_at,
             id: r.id,
-        });
-        if rows.is_empty() {
-            return Ok(None);
-        }
-        let mut chunk = String::with_capacity(rows.len() * 160);
-        for r in rows {
-            chunk.push_str(&csv_line(&SessionRecord::from(r)));
-        }
-        Ok(Some((chunk, st)))
-    })
+        },
+        |r| csv_line(&SessionRecord::from(r)),
+    )
 }
 
 #[cfg(test)]

@@ -602,48 +602,25 @@ pub fn csv_stream(
     now: DateTime<Utc>,
 ) -> impl futures_util::Stream<Item = AppResult<String>> {
     q.to = q.to.min(now);
-    struct State {
-        pool: Pool,
-        q: VisitorQuery,
-        after: Option<(DateTime<Utc>, i64)>,
-        header_sent: bool,
-        done: bool,
-    }
-    let init = State {
-        pool,
-        q,
-        after: None,
-        header_sent: false,
-        done: false,
+    let fetch = move |after: Option<(DateTime<Utc>, i64)>| {
+        let (pool, q) = (pool.clone(), q.clone());
+        async move {
+            if q.from >= q.to {
+                return Ok(Vec::new());
+            }
+            let mut conn = pool.get().await?;
+            Ok(db::flow_stats::visitors(&mut conn, &q, after, CSV_PAGE)
+                .await?
+                .0)
+        }
     };
-    futures_util::stream::try_unfold(init, |mut st| async move {
-        if st.done {
-            return Ok(None);
-        }
-        if !st.header_sent {
-            st.header_sent = true;
-            return Ok(Some((CSV_HEADER.to_owned(), st)));
-        }
-        if st.q.from >= st.q.to {
-            return Ok(None);
-        }
-        let (rows, _) = {
-            let mut conn = st.pool.get().await?;
-            db::flow_stats::visitors(&mut conn, &st.q, st.after, CSV_PAGE).await?
-        };
-        if (rows.len() as i64) < CSV_PAGE {
-            st.done = true;
-        }
-        st.after = rows.last().map(|r| (r.last_triggered_at, r.contact_id));
-        if rows.is_empty() {
-            return Ok(None);
-        }
-        let mut chunk = String::with_capacity(rows.len() * 100);
-        for r in rows {
-            chunk.push_str(&csv_line(&visitor_row(r)));
-        }
-        Ok(Some((chunk, st)))
-    })
+    crate::domain::csv_export::paged(
+        CSV_HEADER.to_owned(),
+        CSV_PAGE,
+        fetch,
+        |r| (r.last_triggered_at, r.contact_id),
+        |r| csv_line(&visitor_row(r)),
+    )
 }
 
 /// The funnel of a published version, counted from its runs' step rows (and where the runs
