@@ -195,15 +195,8 @@ impl Handler<SeedFlows> for StatsActor {
         // announced by an event is counted once: every figure is a set.
         ctx.wait(fut.into_actor(self).map(|res, act, ctx| match res {
             Ok(rows) => {
-                for r in rows {
-                    act.flows.apply(&RunChange {
-                        flow_id: r.flow_id,
-                        run_id: r.run_id,
-                        contact_id: r.contact_id,
-                        triggered_at: r.triggered_at,
-                        participated: r.participated,
-                        completed: r.completed,
-                    });
+                for r in &rows {
+                    act.flows.apply(r);
                 }
                 act.flows_loaded = true;
             }

@@ -47,8 +47,8 @@ pub async fn flow_exists(
     .await
 }
 
-/// A run as the statistics count it.
-#[derive(Debug, Clone, Queryable)]
+/// A run as the statistics count it: a row of the seed, or a change an event announces.
+#[derive(Debug, Clone, Copy, Queryable)]
 pub struct CountedRun {
     pub flow_id: i64,
     pub run_id: i64,

@@ -109,16 +109,8 @@ fn rate(n: u64, of: u64) -> Option<f64> {
     (of > 0).then(|| n as f64 / of as f64)
 }
 
-/// One run's change as the statistics count it.
-#[derive(Debug, Clone, Copy)]
-pub struct RunChange {
-    pub flow_id: i64,
-    pub run_id: i64,
-    pub contact_id: i64,
-    pub triggered_at: DateTime<Utc>,
-    pub participated: bool,
-    pub completed: bool,
-}
+/// One run's change as the statistics count it: the seed's rows are the same shape.
+pub type RunChange = db::flow_stats::CountedRun;
 
 #[derive(Debug, Default, Clone)]
 struct Day {
