@@ -5,8 +5,11 @@
 //! its sequence numbers stay gapless and in order. Writers (`CommitConfig::writers`, on their
 //! own arbiters) each drain a bounded queue (a session's posts go to writer `id % writers`): a
 //! writer takes whatever is waiting (at most `max_batch`, with no delay: while
-//! one batch commits the next accumulates), runs each post in one transaction, commits, and
-//! only then answers each post. A post that fails rolls the batch back: it is run again alone
+//! one batch commits the next accumulates), applies them in one transaction (the plain ones
+//! with a few pipelined round trips for all, `domain::post_batch`; the others through
+//! `conversation::post_in`), commits, and only then answers each post. A post refused before
+//! anything is written gets its error and costs the batch nothing; one that fails later rolls
+//! the batch back: it is run again alone
 //! (its own transaction, today's path, for its authoritative answer) and the others are
 //! committed as a batch again, so a bad post costs the others nothing and is never half
 //! applied.
@@ -25,6 +28,7 @@
 use crate::config::CommitConfig;
 use crate::db::Pool;
 use crate::domain::conversation::{self, Applied, NewPost};
+use crate::domain::post_batch::{self, Outcome};
 use crate::error::{AppError, AppResult};
 use actix::ArbiterHandle;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -194,16 +198,10 @@ impl Writer {
             }
         };
         while !batch.is_empty() {
-            if batch.len() == 1 {
-                let job = batch.remove(0);
-                let res = conversation::post(&mut conn, job.session_id, job.post).await;
-                let _ = job.reply.send(res);
-                return;
-            }
             match run_batch(&mut conn, &batch).await {
-                Ok(applied) => {
-                    for (job, a) in batch.into_iter().zip(applied) {
-                        let _ = job.reply.send(Ok(a));
+                Ok(answers) => {
+                    for (job, a) in batch.into_iter().zip(answers) {
+                        let _ = job.reply.send(a);
                     }
                     return;
                 }
@@ -248,16 +246,29 @@ impl From<diesel::result::Error> for Failed {
     }
 }
 
-async fn run_batch(conn: &mut AsyncPgConnection, batch: &[Job]) -> Result<Vec<Applied>, Failed> {
+/// One transaction: the plain posts together (`post_batch`, a few round trips for all), then
+/// those that need the full rules one by one. Each post's answer: stored, or refused with
+/// nothing of it written.
+async fn run_batch(
+    conn: &mut AsyncPgConnection,
+    batch: &[Job],
+) -> Result<Vec<AppResult<Applied>>, Failed> {
     conn.transaction(async |conn| {
+        let posts: Vec<(i64, &NewPost)> = batch.iter().map(|j| (j.session_id, &j.post)).collect();
+        let outcomes = post_batch::run(conn, &posts).await.map_err(Failed::Db)?;
         let mut out = Vec::with_capacity(batch.len());
-        for (i, job) in batch.iter().enumerate() {
-            match conversation::post_in(conn, job.session_id, &job.post).await {
-                Ok(a) => out.push(a),
-                // An outage fails every post alike: no point running them one by one.
-                Err(e) if e.is_transient() => return Err(Failed::Db(e)),
-                Err(_) => return Err(Failed::Post(i)),
-            }
+        for (i, (outcome, job)) in outcomes.into_iter().zip(batch).enumerate() {
+            out.push(match outcome {
+                Outcome::Done(a) => Ok(*a),
+                Outcome::Refused(e) => Err(e),
+                Outcome::Full => match conversation::post_in(conn, job.session_id, &job.post).await
+                {
+                    Ok(a) => Ok(a),
+                    // An outage fails every post alike: no point running them one by one.
+                    Err(e) if e.is_transient() => return Err(Failed::Db(e)),
+                    Err(_) => return Err(Failed::Post(i)),
+                },
+            });
         }
         Ok(out)
     })

@@ -77,19 +77,27 @@ pub async fn list(conn: &mut AsyncPgConnection, project_id: i64) -> QueryResult<
 /// posting a message (which asks whether its channel sends through a platform) costs no query
 /// after the first.
 pub async fn kind_of(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<ChannelKind> {
-    static KINDS: std::sync::OnceLock<dashmap::DashMap<i64, ChannelKind>> =
-        std::sync::OnceLock::new();
-    let kinds = KINDS.get_or_init(dashmap::DashMap::new);
-    if let Some(k) = kinds.get(&id) {
-        return Ok(*k);
+    if let Some(k) = cached_kind(id) {
+        return Ok(k);
     }
     let kind = channels::table
         .find(id)
         .select(channels::kind)
         .first::<ChannelKind>(conn)
         .await?;
-    kinds.insert(id, kind);
+    known_kinds().insert(id, kind);
     Ok(kind)
+}
+
+/// The kind of a channel `kind_of` has read before, without a query.
+pub fn cached_kind(id: i64) -> Option<ChannelKind> {
+    known_kinds().get(&id).map(|k| *k)
+}
+
+fn known_kinds() -> &'static dashmap::DashMap<i64, ChannelKind> {
+    static KINDS: std::sync::OnceLock<dashmap::DashMap<i64, ChannelKind>> =
+        std::sync::OnceLock::new();
+    KINDS.get_or_init(dashmap::DashMap::new)
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Channel> {

@@ -336,6 +336,33 @@ impl AutomationProbe {
     }
 }
 
+/// [`automation_probe`] for several sessions in one round trip.
+#[derive(Debug, Clone, Copy, QueryableByName)]
+pub struct SessionProbe {
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    pub session_id: i64,
+    #[diesel(embed)]
+    pub probe: AutomationProbe,
+}
+
+pub async fn automation_probes(
+    mut conn: &AsyncPgConnection,
+    session_ids: &[i64],
+) -> QueryResult<Vec<SessionProbe>> {
+    diesel::sql_query(
+        "SELECT s.id AS session_id,
+                EXISTS (SELECT 1 FROM flow_runs r WHERE r.session_id = s.id AND r.status = 'running')
+                    AS running,
+                EXISTS (SELECT 1 FROM flow_previews v WHERE v.contact_id = s.contact_id) AS preview,
+                EXISTS (SELECT 1 FROM flows f WHERE f.project_id = s.project_id AND f.enabled
+                                               AND f.published_version IS NOT NULL) AS live
+         FROM sessions s WHERE s.id = ANY($1)",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Int8>, _>(session_ids)
+    .load(&mut conn)
+    .await
+}
+
 pub async fn automation_probe(
     conn: &mut AsyncPgConnection,
     project_id: i64,

@@ -44,16 +44,16 @@ pub struct NewMessage<'a> {
     pub flow_run_id: Option<i64>,
 }
 
-pub async fn insert(conn: &mut AsyncPgConnection, new: NewMessage<'_>) -> QueryResult<MessageRow> {
+pub async fn insert(mut conn: &AsyncPgConnection, new: NewMessage<'_>) -> QueryResult<MessageRow> {
     diesel::insert_into(messages::table)
         .values(new)
         .returning(MessageRow::as_returning())
-        .get_result(conn)
+        .get_result(&mut conn)
         .await
 }
 
 pub async fn by_client_id(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     session_id: i64,
     client_id: &str,
 ) -> QueryResult<Option<MessageRow>> {
@@ -61,7 +61,7 @@ pub async fn by_client_id(
         .filter(messages::session_id.eq(session_id))
         .filter(messages::client_id.eq(client_id))
         .select(MessageRow::as_select())
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()
 }
@@ -95,7 +95,7 @@ pub enum Key<'a> {
 
 /// The message with this key in one of the contact's latest sessions.
 pub async fn by_key_for_contact(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     contact_id: i64,
     key: Key<'_>,
 ) -> QueryResult<Option<MessageRow>> {
@@ -114,7 +114,7 @@ pub async fn by_key_for_contact(
         Key::ClientId(id) => q.filter(messages::client_id.eq(id)),
         Key::ExternalId(id) => q.filter(messages::external_id.eq(id)),
     };
-    q.first(conn).await.optional()
+    q.first(&mut conn).await.optional()
 }
 
 /// Messages with `seq > after_seq`, oldest first.

@@ -115,6 +115,18 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<SessionR
         .await
 }
 
+/// Locks these sessions (those that exist), in id order so that two lockers of several rows
+/// wait for each other instead of deadlocking.
+pub async fn lock_many(mut conn: &AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<SessionRow>> {
+    sessions::table
+        .filter(sessions::id.eq_any(ids))
+        .order(sessions::id)
+        .for_update()
+        .select(SessionRow::as_select())
+        .load(&mut conn)
+        .await
+}
+
 pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<SessionRow> {
     sessions::table
         .find(id)
@@ -124,14 +136,14 @@ pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<SessionR
 }
 
 pub async fn update(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     id: i64,
     changes: &SessionChanges,
 ) -> QueryResult<SessionRow> {
     diesel::update(sessions::table.find(id))
         .set(changes)
         .returning(SessionRow::as_returning())
-        .get_result(conn)
+        .get_result(&mut conn)
         .await
 }
 

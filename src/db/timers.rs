@@ -31,7 +31,7 @@ pub struct TimerRow {
 
 /// Sets (or moves) the one pending timer of `kind` for a session (the empty key).
 pub async fn upsert_for_session(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     project_id: i64,
     session_id: i64,
     kind: &str,
@@ -48,12 +48,12 @@ pub async fn upsert_for_session(
     .bind::<Text, _>(kind)
     .bind::<Timestamptz, _>(due_at)
     .bind::<Jsonb, _>(payload)
-    .execute(conn)
+    .execute(&mut conn)
     .await
 }
 
 pub async fn cancel_for_session(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     session_id: i64,
     kind: &str,
 ) -> QueryResult<usize> {
@@ -63,7 +63,7 @@ pub async fn cancel_for_session(
             .filter(timers::kind.eq(kind))
             .filter(timers::fired_at.is_null()),
     )
-    .execute(conn)
+    .execute(&mut conn)
     .await
 }
 

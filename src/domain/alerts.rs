@@ -185,7 +185,7 @@ pub async fn settings(
 /// A wait began (`s` is the committed row): set its alert timer if this wait alerts.
 /// `project_settings` are the project's settings, read once by the caller.
 pub async fn wait_started(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     s: &SessionRow,
     project_settings: &ProjectSettings,
 ) -> AppResult<()> {
@@ -206,13 +206,13 @@ pub async fn wait_started(
 }
 
 /// The wait ended (a human replied, the session ended): no alert for it.
-pub async fn wait_ended(conn: &mut AsyncPgConnection, session_id: i64) -> AppResult<()> {
+pub async fn wait_ended(conn: &AsyncPgConnection, session_id: i64) -> AppResult<()> {
     db::timers::cancel_for_session(conn, session_id, TIMER_NO_REPLY_ALERT).await?;
     Ok(())
 }
 
 async fn schedule(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     s: &SessionRow,
     since: DateTime<Utc>,
     due: DateTime<Utc>,

@@ -86,7 +86,7 @@ impl NewPost {
 /// recent sessions (a resend can land in a newer session than its original, when the ack was
 /// lost and the session ended meanwhile); anyone else's in the session.
 pub async fn original_of(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     post: &NewPost,
     session_id: Option<i64>,
 ) -> AppResult<Option<MessageRow>> {
@@ -178,7 +178,7 @@ pub fn validate_client_id(id: &str) -> AppResult<()> {
     Ok(())
 }
 
-fn check_author(author: &Author, s: &SessionRow) -> AppResult<()> {
+pub(crate) fn check_author(author: &Author, s: &SessionRow) -> AppResult<()> {
     match author {
         Author::Visitor { contact_id } if *contact_id != s.contact_id => {
             Err(AppError::not_found("session"))
@@ -294,30 +294,7 @@ pub(crate) async fn post_locked(
     let now = Utc::now();
     let seq = before.last_seq + 1;
     let empty = serde_json::json!({});
-    let message = db::messages::insert(
-        conn,
-        db::messages::NewMessage {
-            session_id,
-            seq,
-            sender_kind: post.author.kind(),
-            sender_user_id: match &post.author {
-                Author::Agent(a) => Some(a.user_id),
-                _ => None,
-            },
-            client_id: post.client_id.as_deref(),
-            body: &post.text,
-            off_platform: matches!(post.author, Author::NativeReply),
-            external_id: post.external_id.as_deref(),
-            created_at: now,
-            channel_id: post.external_id.as_ref().map(|_| before.channel_id),
-            content: post.content.as_ref().unwrap_or(&empty),
-            flow_run_id: match &post.author {
-                Author::Flow { run_id } => Some(*run_id),
-                _ => None,
-            },
-        },
-    )
-    .await?;
+    let message = db::messages::insert(conn, new_message(&before, post, seq, now, &empty)).await?;
     // A channel with its own platform sends the message from a durable row written here,
     // or refuses it (its reply window has closed) before anything is stored.
     channel_out::enqueue(conn, &before, &message, post).await?;
@@ -333,12 +310,7 @@ pub(crate) async fn post_locked(
         }
     }
     let after = db::sessions::update(conn, session_id, &changes).await?;
-    schedule_auto_end(conn, &after, now, settings).await?;
-    match (before.alert_wait_since, after.alert_wait_since) {
-        (None, Some(_)) => alerts::wait_started(conn, &after, settings).await?,
-        (Some(_), None) => alerts::wait_ended(conn, session_id).await?,
-        _ => {}
-    }
+    timers_after_message(conn, &before, &after, now, settings).await?;
     if matches!(post.author, Author::Agent(_) | Author::NativeReply) {
         // A person took over: the bot's run stops where it is.
         db::flow_runs::stop_running(conn, session_id, RunEndReason::AgentReplied, now).await?;
@@ -356,8 +328,59 @@ pub(crate) async fn post_locked(
     })
 }
 
+/// The row of the message `post` adds to `before` as number `seq`.
+pub(crate) fn new_message<'a>(
+    before: &SessionRow,
+    post: &'a NewPost,
+    seq: i64,
+    now: DateTime<Utc>,
+    empty: &'a serde_json::Value,
+) -> db::messages::NewMessage<'a> {
+    db::messages::NewMessage {
+        session_id: before.id,
+        seq,
+        sender_kind: post.author.kind(),
+        sender_user_id: match &post.author {
+            Author::Agent(a) => Some(a.user_id),
+            _ => None,
+        },
+        client_id: post.client_id.as_deref(),
+        body: &post.text,
+        off_platform: matches!(post.author, Author::NativeReply),
+        external_id: post.external_id.as_deref(),
+        created_at: now,
+        channel_id: post.external_id.as_ref().map(|_| before.channel_id),
+        content: post.content.as_ref().unwrap_or(empty),
+        flow_run_id: match &post.author {
+            Author::Flow { run_id } => Some(*run_id),
+            _ => None,
+        },
+    }
+}
+
+/// The timers a stored message moves: the auto-end countdown starts again, and the e-mail
+/// alert's wait starts or ends with the session's. Independent writes: they share one round
+/// trip.
+pub(crate) async fn timers_after_message(
+    conn: &AsyncPgConnection,
+    before: &SessionRow,
+    after: &SessionRow,
+    now: DateTime<Utc>,
+    settings: &ProjectSettings,
+) -> AppResult<()> {
+    let alert = async {
+        match (before.alert_wait_since, after.alert_wait_since) {
+            (None, Some(_)) => alerts::wait_started(conn, after, settings).await,
+            (Some(_), None) => alerts::wait_ended(conn, after.id).await,
+            _ => Ok(()),
+        }
+    };
+    futures_util::try_join!(schedule_auto_end(conn, after, now, settings), alert)?;
+    Ok(())
+}
+
 /// How one new message moves the session's counters, waits and assignment.
-fn message_changes(
+pub(crate) fn message_changes(
     s: &SessionRow,
     author: &Author,
     seq: i64,
@@ -409,7 +432,7 @@ fn message_changes(
 
 /// Project setting `auto_end_after_secs` (> 0): end a session after that long without messages.
 async fn schedule_auto_end(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     s: &SessionRow,
     now: DateTime<Utc>,
     settings: &ProjectSettings,

@@ -15,6 +15,7 @@ pub mod history;
 pub mod hosting;
 pub mod inbound;
 pub mod messenger;
+pub mod post_batch;
 pub mod preferences;
 pub mod projects;
 pub mod reports;

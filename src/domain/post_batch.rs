@@ -1,0 +1,228 @@
+//! Posting the messages of many sessions in one transaction with a fixed number of round trips
+//! (the committer's batch), instead of `conversation::post_in`'s six or more per message.
+//!
+//! The batch's statements are pipelined on its one connection (diesel-async sends queries
+//! that are polled together without waiting for each answer; PostgreSQL still runs them in
+//! order): one round trip locks every session and reads what the rules need (project
+//! settings, whether automation concerns the session, the original of a repeated client id),
+//! one writes every message and counter, and one moves the timers of those whose waits began
+//! or ended. The rules are `conversation`'s own (`message_changes`, `new_message`,
+//! `timers_after_message`); a post that needs more than a plain message (automation, a
+//! channel send, robot hosting's hand-off, a channel's own message id) is left to
+//! `conversation::post_in`, run by the caller in the same transaction.
+//!
+//! A post refused here (bad text, unknown or ended session, not the author's) is refused
+//! before anything of the batch is written, so it costs the others nothing.
+
+use crate::db::{self, flows::AutomationProbe, sessions::SessionRow};
+use crate::domain::conversation::{self, Applied, Author, NewPost};
+use crate::domain::settings::ProjectSettings;
+use crate::error::{AppError, AppResult, ErrorCode};
+use chrono::Utc;
+use diesel_async::AsyncPgConnection;
+use futures_util::future::try_join_all;
+use std::collections::{HashMap, HashSet};
+
+/// What became of one post of the batch.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Stored (or found stored before, `duplicate`), in the caller's transaction.
+    Done(Box<Applied>),
+    /// Refused with nothing written.
+    Refused(AppError),
+    /// Needs `conversation::post_in` (run it after the others, in the same transaction).
+    Full,
+}
+
+/// Applies the posts (`(session id, post)`, at most one per session) inside the caller's
+/// transaction. An error is the database's: the transaction is to be rolled back.
+pub async fn run(
+    conn: &mut AsyncPgConnection,
+    posts: &[(i64, &NewPost)],
+) -> AppResult<Vec<Outcome>> {
+    let conn: &AsyncPgConnection = conn;
+    let mut out: Vec<Option<Outcome>> = posts
+        .iter()
+        .map(|(_, p)| valid(p).err().map(Outcome::Refused))
+        .collect();
+    let ids: Vec<i64> = posts.iter().map(|(id, _)| *id).collect();
+
+    // Round trip 1: the locks first (the reads after them see the locked rows' state).
+    let originals = posts
+        .iter()
+        .zip(&out)
+        .map(|((id, post), refused)| async move {
+            match refused {
+                Some(_) => Ok(None),
+                None => conversation::original_of(conn, post, Some(*id)).await,
+            }
+        });
+    let (rows, settings, probes, originals) = futures_util::try_join!(
+        async { Ok::<_, AppError>(db::sessions::lock_many(conn, &ids).await?) },
+        async { Ok(db::projects::settings_of_sessions(conn, &ids).await?) },
+        async { Ok(db::flows::automation_probes(conn, &ids).await?) },
+        try_join_all(originals),
+    )?;
+    let rows: HashMap<i64, SessionRow> = rows.into_iter().map(|r| (r.id, r)).collect();
+    let settings: HashMap<i64, ProjectSettings> = settings
+        .into_iter()
+        .map(|(id, raw)| (id, ProjectSettings::from_value(raw)))
+        .collect();
+    let probes: HashMap<i64, AutomationProbe> = probes
+        .into_iter()
+        .map(|p| (p.session_id, p.probe))
+        .collect();
+
+    // Decide each post on what was read; plan the plain ones.
+    let now = Utc::now();
+    let empty = serde_json::json!({});
+    let mut keys_seen = HashSet::new();
+    let mut planned = Vec::new();
+    for (i, ((id, post), original)) in posts.iter().zip(originals).enumerate() {
+        if out[i].is_some() {
+            continue;
+        }
+        let decided = match (rows.get(id), settings_for(&rows, &settings, *id)) {
+            (None, _) | (_, None) => Outcome::Refused(AppError::not_found("session")),
+            (Some(before), Some(project)) => {
+                match decide(before, post, original, probes.get(id), project) {
+                    Decision::Now(o) => o,
+                    Decision::Plain
+                        if dedup_key(before, post).is_some_and(|k| !keys_seen.insert(k)) =>
+                    {
+                        // The same client id twice for one contact: the second must see the
+                        // first stored, which `post_in` after this batch's writes does.
+                        Outcome::Full
+                    }
+                    Decision::Plain => {
+                        planned.push((i, before, *post, project));
+                        continue;
+                    }
+                }
+            }
+        };
+        out[i] = Some(decided);
+    }
+
+    // Round trip 2: every message and every session's counters.
+    let writes = planned.iter().map(|(_, before, post, _)| {
+        let seq = before.last_seq + 1;
+        let changes = conversation::message_changes(before, &post.author, seq, now);
+        let message = conversation::new_message(before, post, seq, now, &empty);
+        async move {
+            let (message, after) = futures_util::try_join!(
+                db::messages::insert(conn, message),
+                db::sessions::update(conn, before.id, &changes),
+            )?;
+            Ok::<_, AppError>((message, after))
+        }
+    });
+    let written = try_join_all(writes).await?;
+
+    // Round trip 3 (when any wait began or ended, or sessions end on their own): the timers.
+    let timers = planned
+        .iter()
+        .zip(&written)
+        .map(|((_, before, _, project), (_, after))| {
+            conversation::timers_after_message(conn, before, after, now, project)
+        });
+    try_join_all(timers).await?;
+
+    for ((i, before, _, _), (message, after)) in planned.into_iter().zip(written) {
+        out[i] = Some(Outcome::Done(Box::new(Applied {
+            before: before.clone(),
+            after,
+            message: Some(message),
+            extra: Vec::new(),
+            duplicate: false,
+            more: Vec::new(),
+        })));
+    }
+    Ok(out
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Outcome::Refused(AppError::internal("a post left undecided"))))
+        .collect())
+}
+
+enum Decision {
+    Now(Outcome),
+    Plain,
+}
+
+fn valid(post: &NewPost) -> AppResult<()> {
+    conversation::validate_text(&post.text)?;
+    if let Some(cid) = &post.client_id {
+        conversation::validate_client_id(cid)?;
+    }
+    Ok(())
+}
+
+fn settings_for<'a>(
+    rows: &HashMap<i64, SessionRow>,
+    settings: &'a HashMap<i64, ProjectSettings>,
+    id: i64,
+) -> Option<&'a ProjectSettings> {
+    settings.get(&rows.get(&id)?.project_id)
+}
+
+/// `conversation::post_in`'s checks, in its order, on the rows read for the batch.
+fn decide(
+    before: &SessionRow,
+    post: &NewPost,
+    original: Option<db::messages::MessageRow>,
+    probe: Option<&AutomationProbe>,
+    settings: &ProjectSettings,
+) -> Decision {
+    if let Err(e) = conversation::check_author(&post.author, before) {
+        return Decision::Now(Outcome::Refused(e));
+    }
+    if let Some(original) = original {
+        return Decision::Now(Outcome::Done(Box::new(Applied {
+            after: before.clone(),
+            before: before.clone(),
+            message: Some(original),
+            extra: Vec::new(),
+            duplicate: true,
+            more: Vec::new(),
+        })));
+    }
+    if before.status.is_ended() {
+        return Decision::Now(Outcome::Refused(AppError::new(
+            ErrorCode::SessionEnded,
+            "the session has ended",
+        )));
+    }
+    // Automation reads and writes runs, a channel reply writes a send row, a hand-off writes a
+    // system line: `post_in` does those. A probe that was not read means the same.
+    let automation = probe.is_none_or(AutomationProbe::applies);
+    let hands_off = before.bot_hosted && settings.hosting.agent_reply_hands_off;
+    let plain = post.external_id.is_none()
+        && post.content.is_none()
+        && post.tag.is_none()
+        && !automation
+        && match &post.author {
+            Author::Visitor { .. } => true,
+            Author::Agent(_) => !hands_off && is_web(before),
+            _ => false,
+        };
+    if plain {
+        Decision::Plain
+    } else {
+        Decision::Now(Outcome::Full)
+    }
+}
+
+/// Whether the session's channel sends nothing of ours (a web widget's).
+fn is_web(s: &SessionRow) -> bool {
+    db::channels::cached_kind(s.channel_id) == Some(db::enums::ChannelKind::Web)
+}
+
+/// What a repeated post is recognised by (`conversation::original_of`): a visitor's client id
+/// across the contact's sessions, anyone else's in the session.
+fn dedup_key(before: &SessionRow, post: &NewPost) -> Option<(bool, i64, String)> {
+    let cid = post.client_id.clone()?;
+    Some(match post.author {
+        Author::Visitor { contact_id } => (true, contact_id, cid),
+        _ => (false, before.id, cid),
+    })
+}
