@@ -220,3 +220,69 @@ async fn a_client_id_repeated_across_one_burst_is_stored_once_per_session_and_ac
         );
     }
 }
+
+#[tokio::test]
+async fn one_statement_for_many_sessions_writes_what_one_update_per_session_writes() {
+    use switchboard::db::enums::SessionStatus;
+    use switchboard::db::sessions::{self, SessionChanges};
+    let app = TestApp::start().await;
+    let (_a, first) = app.open_session("one").await;
+    let (_b, second) = app.open_session("two").await;
+    let owner = app.owner().await;
+    let mut conn = app.db().await;
+    let now = chrono::Utc::now();
+    // Every column a message may change, nullable ones both set and cleared.
+    let mut c = SessionChanges::at(now);
+    c.status = Some(SessionStatus::Assigned);
+    c.assignee_id = Some(Some(owner.user_id));
+    c.bot_hosted = Some(true);
+    c.received_at = Some(Some(now));
+    c.awaiting_since = Some(None);
+    c.first_wait_at = Some(Some(now));
+    c.first_response_at = Some(Some(now));
+    c.last_seq = Some(7);
+    c.last_message_at = Some(now);
+    c.message_count = Some(7);
+    c.visitor_message_count = Some(4);
+    c.agent_message_count = Some(3);
+    c.alert_wait_since = Some(None);
+    let one = sessions::update(&conn, first, &c).await.unwrap();
+    let before = sessions::find(&mut conn, second).await.unwrap();
+    let computed = c.applied_to(&before);
+    let many = sessions::update_many(&conn, std::slice::from_ref(&computed))
+        .await
+        .unwrap();
+    assert_eq!(many.len(), 1);
+    // Timestamps come back at PostgreSQL's microseconds.
+    assert_eq!(many[0].id, second);
+    let same = |r: &sessions::SessionRow| {
+        (
+            r.status,
+            r.assignee_id,
+            r.bot_hosted,
+            r.received_at.is_some(),
+            r.awaiting_since,
+            r.first_wait_at.is_some(),
+            r.first_response_at.is_some(),
+            r.last_seq,
+            r.message_count,
+            r.visitor_message_count,
+            r.agent_message_count,
+            r.alert_wait_since,
+        )
+    };
+    assert_eq!(
+        same(&many[0]),
+        same(&one),
+        "the batch's UPDATE writes the same columns"
+    );
+    assert_eq!(
+        same(&computed),
+        same(&one),
+        "applied_to computes what the UPDATE stores"
+    );
+    assert_eq!(
+        many[0].updated_at.timestamp_micros(),
+        one.updated_at.timestamp_micros()
+    );
+}

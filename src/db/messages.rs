@@ -52,6 +52,18 @@ pub async fn insert(mut conn: &AsyncPgConnection, new: NewMessage<'_>) -> QueryR
         .await
 }
 
+/// Inserts these messages in one statement; returns them as stored, in no particular order.
+pub async fn insert_many(
+    mut conn: &AsyncPgConnection,
+    rows: &[NewMessage<'_>],
+) -> QueryResult<Vec<MessageRow>> {
+    diesel::insert_into(messages::table)
+        .values(rows)
+        .returning(MessageRow::as_returning())
+        .get_results(&mut conn)
+        .await
+}
+
 pub async fn by_client_id(
     mut conn: &AsyncPgConnection,
     session_id: i64,

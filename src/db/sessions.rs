@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, PartialEq)]
 #[diesel(table_name = sessions)]
 pub struct SessionRow {
     pub id: i64,
@@ -55,6 +55,29 @@ pub struct SessionChanges {
 }
 
 impl SessionChanges {
+    /// The row these changes make of `row` (what `update` would return), for writing many
+    /// sessions' rows in one statement (`update_many`).
+    pub fn applied_to(&self, row: &SessionRow) -> SessionRow {
+        let mut r = row.clone();
+        let c = self;
+        set(&mut r.status, c.status);
+        set(&mut r.assignee_id, c.assignee_id);
+        set(&mut r.bot_hosted, c.bot_hosted);
+        set(&mut r.received_at, c.received_at);
+        set(&mut r.awaiting_since, c.awaiting_since);
+        set(&mut r.first_wait_at, c.first_wait_at);
+        set(&mut r.first_response_at, c.first_response_at);
+        set(&mut r.ended_at, c.ended_at);
+        set(&mut r.last_seq, c.last_seq);
+        set(&mut r.last_message_at, c.last_message_at);
+        set(&mut r.message_count, c.message_count);
+        set(&mut r.visitor_message_count, c.visitor_message_count);
+        set(&mut r.agent_message_count, c.agent_message_count);
+        set(&mut r.alert_wait_since, c.alert_wait_since);
+        r.updated_at = c.updated_at;
+        r
+    }
+
     pub fn at(now: DateTime<Utc>) -> Self {
         SessionChanges {
             status: None,
@@ -145,6 +168,73 @@ pub async fn update(
         .returning(SessionRow::as_returning())
         .get_result(&mut conn)
         .await
+}
+
+fn set<T>(field: &mut T, change: Option<T>) {
+    if let Some(v) = change {
+        *field = v;
+    }
+}
+
+/// Writes these rows' changeable columns (as `SessionChanges::applied_to` made them) in one
+/// statement; returns the rows as stored.
+pub async fn update_many(
+    mut conn: &AsyncPgConnection,
+    rows: &[SessionRow],
+) -> QueryResult<Vec<SessionRow>> {
+    use diesel::sql_types::{Array, Bool, Int4, Int8, Nullable, Text, Timestamptz};
+    fn col<T, U>(rows: &[SessionRow], f: impl Fn(&SessionRow) -> T) -> Vec<U>
+    where
+        T: Into<U>,
+    {
+        rows.iter().map(|r| f(r).into()).collect()
+    }
+    let status: Vec<&str> = col(rows, |r| r.status.as_str());
+    diesel::sql_query(
+        "UPDATE sessions s SET status = u.status, assignee_id = u.assignee_id,
+                bot_hosted = u.bot_hosted, received_at = u.received_at,
+                awaiting_since = u.awaiting_since, first_wait_at = u.first_wait_at,
+                first_response_at = u.first_response_at, ended_at = u.ended_at,
+                last_seq = u.last_seq, last_message_at = u.last_message_at,
+                message_count = u.message_count, visitor_message_count = u.visitor_message_count,
+                agent_message_count = u.agent_message_count, updated_at = u.updated_at,
+                alert_wait_since = u.alert_wait_since
+         FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+              AS u(id, status, assignee_id, bot_hosted, received_at, awaiting_since,
+                   first_wait_at, first_response_at, ended_at, last_seq, last_message_at,
+                   message_count, visitor_message_count, agent_message_count, updated_at,
+                   alert_wait_since)
+         WHERE s.id = u.id
+         RETURNING s.*",
+    )
+    .bind::<Array<Int8>, _>(col::<_, i64>(rows, |r| r.id))
+    .bind::<Array<Text>, _>(status)
+    .bind::<Array<Nullable<Int8>>, _>(col::<_, Option<i64>>(rows, |r| r.assignee_id))
+    .bind::<Array<Bool>, _>(col::<_, bool>(rows, |r| r.bot_hosted))
+    .bind::<Array<Nullable<Timestamptz>>, _>(col::<_, Option<DateTime<Utc>>>(rows, |r| {
+        r.received_at
+    }))
+    .bind::<Array<Nullable<Timestamptz>>, _>(col::<_, Option<DateTime<Utc>>>(rows, |r| {
+        r.awaiting_since
+    }))
+    .bind::<Array<Nullable<Timestamptz>>, _>(col::<_, Option<DateTime<Utc>>>(rows, |r| {
+        r.first_wait_at
+    }))
+    .bind::<Array<Nullable<Timestamptz>>, _>(col::<_, Option<DateTime<Utc>>>(rows, |r| {
+        r.first_response_at
+    }))
+    .bind::<Array<Nullable<Timestamptz>>, _>(col::<_, Option<DateTime<Utc>>>(rows, |r| r.ended_at))
+    .bind::<Array<Int8>, _>(col::<_, i64>(rows, |r| r.last_seq))
+    .bind::<Array<Timestamptz>, _>(col::<_, DateTime<Utc>>(rows, |r| r.last_message_at))
+    .bind::<Array<Int4>, _>(col::<_, i32>(rows, |r| r.message_count))
+    .bind::<Array<Int4>, _>(col::<_, i32>(rows, |r| r.visitor_message_count))
+    .bind::<Array<Int4>, _>(col::<_, i32>(rows, |r| r.agent_message_count))
+    .bind::<Array<Timestamptz>, _>(col::<_, DateTime<Utc>>(rows, |r| r.updated_at))
+    .bind::<Array<Nullable<Timestamptz>>, _>(col::<_, Option<DateTime<Utc>>>(rows, |r| {
+        r.alert_wait_since
+    }))
+    .load(&mut conn)
+    .await
 }
 
 pub async fn open_for_contact(

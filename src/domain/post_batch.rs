@@ -5,8 +5,8 @@
 //! that are polled together without waiting for each answer; PostgreSQL still runs them in
 //! order): one round trip locks every session and reads what the rules need (project
 //! settings, whether automation concerns the session, the original of a repeated client id),
-//! one writes every message and counter, and one moves the timers of those whose waits began
-//! or ended. The rules are `conversation`'s own (`message_changes`, `new_message`,
+//! one writes every message (one INSERT), every session's counters (one UPDATE) and the
+//! timers of those whose waits began or ended. The rules are `conversation`'s own (`message_changes`, `new_message`,
 //! `timers_after_message`); a post that needs more than a plain message (automation, a
 //! channel send, robot hosting's hand-off, a channel's own message id) is left to
 //! `conversation::post_in`, run by the caller in the same transaction.
@@ -18,7 +18,7 @@ use crate::db::{self, flows::AutomationProbe, sessions::SessionRow};
 use crate::domain::conversation::{self, Applied, Author, NewPost};
 use crate::domain::settings::ProjectSettings;
 use crate::error::{AppError, AppResult, ErrorCode};
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use diesel_async::AsyncPgConnection;
 use futures_util::future::try_join_all;
 use std::collections::{HashMap, HashSet};
@@ -74,7 +74,9 @@ pub async fn run(
         .collect();
 
     // Decide each post on what was read; plan the plain ones.
-    let now = Utc::now();
+    // At PostgreSQL's precision: the timers' payloads carry instants computed here, which must
+    // equal the stored columns they are compared with when they fire.
+    let now = Utc::now().trunc_subsecs(6);
     let empty = serde_json::json!({});
     let mut keys_seen = HashSet::new();
     let mut planned = Vec::new();
@@ -104,31 +106,38 @@ pub async fn run(
         out[i] = Some(decided);
     }
 
-    // Round trip 2: every message and every session's counters.
-    let writes = planned.iter().map(|(_, before, post, _)| {
+    // Round trip 2: every message in one INSERT, every session's counters in one UPDATE, and
+    // the timers of the sessions whose waits began or ended (decided on the rows the UPDATE
+    // writes, which are known before it runs: the sessions are locked).
+    if planned.is_empty() {
+        return Ok(finish(out));
+    }
+    let mut messages = Vec::with_capacity(planned.len());
+    let mut afters = Vec::with_capacity(planned.len());
+    for (_, before, post, _) in &planned {
         let seq = before.last_seq + 1;
         let changes = conversation::message_changes(before, &post.author, seq, now);
-        let message = conversation::new_message(before, post, seq, now, &empty);
-        async move {
-            let (message, after) = futures_util::try_join!(
-                db::messages::insert(conn, message),
-                db::sessions::update(conn, before.id, &changes),
-            )?;
-            Ok::<_, AppError>((message, after))
-        }
-    });
-    let written = try_join_all(writes).await?;
-
-    // Round trip 3 (when any wait began or ended, or sessions end on their own): the timers.
+        messages.push(conversation::new_message(before, post, seq, now, &empty));
+        afters.push(changes.applied_to(before));
+    }
     let timers = planned
         .iter()
-        .zip(&written)
-        .map(|((_, before, _, project), (_, after))| {
+        .zip(&afters)
+        .map(|((_, before, _, project), after)| {
             conversation::timers_after_message(conn, before, after, now, project)
         });
-    try_join_all(timers).await?;
-
-    for ((i, before, _, _), (message, after)) in planned.into_iter().zip(written) {
+    let (stored, updated, _) = futures_util::try_join!(
+        async { Ok::<_, AppError>(db::messages::insert_many(conn, &messages).await?) },
+        async { Ok(db::sessions::update_many(conn, &afters).await?) },
+        try_join_all(timers),
+    )?;
+    let mut stored: HashMap<i64, _> = stored.into_iter().map(|m| (m.session_id, m)).collect();
+    let mut updated: HashMap<i64, _> = updated.into_iter().map(|s| (s.id, s)).collect();
+    for (i, before, _, _) in planned {
+        let (Some(message), Some(after)) = (stored.remove(&before.id), updated.remove(&before.id))
+        else {
+            return Err(AppError::internal("a batch write did not return its row"));
+        };
         out[i] = Some(Outcome::Done(Box::new(Applied {
             before: before.clone(),
             after,
@@ -138,10 +147,13 @@ pub async fn run(
             more: Vec::new(),
         })));
     }
-    Ok(out
-        .into_iter()
+    Ok(finish(out))
+}
+
+fn finish(out: Vec<Option<Outcome>>) -> Vec<Outcome> {
+    out.into_iter()
         .map(|o| o.unwrap_or_else(|| Outcome::Refused(AppError::internal("a post left undecided"))))
-        .collect())
+        .collect()
 }
 
 enum Decision {
