@@ -94,6 +94,12 @@ pub fn cached_kind(id: i64) -> Option<ChannelKind> {
     known_kinds().get(&id).map(|k| *k)
 }
 
+/// For unit tests of the rules that read the cache.
+#[cfg(test)]
+pub(crate) fn remember_kind(id: i64, kind: ChannelKind) {
+    known_kinds().insert(id, kind);
+}
+
 fn known_kinds() -> &'static dashmap::DashMap<i64, ChannelKind> {
     static KINDS: std::sync::OnceLock<dashmap::DashMap<i64, ChannelKind>> =
         std::sync::OnceLock::new();

@@ -238,3 +238,132 @@ fn dedup_key(before: &SessionRow, post: &NewPost) -> Option<(bool, i64, String)>
         _ => (false, before.id, cid),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::enums::{DataScope, SessionStatus};
+    use crate::domain::access::Access;
+
+    fn visitor() -> NewPost {
+        NewPost::text(
+            Author::Visitor { contact_id: 1 },
+            Some("c1".into()),
+            "hi".into(),
+        )
+    }
+
+    fn agent() -> NewPost {
+        let access = Access {
+            user_id: 7,
+            project_id: 1,
+            role: "agent".into(),
+            permissions: vec![],
+            scope: DataScope::All,
+        };
+        NewPost::text(Author::Agent(access), Some("a1".into()), "hello".into())
+    }
+
+    const QUIET: AutomationProbe = AutomationProbe {
+        running: false,
+        preview: false,
+        live: false,
+    };
+
+    fn decided(s: &SessionRow, post: &NewPost, probe: AutomationProbe) -> &'static str {
+        let settings = ProjectSettings::from_value(serde_json::json!({}));
+        match decide(s, post, None, Some(&probe), &settings) {
+            Decision::Plain => "plain",
+            Decision::Now(Outcome::Full) => "full",
+            Decision::Now(Outcome::Refused(_)) => "refused",
+            Decision::Now(Outcome::Done(_)) => "done",
+        }
+    }
+
+    #[test]
+    fn a_visitor_text_with_no_automation_is_written_with_the_batch() {
+        let s = SessionRow::sample(SessionStatus::Unassigned, None);
+        assert_eq!(decided(&s, &visitor(), QUIET), "plain");
+    }
+
+    #[test]
+    fn a_live_flow_a_running_run_or_a_test_run_takes_the_full_rules() {
+        let s = SessionRow::sample(SessionStatus::Unassigned, None);
+        for probe in [
+            AutomationProbe {
+                live: true,
+                ..QUIET
+            },
+            AutomationProbe {
+                running: true,
+                ..QUIET
+            },
+            AutomationProbe {
+                preview: true,
+                ..QUIET
+            },
+        ] {
+            assert_eq!(decided(&s, &visitor(), probe), "full", "{probe:?}");
+        }
+    }
+
+    #[test]
+    fn an_agent_reply_on_a_web_channel_is_written_with_the_batch() {
+        db::channels::remember_kind(1, db::enums::ChannelKind::Web);
+        let s = SessionRow::sample(SessionStatus::Assigned, Some(7));
+        assert_eq!(decided(&s, &agent(), QUIET), "plain");
+    }
+
+    #[test]
+    fn an_agent_reply_to_a_hosted_session_takes_the_full_rules_for_its_hand_off() {
+        db::channels::remember_kind(1, db::enums::ChannelKind::Web);
+        let mut s = SessionRow::sample(SessionStatus::Assigned, Some(7));
+        s.bot_hosted = true;
+        assert_eq!(decided(&s, &agent(), QUIET), "full");
+    }
+
+    #[test]
+    fn an_agent_reply_on_a_channel_not_known_to_be_web_takes_the_full_rules() {
+        // The channel's kind is read (and cached) by the full rules' channel check.
+        let mut s = SessionRow::sample(SessionStatus::Assigned, Some(7));
+        s.channel_id = i64::MAX;
+        assert_eq!(decided(&s, &agent(), QUIET), "full");
+    }
+
+    #[test]
+    fn a_post_to_an_ended_session_or_anothers_is_refused_before_any_write() {
+        let ended = SessionRow::sample(SessionStatus::Ended, None);
+        assert_eq!(decided(&ended, &visitor(), QUIET), "refused");
+        let mut other = SessionRow::sample(SessionStatus::Unassigned, None);
+        other.contact_id = 2;
+        assert_eq!(decided(&other, &visitor(), QUIET), "refused");
+    }
+
+    #[test]
+    fn a_repeated_client_id_is_answered_with_its_original_and_writes_nothing() {
+        let s = SessionRow::sample(SessionStatus::Unassigned, None);
+        let original = db::messages::MessageRow {
+            id: 9,
+            session_id: 1,
+            seq: 1,
+            sender_kind: db::enums::SenderKind::Visitor,
+            sender_user_id: None,
+            client_id: Some("c1".into()),
+            body: "hi".into(),
+            off_platform: false,
+            external_id: None,
+            created_at: Utc::now(),
+            channel_id: None,
+            content: serde_json::json!({}),
+            flow_run_id: None,
+        };
+        let settings = ProjectSettings::from_value(serde_json::json!({}));
+        match decide(&s, &visitor(), Some(original), Some(&QUIET), &settings) {
+            Decision::Now(Outcome::Done(a)) => {
+                assert!(a.duplicate);
+                assert_eq!(a.message.map(|m| m.id), Some(9));
+            }
+            _ => panic!("a duplicate is answered at once"),
+        }
+    }
+}
