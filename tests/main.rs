@@ -12,6 +12,7 @@ mod automation_restart;
 mod automation_silence;
 mod automation_steps;
 mod automation_triggers;
+mod commit_restart;
 mod contact_sync;
 mod contacts;
 mod flows_api;

@@ -15,7 +15,10 @@ use crate::domain::hosting;
 use crate::domain::timers::{self, TimerEnv};
 use crate::error::{AppError, AppResult};
 use actix::prelude::*;
+use std::cell::Cell;
+use std::collections::VecDeque;
 use std::future::Future;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -85,6 +88,22 @@ pub struct SessionActor {
     names: Option<Names>,
     /// Set by a `busy` refusal: posts before this instant are refused too (their order).
     refusing_until: Option<Instant>,
+    /// Client (or external) ids of posts whose last attempt failed while the database was
+    /// unavailable: their COMMIT may have succeeded with its answer lost, so a resend that
+    /// finds the message stored is the first to announce it.
+    unsettled: VecDeque<String>,
+}
+
+/// More unsettled posts than this cannot be in flight: a client resends in order.
+const MAX_UNSETTLED: usize = 64;
+
+/// What makes a post idempotent, when it has something.
+fn post_key(post: &NewPost) -> Option<String> {
+    match (&post.external_id, &post.client_id) {
+        (Some(e), _) => Some(format!("e:{e}")),
+        (None, Some(c)) => Some(format!("c:{c}")),
+        (None, None) => None,
+    }
 }
 
 impl SessionActor {
@@ -97,7 +116,23 @@ impl SessionActor {
             row: None,
             names: None,
             refusing_until: None,
+            unsettled: VecDeque::new(),
         }
+    }
+
+    /// Whether `key` was unsettled (and is no longer).
+    fn settle(&mut self, key: &str) -> bool {
+        let before = self.unsettled.len();
+        self.unsettled.retain(|k| k != key);
+        self.unsettled.len() != before
+    }
+
+    fn unsettle(&mut self, key: String) {
+        self.settle(&key);
+        if self.unsettled.len() == MAX_UNSETTLED {
+            self.unsettled.pop_front();
+        }
+        self.unsettled.push_back(key);
     }
 
     /// Runs a change with retries, loads the contact's names if not cached, then (back on the
@@ -203,16 +238,46 @@ impl Handler<Post> for SessionActor {
         }
         let id = self.id;
         let committer = self.sup.committer.clone();
-        let posted = self.apply_if_changed(move |_| {
-            let (committer, post) = (committer.clone(), msg.0.clone());
-            async move { committer.post(id, post).await.map(Some) }
+        let key = post_key(&msg.0);
+        // Set when a COMMIT of this post may have stored it without anyone hearing of it: by
+        // an earlier post of the same id, or by an attempt of this one that `with_retry` runs
+        // again. A retry that then finds it stored has the only answer there will be, so it
+        // is announced (a duplicate announces nothing), in order, before the session's next
+        // change. Were it already announced, connections skip its seq; only this case's
+        // statistics could count it twice, where otherwise agents would never see it.
+        let unknown = Rc::new(Cell::new(key.as_deref().is_some_and(|k| self.settle(k))));
+        let posted = self.apply_if_changed({
+            let unknown = Rc::clone(&unknown);
+            move |_| {
+                let (committer, post) = (committer.clone(), msg.0.clone());
+                let unknown = Rc::clone(&unknown);
+                async move {
+                    match committer.post(id, post).await {
+                        Ok(mut applied) => {
+                            if applied.duplicate && unknown.get() {
+                                applied.duplicate = false;
+                            }
+                            Ok(Some(applied))
+                        }
+                        Err(e) => {
+                            if e.is_transient() {
+                                unknown.set(true);
+                            }
+                            Err(e)
+                        }
+                    }
+                }
+            }
         });
-        AtomicResponse::new(Box::pin(posted.map(|res, act, _| {
+        AtomicResponse::new(Box::pin(posted.map(move |res, act, _| {
             let res =
                 res.and_then(|a| a.ok_or_else(|| AppError::internal("a post without its result")));
             if let Err(e) = &res {
                 if let Some(ms) = e.retry_after_ms() {
                     act.refusing_until = Some(Instant::now() + Duration::from_millis(ms));
+                }
+                if let (true, Some(key)) = (e.is_transient() && unknown.get(), key) {
+                    act.unsettle(key);
                 }
             }
             res

@@ -105,6 +105,25 @@ pub struct EmbeddedPostgres {
     running: Option<Running>,
 }
 
+/// How postgres is stopped: `pg_ctl stop -m fast` or `-m immediate`, as signals to our child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    /// SIGINT: open transactions are rolled back, clients disconnected, a checkpoint written.
+    Fast,
+    /// SIGQUIT: every process exits at once, no checkpoint; the next start replays the WAL —
+    /// the crash case.
+    Immediate,
+}
+
+impl Shutdown {
+    fn signal(self) -> Signal {
+        match self {
+            Shutdown::Fast => Signal::SIGINT,
+            Shutdown::Immediate => Signal::SIGQUIT,
+        }
+    }
+}
+
 /// The postmaster and the thread that spawned it. The child stays unreaped until stop(), so
 /// its pid cannot be reused by another process while we may still signal it.
 #[derive(Debug)]
@@ -277,6 +296,11 @@ impl EmbeddedPostgres {
 
     /// Fast shutdown (SIGINT), waiting up to 30 s before SIGKILL. Idempotent.
     pub fn stop(&mut self) -> Result<(), EmbeddedError> {
+        self.stop_with(Shutdown::Fast)
+    }
+
+    /// Stops the server in `mode`, waiting up to 30 s before SIGKILL. Idempotent.
+    pub fn stop_with(&mut self, mode: Shutdown) -> Result<(), EmbeddedError> {
         let Some(mut running) = self.running.take() else {
             return Ok(());
         };
@@ -284,8 +308,8 @@ impl EmbeddedPostgres {
         let pid = Pid::from_raw(child.id() as i32);
         // Signal only a child not yet reaped: a reaped pid may already be someone else's.
         if matches!(child.try_wait(), Ok(None)) {
-            info!(%pid, "stopping embedded postgres (fast shutdown)");
-            let _ = kill(pid, Signal::SIGINT);
+            info!(%pid, ?mode, "stopping embedded postgres");
+            let _ = kill(pid, mode.signal());
         }
         let deadline = Instant::now() + STOP_TIMEOUT;
         while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
@@ -304,8 +328,19 @@ impl EmbeddedPostgres {
 
     /// Stops the server and starts it again on the same cluster directory.
     pub fn restart(&mut self) -> Result<(), EmbeddedError> {
-        self.stop()?;
+        self.restart_with(Shutdown::Fast)
+    }
+
+    /// Stops the server in `mode` and starts it again on the same cluster directory (after an
+    /// immediate stop, postgres recovers from its WAL first, as after a crash).
+    pub fn restart_with(&mut self, mode: Shutdown) -> Result<(), EmbeddedError> {
+        self.stop_with(mode)?;
         self.launch()
+    }
+
+    /// The unix socket postgres listens on (for a proxy in front of it).
+    pub fn socket_path(&self) -> PathBuf {
+        self.socket_dir.join(format!(".s.PGSQL.{PORT}"))
     }
 
     /// Gives `path` to the postgres user (when root) and sets its mode.
@@ -435,7 +470,7 @@ impl EmbeddedPostgres {
     /// Polls until `pg_isready` succeeds (or, without it, the socket appears), failing early if
     /// the postmaster exits.
     fn wait_ready(&mut self, offset: u64) -> Result<(), EmbeddedError> {
-        let socket = self.socket_dir.join(format!(".s.PGSQL.{PORT}"));
+        let socket = self.socket_path();
         let deadline = Instant::now() + START_TIMEOUT;
         while Instant::now() < deadline {
             if let Some(Ok(Some(status))) = self.running.as_mut().map(|r| r.child.try_wait()) {
@@ -465,7 +500,7 @@ impl EmbeddedPostgres {
         if !is_executable(&self.bin_dir.join("pg_isready")) {
             return None;
         }
-        if !self.socket_dir.join(format!(".s.PGSQL.{PORT}")).exists() {
+        if !self.socket_path().exists() {
             return Some(false);
         }
         let mut cmd = self.command("pg_isready");

@@ -4,6 +4,7 @@ pub mod binary;
 pub mod flows;
 pub mod graph;
 pub mod messenger;
+pub mod pg_proxy;
 pub mod smtp;
 pub mod steps;
 pub mod ws;

@@ -8,6 +8,15 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+/// What one read brought, for clients that outlive a dropped socket.
+pub enum Next {
+    Frame(Value),
+    /// Nothing within the wait.
+    Nothing,
+    /// The socket ended (closed by the server, or broken).
+    Closed,
+}
+
 pub struct WsClient {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
     pub hello: Option<Value>,
@@ -100,6 +109,23 @@ impl WsClient {
                     return Some(serde_json::from_str(&t).expect("JSON frame"))
                 }
                 Ok(Some(Ok(Message::Close(c)))) => panic!("socket closed by server: {c:?}"),
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
+    /// The next JSON frame within `d`, or that none came, or that the socket ended: unlike
+    /// `recv_within`, an end of the socket is an answer, not a failure.
+    pub async fn next_within(&mut self, d: Duration) -> Next {
+        let deadline = tokio::time::Instant::now() + d;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.stream.next()).await {
+                Err(_) => return Next::Nothing,
+                Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return Next::Closed,
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    return Next::Frame(serde_json::from_str(&t).expect("JSON frame"))
+                }
                 Ok(Some(Ok(_))) => continue,
             }
         }
