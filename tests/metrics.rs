@@ -143,6 +143,75 @@ async fn a_stored_message_moves_the_accepted_counter_and_the_batch_histogram() {
 }
 
 #[tokio::test]
+async fn a_busy_refusal_moves_the_refused_counter_and_not_the_accepted_one() {
+    use diesel::sql_types::BigInt;
+    use diesel_async::RunQueryDsl;
+    // One writer, a queue of one post, no admission wait (as in tests/overload.rs).
+    let app = TestApp::start_with(|c| {
+        c.commit.writers = 1;
+        c.commit.queue = 1;
+        c.commit.max_batch = 1;
+        c.commit.admit_wait = std::time::Duration::ZERO;
+    })
+    .await;
+    let mut sessions = Vec::new();
+    for tag in ["a", "b", "c"] {
+        let mut v = app.visitor().await;
+        let ack = visitor_says(&mut v, &format!("{tag}-1"), "hello").await;
+        sessions.push((v, ack["session_id"].as_i64().unwrap()));
+    }
+    eventually("the three first messages are recorded", || async {
+        value(
+            &scrape(&app).await,
+            "switchboard_messages_accepted_total",
+            &[],
+        ) == 3.0
+    })
+    .await;
+    // Our row lock on a's session holds the writer; b's post fills the queue; c's is refused.
+    let mut lock = app.db().await;
+    diesel::sql_query("BEGIN").execute(&mut lock).await.unwrap();
+    diesel::sql_query("SELECT id FROM sessions WHERE id = $1 FOR UPDATE")
+        .bind::<BigInt, _>(sessions[0].1)
+        .execute(&mut lock)
+        .await
+        .unwrap();
+    let send =
+        |cid: &str| serde_json::json!({"v": 1, "type": "send", "client_id": cid, "text": "x"});
+    sessions[0].0.send(send("a-2")).await;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    eventually("the writer waits for the session's row lock", || async {
+        let rows: Vec<N> = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .load(&mut app.db().await)
+        .await
+        .unwrap();
+        rows[0].n > 0
+    })
+    .await;
+    sessions[1].0.send(send("b-2")).await;
+    eventually("b's post waits in the queue", || async {
+        value(&scrape(&app).await, "switchboard_commit_queue_depth", &[]) == 1.0
+    })
+    .await;
+    sessions[2].0.send(send("c-2")).await;
+    assert_eq!(sessions[2].0.recv_type("error").await["code"], "busy");
+    let s = scrape(&app).await;
+    assert_eq!(value(&s, "switchboard_messages_refused_total", &[]), 1.0);
+    assert_eq!(value(&s, "switchboard_messages_accepted_total", &[]), 3.0);
+    diesel::sql_query("COMMIT")
+        .execute(&mut lock)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
 async fn a_visitor_socket_shows_in_the_connection_gauge_and_leaves_it_when_closed() {
     let app = TestApp::start().await;
     let v = app.visitor().await;
