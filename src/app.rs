@@ -17,6 +17,7 @@ use crate::domain::conversation;
 use crate::domain::timers::TimerKinds;
 use crate::email::{Mailer, RetryPolicy};
 use crate::events::Dispatcher;
+use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::{db, http};
 use actix::prelude::*;
@@ -74,6 +75,19 @@ pub async fn start(config: Config) -> Result<Started, String> {
         .map(|n| n.get())
         .unwrap_or(2);
     let arbiters: Vec<Arbiter> = (0..n).map(|_| Arbiter::new()).collect();
+    // The committer's writers on threads of their own: behind the session actors' fan-out
+    // they would hold up every session's commit.
+    let commit_arbiters: Vec<Arbiter> = (0..n.min(config.commit.writers.max(1)))
+        .map(|_| Arbiter::new())
+        .collect();
+    let committer = Committer::start(
+        pool.clone(),
+        config.commit,
+        &commit_arbiters
+            .iter()
+            .map(|a| a.handle())
+            .collect::<Vec<_>>(),
+    );
     let ctx = Arc::new(AppContext {
         pool: pool.clone(),
         mail: MailEnv {
@@ -91,22 +105,10 @@ pub async fn start(config: Config) -> Result<Started, String> {
         ]),
         secrets: config.secrets.clone(),
         graph: crate::graph::Graph::new(&config.graph_base_url),
+        metrics: Arc::new(Metrics::new(&committer)),
     });
     let hub = Arc::new(Hub::new());
     let session_arbiters: Vec<ArbiterHandle> = arbiters.iter().map(|a| a.handle()).collect();
-    // The committer's writers on threads of their own: behind the session actors' fan-out
-    // they would hold up every session's commit.
-    let commit_arbiters: Vec<Arbiter> = (0..n.min(config.commit.writers.max(1)))
-        .map(|_| Arbiter::new())
-        .collect();
-    let committer = Committer::start(
-        pool.clone(),
-        config.commit,
-        &commit_arbiters
-            .iter()
-            .map(|a| a.handle())
-            .collect::<Vec<_>>(),
-    );
     let sessions = Arc::new(SessionSupervisor::new(
         Arc::clone(&ctx),
         session_arbiters,

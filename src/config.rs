@@ -136,6 +136,57 @@ pub struct ServeArgs {
     /// How long a send waits for room in a full committer queue before it is refused (`busy`).
     #[arg(long, env = "SWITCHBOARD_COMMIT_ADMIT_MS", default_value_t = 50, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub commit_admit_ms: u64,
+    /// `GET /metrics` (Prometheus): `auto` serves it on a loopback bind, and on any other
+    /// bind only with --metrics-token; `open` serves it without a token on any bind; `off`
+    /// never. With a token set (and not `off`) a scrape needs `Authorization: Bearer <token>`.
+    #[arg(long, env = "SWITCHBOARD_METRICS", value_enum, default_value_t = MetricsMode::Auto)]
+    pub metrics: MetricsMode,
+    /// The bearer token a Prometheus scrape of `/metrics` must send.
+    #[arg(long, env = "SWITCHBOARD_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+}
+
+/// Whether `/metrics` is served (see `--metrics`).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsMode {
+    Auto,
+    Off,
+    Open,
+}
+
+/// Who may read `/metrics`, resolved from the mode, the token and the bind address.
+#[derive(Clone, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// Not served: 404, as for any unknown path.
+    Off,
+    Open,
+    /// `Authorization: Bearer <token>` required.
+    Token(String),
+}
+
+impl MetricsAccess {
+    pub fn resolve(mode: MetricsMode, token: Option<&str>, bind: SocketAddr) -> MetricsAccess {
+        let token = token.filter(|t| !t.is_empty());
+        match (mode, token) {
+            (MetricsMode::Off, _) => MetricsAccess::Off,
+            (_, Some(t)) => MetricsAccess::Token(t.to_owned()),
+            (MetricsMode::Open, None) => MetricsAccess::Open,
+            // A public bind without a token would publish the server's load to anyone.
+            (MetricsMode::Auto, None) if bind.ip().is_loopback() => MetricsAccess::Open,
+            (MetricsMode::Auto, None) => MetricsAccess::Off,
+        }
+    }
+}
+
+/// The token stays out of `Debug` output (logs of the configuration).
+impl std::fmt::Debug for MetricsAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MetricsAccess::Off => "Off",
+            MetricsAccess::Open => "Open",
+            MetricsAccess::Token(_) => "Token(…)",
+        })
+    }
 }
 
 impl ServeArgs {
@@ -212,6 +263,8 @@ pub struct Config {
     /// The message committer's writers, queue, batch size and admission wait
     /// (`actors::committer`).
     pub commit: CommitConfig,
+    /// Who may read `/metrics` (`--metrics`, `--metrics-token`).
+    pub metrics: MetricsAccess,
 }
 
 /// How the message committer (`actors::committer`) batches posts and when it refuses them.
@@ -272,6 +325,7 @@ impl Config {
                 max_batch: args.commit_batch as usize,
                 admit_wait: Duration::from_millis(args.commit_admit_ms),
             },
+            metrics: MetricsAccess::resolve(args.metrics, args.metrics_token.as_deref(), args.bind),
         }
     }
 
@@ -296,6 +350,7 @@ impl Config {
             secrets: test_secrets(),
             send_lease: Duration::from_secs(60),
             commit: CommitConfig::default(),
+            metrics: MetricsAccess::Open,
         }
     }
 
@@ -346,5 +401,34 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("mail.example.com:587"), "{shown}");
+    }
+
+    #[test]
+    fn metrics_are_open_on_loopback_and_off_on_a_public_bind_without_a_token() {
+        let resolved = |args: &[&str]| {
+            Config::new(&serve(args), "postgres://x".into(), test_secrets()).metrics
+        };
+        assert_eq!(resolved(&[]), MetricsAccess::Open);
+        assert_eq!(resolved(&["--bind", "[::1]:8080"]), MetricsAccess::Open);
+        assert_eq!(resolved(&["--bind", "0.0.0.0:8080"]), MetricsAccess::Off);
+        assert_eq!(
+            resolved(&["--bind", "0.0.0.0:8080", "--metrics", "open"]),
+            MetricsAccess::Open
+        );
+        assert_eq!(
+            resolved(&["--bind", "0.0.0.0:8080", "--metrics-token", "t0k"]),
+            MetricsAccess::Token("t0k".into())
+        );
+        // A token is required wherever it is set, loopback included.
+        assert_eq!(
+            resolved(&["--metrics-token", "t0k"]),
+            MetricsAccess::Token("t0k".into())
+        );
+        assert_eq!(
+            resolved(&["--metrics", "off", "--metrics-token", "t0k"]),
+            MetricsAccess::Off
+        );
+        let shown = format!("{:?}", MetricsAccess::Token("t0k".into()));
+        assert!(!shown.contains("t0k"), "{shown}");
     }
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod graph;
 pub mod http;
+pub mod metrics;
 pub mod protocol;
 pub mod secrets;
 pub mod state;

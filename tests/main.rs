@@ -23,6 +23,7 @@ mod lazy_visitors;
 mod messenger_buttons;
 mod messenger_inbound;
 mod messenger_outbound;
+mod metrics;
 mod overload;
 mod permissions;
 mod project_settings;

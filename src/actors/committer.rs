@@ -63,6 +63,8 @@ pub struct Stats {
     pub posts: AtomicU64,
     pub refused: AtomicU64,
     pub largest_batch: AtomicU64,
+    /// Batch sizes and commit times, exported at `/metrics`.
+    pub histograms: crate::metrics::CommitHistograms,
 }
 
 impl Committer {
@@ -102,6 +104,14 @@ impl Committer {
 
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// Posts waiting in the writers' queues now.
+    pub fn queued(&self) -> usize {
+        self.queues
+            .iter()
+            .map(|q| q.max_capacity() - q.capacity())
+            .sum()
     }
 
     /// Stores a post of `session_id` (see `conversation::post`), committed with whatever other
@@ -175,6 +185,7 @@ impl Writer {
         s.batches.fetch_add(1, Ordering::Relaxed);
         s.posts.fetch_add(n, Ordering::Relaxed);
         s.largest_batch.fetch_max(n, Ordering::Relaxed);
+        s.histograms.observe(n, started.elapsed());
         let ms = started.elapsed().as_millis();
         if ms > 100 {
             tracing::debug!(n, ms, "slow commit batch");

@@ -61,6 +61,7 @@ impl Scheduler {
             act.claiming = false;
             match res {
                 Ok(due) => {
+                    act.ctx.metrics.timers_due.inc_by(due.len() as u64);
                     for t in due {
                         act.deliver(t, ctx);
                     }
@@ -79,12 +80,21 @@ impl Scheduler {
         if !self.in_flight.insert(t.id) {
             return;
         }
+        self.ctx
+            .metrics
+            .timers_in_flight
+            .set(self.in_flight.len() as i64);
         let timer_id = t.id;
         let done = move |res: Result<(), String>, act: &mut Scheduler, _: &mut Context<Self>| {
             act.in_flight.remove(&timer_id);
-            if let Err(e) = res {
+            let m = &act.ctx.metrics;
+            m.timers_in_flight.set(act.in_flight.len() as i64);
+            match res {
+                Ok(()) => {
+                    m.timers_fired.inc();
+                }
                 // The claim lapses and the timer is delivered again.
-                tracing::warn!(error = %e, timer = timer_id, "timer not delivered");
+                Err(e) => tracing::warn!(error = %e, timer = timer_id, "timer not delivered"),
             }
         };
         match t.session_id {

@@ -360,3 +360,13 @@ pub async fn mark_read_until(
     .get_results(conn)
     .await
 }
+
+/// Pending rows, due or waiting for a retry (the `/metrics` backlog; the partial index
+/// `channel_outbound_due` holds exactly these).
+pub async fn count_pending(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    co::table
+        .filter(co::state.eq(OutboundState::Pending))
+        .count()
+        .get_result(conn)
+        .await
+}

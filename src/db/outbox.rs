@@ -186,3 +186,13 @@ pub async fn list(
     }
     q.load(conn).await
 }
+
+/// Pending rows, due or waiting for a retry (the `/metrics` backlog; the partial index
+/// `outbox_due` holds exactly these).
+pub async fn count_pending(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    outbox::table
+        .filter(outbox::state.eq(OutboxState::Pending))
+        .count()
+        .get_result(conn)
+        .await
+}

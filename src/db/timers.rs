@@ -172,3 +172,14 @@ pub async fn mark_skipped(
         .execute(conn)
         .await
 }
+
+/// Timers due and not fired: the scheduler's backlog (`/metrics`; within the partial index
+/// `timers_due`).
+pub async fn count_overdue(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    timers::table
+        .filter(timers::fired_at.is_null())
+        .filter(timers::due_at.le(Utc::now()))
+        .count()
+        .get_result(conn)
+        .await
+}

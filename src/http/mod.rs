@@ -12,6 +12,7 @@ mod health;
 mod hosting;
 pub mod input;
 mod me;
+mod metrics;
 mod openapi;
 mod projects;
 pub mod rate_limit;
@@ -32,6 +33,7 @@ pub use openapi::ApiDoc;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(json_config())
         .service(health::healthz)
+        .service(metrics::metrics)
         .service(openapi::spec)
         .service(auth_routes::login)
         .service(auth_routes::logout)

@@ -9,6 +9,7 @@ use utoipa::OpenApi;
     ),
     paths(
         super::health::healthz,
+        super::metrics::metrics,
         super::auth_routes::login,
         super::auth_routes::logout,
         super::auth_routes::me,

@@ -77,6 +77,10 @@ impl Actor for AgentConn {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ConnCore::start_heartbeat(ctx, |a: &mut AgentConn| &mut a.core);
+        self.sh
+            .app
+            .metrics
+            .connection_opened(crate::metrics::ConnKind::Agent);
         let registered = self.sh.hub.register_agent_checked(
             AgentEntry {
                 access: self.access.clone(),
@@ -103,6 +107,10 @@ impl Actor for AgentConn {
     }
 
     fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        self.sh
+            .app
+            .metrics
+            .connection_closed(crate::metrics::ConnKind::Agent);
         self.sh
             .hub
             .unregister_agent(self.access.project_id, self.core.id);

@@ -118,6 +118,10 @@ impl Actor for VisitorConn {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ConnCore::start_heartbeat(ctx, |a: &mut VisitorConn| &mut a.core);
+        self.sh
+            .app
+            .metrics
+            .connection_opened(crate::metrics::ConnKind::Visitor);
         let handle = ConnHandle {
             id: self.core.id,
             recipient: ctx.address().recipient(),
@@ -150,6 +154,10 @@ impl Actor for VisitorConn {
     }
 
     fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        self.sh
+            .app
+            .metrics
+            .connection_closed(crate::metrics::ConnKind::Visitor);
         match &self.who {
             Who::Contact(contact) => self.sh.hub.unregister_visitor(contact.id, self.core.id),
             Who::Pending { hash, moved, .. } => {
