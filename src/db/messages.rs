@@ -78,6 +78,20 @@ pub async fn by_client_id(
         .optional()
 }
 
+pub async fn by_external_id(
+    mut conn: &AsyncPgConnection,
+    session_id: i64,
+    external_id: &str,
+) -> QueryResult<Option<MessageRow>> {
+    messages::table
+        .filter(messages::session_id.eq(session_id))
+        .filter(messages::external_id.eq(external_id))
+        .select(MessageRow::as_select())
+        .first(&mut conn)
+        .await
+        .optional()
+}
+
 /// The newest message of a session from one kind of sender.
 pub async fn last_from(
     conn: &mut AsyncPgConnection,

@@ -101,7 +101,10 @@ pub async fn original_of(
             db::messages::by_key_for_contact(conn, *contact_id, key).await?
         }
         (_, Key::ClientId(cid), Some(sid)) => db::messages::by_client_id(conn, sid, cid).await?,
-        _ => None,
+        // A native reply learnt twice (the channel redelivered its echo, or a retry after a
+        // lost COMMIT answer) is the one stored.
+        (_, Key::ExternalId(e), Some(sid)) => db::messages::by_external_id(conn, sid, e).await?,
+        (_, _, None) => None,
     })
 }
 
