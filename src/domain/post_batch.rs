@@ -113,12 +113,14 @@ pub async fn run(
         return Ok(finish(out));
     }
     let mut messages = Vec::with_capacity(planned.len());
+    let mut changes = Vec::with_capacity(planned.len());
     let mut afters = Vec::with_capacity(planned.len());
     for (_, before, post, _) in &planned {
         let seq = before.last_seq + 1;
-        let changes = conversation::message_changes(before, &post.author, seq, now);
+        let change = conversation::message_changes(before, &post.author, seq, now);
         messages.push(conversation::new_message(before, post, seq, now, &empty));
-        afters.push(changes.applied_to(before));
+        afters.push(change.applied_to(before));
+        changes.push((before.id, change));
     }
     let timers = planned
         .iter()
@@ -126,9 +128,17 @@ pub async fn run(
         .map(|((_, before, _, project), after)| {
             conversation::timers_after_message(conn, before, after, now, project)
         });
+    let update = async {
+        // One session: the plain UPDATE costs PostgreSQL less than the `unnest` join
+        // (measured at 400 msg/s, where most batches hold one post).
+        Ok::<_, AppError>(match changes.as_slice() {
+            [(id, one)] => vec![db::sessions::update(conn, *id, one).await?],
+            _ => db::sessions::update_many(conn, &afters).await?,
+        })
+    };
     let (stored, updated, _) = futures_util::try_join!(
         async { Ok::<_, AppError>(db::messages::insert_many(conn, &messages).await?) },
-        async { Ok(db::sessions::update_many(conn, &afters).await?) },
+        update,
         try_join_all(timers),
     )?;
     let mut stored: HashMap<i64, _> = stored.into_iter().map(|m| (m.session_id, m)).collect();
