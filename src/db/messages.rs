@@ -64,34 +64,6 @@ pub async fn insert_many(
         .await
 }
 
-pub async fn by_client_id(
-    mut conn: &AsyncPgConnection,
-    session_id: i64,
-    client_id: &str,
-) -> QueryResult<Option<MessageRow>> {
-    messages::table
-        .filter(messages::session_id.eq(session_id))
-        .filter(messages::client_id.eq(client_id))
-        .select(MessageRow::as_select())
-        .first(&mut conn)
-        .await
-        .optional()
-}
-
-pub async fn by_external_id(
-    mut conn: &AsyncPgConnection,
-    session_id: i64,
-    external_id: &str,
-) -> QueryResult<Option<MessageRow>> {
-    messages::table
-        .filter(messages::session_id.eq(session_id))
-        .filter(messages::external_id.eq(external_id))
-        .select(MessageRow::as_select())
-        .first(&mut conn)
-        .await
-        .optional()
-}
-
 /// The newest message of a session from one kind of sender.
 pub async fn last_from(
     conn: &mut AsyncPgConnection,
@@ -134,6 +106,23 @@ pub async fn by_key_for_contact(
         .select(sessions::id);
     let q = messages::table
         .filter(messages::session_id.eq_any(recent))
+        .select(MessageRow::as_select())
+        .into_boxed();
+    let q = match key {
+        Key::ClientId(id) => q.filter(messages::client_id.eq(id)),
+        Key::ExternalId(id) => q.filter(messages::external_id.eq(id)),
+    };
+    q.first(&mut conn).await.optional()
+}
+
+/// The message of this session with this client or channel id.
+pub async fn by_key_in_session(
+    mut conn: &AsyncPgConnection,
+    session_id: i64,
+    key: Key<'_>,
+) -> QueryResult<Option<MessageRow>> {
+    let q = messages::table
+        .filter(messages::session_id.eq(session_id))
         .select(MessageRow::as_select())
         .into_boxed();
     let q = match key {

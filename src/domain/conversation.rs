@@ -100,10 +100,9 @@ pub async fn original_of(
         (Author::Visitor { contact_id }, key, _) => {
             db::messages::by_key_for_contact(conn, *contact_id, key).await?
         }
-        (_, Key::ClientId(cid), Some(sid)) => db::messages::by_client_id(conn, sid, cid).await?,
         // A native reply learnt twice (the channel redelivered its echo, or a retry after a
-        // lost COMMIT answer) is the one stored.
-        (_, Key::ExternalId(e), Some(sid)) => db::messages::by_external_id(conn, sid, e).await?,
+        // lost COMMIT answer) is found by its channel id like any other by its client id.
+        (_, key, Some(sid)) => db::messages::by_key_in_session(conn, sid, key).await?,
         (_, _, None) => None,
     })
 }
