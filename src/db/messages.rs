@@ -91,40 +91,34 @@ pub enum Key<'a> {
     ExternalId(&'a str),
 }
 
-/// The message with this key in one of the contact's latest sessions.
-pub async fn by_key_for_contact(
+/// Where a repeated post's original is looked for.
+#[derive(Debug, Clone, Copy)]
+pub enum Within {
+    /// A visitor's: the contact's latest sessions (a resend can land in a newer session).
+    Contact(i64),
+    Session(i64),
+}
+
+/// The message with this client or channel id, within a contact's latest sessions or one
+/// session. One round trip: this runs for every post that has a key.
+pub async fn by_key(
     mut conn: &AsyncPgConnection,
-    contact_id: i64,
+    within: Within,
     key: Key<'_>,
 ) -> QueryResult<Option<MessageRow>> {
     use super::schema::sessions;
-    // One round trip: this runs for every visitor message.
-    let recent = sessions::table
-        .filter(sessions::contact_id.eq(contact_id))
-        .order(sessions::id.desc())
-        .limit(RECENT_SESSIONS)
-        .select(sessions::id);
-    let q = messages::table
-        .filter(messages::session_id.eq_any(recent))
-        .select(MessageRow::as_select())
-        .into_boxed();
-    let q = match key {
-        Key::ClientId(id) => q.filter(messages::client_id.eq(id)),
-        Key::ExternalId(id) => q.filter(messages::external_id.eq(id)),
+    let q = messages::table.select(MessageRow::as_select()).into_boxed();
+    let q = match within {
+        Within::Contact(contact_id) => {
+            let recent = sessions::table
+                .filter(sessions::contact_id.eq(contact_id))
+                .order(sessions::id.desc())
+                .limit(RECENT_SESSIONS)
+                .select(sessions::id);
+            q.filter(messages::session_id.eq_any(recent))
+        }
+        Within::Session(id) => q.filter(messages::session_id.eq(id)),
     };
-    q.first(&mut conn).await.optional()
-}
-
-/// The message of this session with this client or channel id.
-pub async fn by_key_in_session(
-    mut conn: &AsyncPgConnection,
-    session_id: i64,
-    key: Key<'_>,
-) -> QueryResult<Option<MessageRow>> {
-    let q = messages::table
-        .filter(messages::session_id.eq(session_id))
-        .select(MessageRow::as_select())
-        .into_boxed();
     let q = match key {
         Key::ClientId(id) => q.filter(messages::client_id.eq(id)),
         Key::ExternalId(id) => q.filter(messages::external_id.eq(id)),

@@ -90,21 +90,20 @@ pub async fn original_of(
     post: &NewPost,
     session_id: Option<i64>,
 ) -> AppResult<Option<MessageRow>> {
-    use db::messages::Key;
+    use db::messages::{Key, Within};
     let key = match (&post.external_id, &post.client_id) {
         (Some(e), _) => Key::ExternalId(e),
         (None, Some(c)) => Key::ClientId(c),
         (None, None) => return Ok(None),
     };
-    Ok(match (&post.author, key, session_id) {
-        (Author::Visitor { contact_id }, key, _) => {
-            db::messages::by_key_for_contact(conn, *contact_id, key).await?
-        }
-        // A native reply learnt twice (the channel redelivered its echo, or a retry after a
-        // lost COMMIT answer) is found by its channel id like any other by its client id.
-        (_, key, Some(sid)) => db::messages::by_key_in_session(conn, sid, key).await?,
-        (_, _, None) => None,
-    })
+    // A native reply learnt twice (the channel redelivered its echo, or a retry after a lost
+    // COMMIT answer) is found by its channel id like any other post by its client id.
+    let within = match (&post.author, session_id) {
+        (Author::Visitor { contact_id }, _) => Within::Contact(*contact_id),
+        (_, Some(sid)) => Within::Session(sid),
+        (_, None) => return Ok(None),
+    };
+    Ok(db::messages::by_key(conn, within, key).await?)
 }
 
 /// A committed change to a session: the row before and after, and the message it added.
