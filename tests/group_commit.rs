@@ -286,3 +286,106 @@ async fn one_statement_for_many_sessions_writes_what_one_update_per_session_writ
         one.updated_at.timestamp_micros()
     );
 }
+
+/// A gauge's value in this server's `/metrics` scrape.
+async fn gauge(app: &TestApp, name: &str) -> f64 {
+    let body = reqwest::get(format!("{}/metrics", app.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{name} in {body}"))
+}
+
+#[tokio::test]
+async fn a_post_refused_by_the_full_rules_inside_a_batch_is_rolled_back_alone_and_the_plain_posts_commit(
+) {
+    use crate::common::eventually;
+    use crate::common::graph::FakeGraph;
+    use crate::common::messenger::{self as mx, PageSetup};
+    use crate::overload::{lock_session, writer_waits_for_the_lock};
+    let fake = FakeGraph::start().await;
+    let page = PageSetup::default();
+    fake.add_page(&page.page_id, &page.token, &page.page_name)
+        .await;
+    let graph = fake.configure();
+    let app = TestApp::start_with(move |c| {
+        graph(c);
+        c.commit.writers = 1;
+        c.commit.max_batch = 64;
+    })
+    .await;
+    let owner = app.owner().await;
+    let mut db = app.db().await;
+    let channel_id = mx::insert_page(&mut db, &mx::test_secrets(), app.project_id, &page).await;
+    // Last wrote two days ago: a reply is refused by the channel's reply window, which only the
+    // full rules (`post_in`, after the plain posts of its batch are written) find out.
+    let person = mx::insert_person(
+        &mut db,
+        app.project_id,
+        channel_id,
+        "9001",
+        Some(chrono::Utc::now() - chrono::Duration::hours(49)),
+    )
+    .await;
+    let stored_before = app.message_count(person.session_id).await;
+    let (mut blocker, blocked) = app.open_session("first").await;
+    let (mut a, sid_a) = app.open_session("a-1").await;
+    let (mut b, sid_b) = app.open_session("b-1").await;
+
+    // The writer waits for a row lock we hold; behind it the three posts queue up, and take
+    // one batch when it is released.
+    let lock = lock_session(&app, blocked).await;
+    blocker.send(send("x-2", "behind the lock")).await;
+    writer_waits_for_the_lock(&app).await;
+    a.send(send("a-2", "plain")).await;
+    b.send(send("b-2", "plain too")).await;
+    let reply_path = format!(
+        "/api/projects/{}/sessions/{}/messages",
+        app.project_id, person.session_id
+    );
+    let reply = {
+        let (app_url, token) = (app.url(), owner.token.clone());
+        tokio::spawn(async move {
+            let r = reqwest::Client::new()
+                .post(format!("{app_url}{reply_path}"))
+                .bearer_auth(token)
+                .json(&json!({"client_id": "m-1", "text": "too late"}))
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        })
+    };
+    eventually("three posts wait for the writer", || async {
+        gauge(&app, "switchboard_commit_queue_depth").await >= 3.0
+    })
+    .await;
+    drop(lock);
+
+    let (status, body) = reply.await.unwrap();
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "reply_window_closed");
+    for (v, cid) in [(&mut a, "a-2"), (&mut b, "b-2")] {
+        let got = answers(v, 1).await;
+        assert_eq!(got[0]["type"], "ack", "{}", got[0]);
+        assert_eq!(got[0]["client_id"], cid);
+        assert_eq!(got[0]["seq"], 2);
+    }
+    assert!(
+        gauge(&app, "switchboard_commit_largest_batch").await >= 3.0,
+        "the three posts shared a batch"
+    );
+    let rows = stored(&app, &[sid_a, sid_b]).await;
+    assert_eq!(rows[&sid_a].len(), 2);
+    assert_eq!(rows[&sid_b].len(), 2);
+    assert_eq!(
+        app.message_count(person.session_id).await,
+        stored_before,
+        "nothing of the refused reply"
+    );
+    drop(blocker);
+}

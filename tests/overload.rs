@@ -24,7 +24,7 @@ async fn tiny_committer() -> TestApp {
 }
 
 /// Holds the row lock of session `sid` in an open transaction of its own connection.
-async fn lock_session(app: &TestApp, sid: i64) -> AsyncPgConnection {
+pub(crate) async fn lock_session(app: &TestApp, sid: i64) -> AsyncPgConnection {
     let mut conn = app.db().await;
     diesel::sql_query("BEGIN").execute(&mut conn).await.unwrap();
     diesel::sql_query("SELECT id FROM sessions WHERE id = $1 FOR UPDATE")
@@ -36,7 +36,7 @@ async fn lock_session(app: &TestApp, sid: i64) -> AsyncPgConnection {
 }
 
 /// Waits until a backend waits for a row lock: the committer's writer is stuck behind ours.
-async fn writer_waits_for_the_lock(app: &TestApp) {
+pub(crate) async fn writer_waits_for_the_lock(app: &TestApp) {
     #[derive(diesel::QueryableByName)]
     struct N {
         #[diesel(sql_type = BigInt)]
