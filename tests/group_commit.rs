@@ -304,23 +304,15 @@ async fn gauge(app: &TestApp, name: &str) -> f64 {
 async fn a_post_refused_by_the_full_rules_inside_a_batch_is_rolled_back_alone_and_the_plain_posts_commit(
 ) {
     use crate::common::eventually;
-    use crate::common::graph::FakeGraph;
     use crate::common::messenger::{self as mx, PageSetup};
     use crate::overload::{lock_session, writer_waits_for_the_lock};
-    let fake = FakeGraph::start().await;
-    let page = PageSetup::default();
-    fake.add_page(&page.page_id, &page.token, &page.page_name)
-        .await;
-    let graph = fake.configure();
-    let app = TestApp::start_with(move |c| {
-        graph(c);
+    let (_graph, app, channel_id) = mx::app_with_page(&PageSetup::default(), |c| {
         c.commit.writers = 1;
         c.commit.max_batch = 64;
     })
     .await;
     let owner = app.owner().await;
     let mut db = app.db().await;
-    let channel_id = mx::insert_page(&mut db, &mx::test_secrets(), app.project_id, &page).await;
     // Last wrote two days ago: a reply is refused by the channel's reply window, which only the
     // full rules (`post_in`, after the plain posts of its batch are written) find out.
     let person = mx::insert_person(

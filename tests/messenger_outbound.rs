@@ -40,13 +40,9 @@ struct Setup {
 
 /// A Page connected to the fake Graph API and a person who last wrote `ago` ago.
 async fn setup(page: PageSetup, ago: Option<Span>) -> Setup {
-    let fake = FakeGraph::start().await;
-    fake.add_page(&page.page_id, &page.token, &page.page_name)
-        .await;
-    let app = TestApp::start_with(fake.configure()).await;
+    let (fake, app, channel_id) = mx::app_with_page(&page, |_| {}).await;
     let owner = app.owner().await;
     let mut db = app.db().await;
-    let channel_id = mx::insert_page(&mut db, &mx::test_secrets(), app.project_id, &page).await;
     let person = mx::insert_person(
         &mut db,
         app.project_id,

@@ -75,6 +75,27 @@ pub fn test_secrets() -> SecretBox {
 }
 
 /// A Messenger channel of `project_id`; its id.
+/// A server talking to a fake Graph API that knows `page`, with `page` connected as a channel
+/// of the test project; `configure` changes the rest of the server's configuration. Returns
+/// the fake, the server and the channel's id.
+pub async fn app_with_page(
+    page: &PageSetup,
+    configure: impl Fn(&mut Config) + Send + Sync + 'static,
+) -> (super::graph::FakeGraph, super::TestApp, i64) {
+    let fake = super::graph::FakeGraph::start().await;
+    fake.add_page(&page.page_id, &page.token, &page.page_name)
+        .await;
+    let graph = fake.configure();
+    let app = super::TestApp::start_with(move |c| {
+        graph(c);
+        configure(c);
+    })
+    .await;
+    let mut db = app.db().await;
+    let channel_id = insert_page(&mut db, &test_secrets(), app.project_id, page).await;
+    (fake, app, channel_id)
+}
+
 pub async fn insert_page(
     conn: &mut AsyncPgConnection,
     secrets: &SecretBox,
