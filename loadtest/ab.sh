@@ -6,27 +6,21 @@
 # DURATION (default 20s) change the load; EXTRA adds loadtest flags (e.g. --honour-busy).
 # Build the loadtest first: cargo build --release -p loadtest
 set -u
-# Every login and visitor comes from this one address (older binaries ignore these).
-export SWITCHBOARD_LOGINS_PER_MINUTE=0 SWITCHBOARD_VISITOR_SIGNUPS_PER_MINUTE=0
+source "$(dirname "$0")/server.sh"
 old=$1 new=$2 rounds=${3:-2}
 lt="${LOADTEST:-$(dirname "$0")/../target/release/loadtest}"
 port=8110
 for round in $(seq 1 "$rounds"); do
   for v in old new; do
     bin=${!v}
-    d=$(mktemp -d /tmp/sb-ab-XXXX); chmod 755 "$d"
-    "$bin" serve --data-dir "$d" --bind 127.0.0.1:$port > "$d.log" 2>&1 &
-    pid=$!
-    for _ in $(seq 1 120); do grep -q "password:" "$d.log" && break; sleep 0.5; done
-    sleep 2
-    pw=$(grep "password:" "$d.log" | awk '{print $2}')
+    start_server "$bin" $port
+    pid=$sb_pid pw=$sb_password
     echo "== $v round $round idle_rss_kb=$(awk '/VmRSS/{print $2}' /proc/$pid/status)"
     LOADTEST_PASSWORD=$pw "$lt" run --url http://127.0.0.1:$port --email owner@switchboard.local \
       --visitors "${VISITORS:-2000}" --rate-per-visitor "${RATE:-0.2}" --agents "${AGENTS:-50}" \
       --duration "${DURATION:-20s}" --server-pid $pid ${EXTRA:-} 2>&1 \
       | grep -E "^(connects|messages|visitor→agent|send→ack|RSS|errors)"
     echo "after_run_rss_kb=$(awk '/VmRSS/{print $2}' /proc/$pid/status)"
-    kill $pid; wait $pid 2>/dev/null
-    rm -rf "$d" "$d.log"
+    stop_server
   done
 done

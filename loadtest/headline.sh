@@ -10,15 +10,12 @@ set -euo pipefail
 bin=${1:?switchboard binary} out=${2:?output dir}
 lt="${LOADTEST:-$(dirname "$0")/../target/release/loadtest}"
 mkdir -p "$out"
-export SWITCHBOARD_LOGINS_PER_MINUTE=0 SWITCHBOARD_VISITOR_SIGNUPS_PER_MINUTE=0
+source "$(dirname "$0")/server.sh"
 port=8140
-d=$(mktemp -d /tmp/sb-headline-XXXX); chmod 755 "$d"
-"$bin" serve --data-dir "$d" --bind 127.0.0.1:$port > "$d.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$d" "$d.log"' EXIT
-for _ in $(seq 1 120); do grep -q "password:" "$d.log" && break; sleep 0.5; done
-sleep 2
-export LOADTEST_PASSWORD=$(grep "password:" "$d.log" | awk '{print $2}')
+start_server "$bin" $port
+trap stop_server EXIT
+pid=$sb_pid d=$sb_dir
+export LOADTEST_PASSWORD=$sb_password
 common=(--url "http://127.0.0.1:$port" --email owner@switchboard.local --server-pid "$pid")
 secs=${STEP_SECS:-10}
 
