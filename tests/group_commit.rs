@@ -306,23 +306,16 @@ async fn a_post_refused_by_the_full_rules_inside_a_batch_is_rolled_back_alone_an
     use crate::common::eventually;
     use crate::common::messenger::{self as mx, PageSetup};
     use crate::overload::{lock_session, writer_waits_for_the_lock};
-    let (_graph, app, channel_id) = mx::app_with_page(&PageSetup::default(), |c| {
-        c.commit.writers = 1;
-        c.commit.max_batch = 64;
-    })
-    .await;
-    let owner = app.owner().await;
-    let mut db = app.db().await;
     // Last wrote two days ago: a reply is refused by the channel's reply window, which only the
     // full rules (`post_in`, after the plain posts of its batch are written) find out.
-    let person = mx::insert_person(
-        &mut db,
-        app.project_id,
-        channel_id,
-        "9001",
-        Some(chrono::Utc::now() - chrono::Duration::hours(49)),
-    )
-    .await;
+    let two_days_ago = chrono::Utc::now() - chrono::Duration::hours(49);
+    let (_graph, app, _, person) =
+        mx::app_with_person(&PageSetup::default(), "9001", Some(two_days_ago), |c| {
+            c.commit.writers = 1;
+            c.commit.max_batch = 64;
+        })
+        .await;
+    let owner = app.owner().await;
     let stored_before = app.message_count(person.session_id).await;
     let (mut blocker, blocked) = app.open_session("first").await;
     let (mut a, sid_a) = app.open_session("a-1").await;

@@ -40,17 +40,9 @@ struct Setup {
 
 /// A Page connected to the fake Graph API and a person who last wrote `ago` ago.
 async fn setup(page: PageSetup, ago: Option<Span>) -> Setup {
-    let (fake, app, channel_id) = mx::app_with_page(&page, |_| {}).await;
+    let (fake, app, channel_id, person) =
+        mx::app_with_person(&page, PSID, ago.map(|d| Utc::now() - d), |_| {}).await;
     let owner = app.owner().await;
-    let mut db = app.db().await;
-    let person = mx::insert_person(
-        &mut db,
-        app.project_id,
-        channel_id,
-        PSID,
-        ago.map(|d| Utc::now() - d),
-    )
-    .await;
     Setup {
         app,
         fake,

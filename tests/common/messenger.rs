@@ -75,6 +75,20 @@ pub fn test_secrets() -> SecretBox {
 }
 
 /// A Messenger channel of `project_id`; its id.
+/// [`app_with_page`] and a person of that Page, `psid`, who last wrote at `last_inbound_at`
+/// (their contact and open session). Returns the fake, the server, the channel's id and them.
+pub async fn app_with_person(
+    page: &PageSetup,
+    psid: &str,
+    last_inbound_at: Option<DateTime<Utc>>,
+    configure: impl Fn(&mut Config) + Send + Sync + 'static,
+) -> (super::graph::FakeGraph, super::TestApp, i64, Person) {
+    let (fake, app, channel_id) = app_with_page(page, configure).await;
+    let mut db = app.db().await;
+    let person = insert_person(&mut db, app.project_id, channel_id, psid, last_inbound_at).await;
+    (fake, app, channel_id, person)
+}
+
 /// A server talking to a fake Graph API that knows `page`, with `page` connected as a channel
 /// of the test project; `configure` changes the rest of the server's configuration. Returns
 /// the fake, the server and the channel's id.
