@@ -355,35 +355,30 @@ impl Collector for CommitCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         use std::sync::atomic::Ordering::Relaxed;
         let s = self.0.stats();
-        let accepted = ConstCounter::new(s.posts.load(Relaxed));
-        accepted.encode(encoder.encode_descriptor(
+        let mut emit = |name: &str, help: &str, metric: &dyn EncodeMetric| {
+            metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
+        };
+        emit(
             "messages_accepted",
             "Posts the committer took and ran (stored, or answered as a resend or a refusal \
              of the domain).",
-            None,
-            accepted.metric_type(),
-        )?)?;
-        let refused = ConstCounter::new(s.refused.load(Relaxed));
-        refused.encode(encoder.encode_descriptor(
+            &ConstCounter::new(s.posts.load(Relaxed)),
+        )?;
+        emit(
             "messages_refused",
             "Posts refused with `busy` (the committer's queue stayed full): nothing stored.",
-            None,
-            refused.metric_type(),
-        )?)?;
-        let batches = ConstCounter::new(s.batches.load(Relaxed));
-        batches.encode(encoder.encode_descriptor(
+            &ConstCounter::new(s.refused.load(Relaxed)),
+        )?;
+        emit(
             "commit_batches",
             "Batches the committer's writers ran.",
-            None,
-            batches.metric_type(),
-        )?)?;
-        let largest = ConstGauge::new(s.largest_batch.load(Relaxed) as i64);
-        largest.encode(encoder.encode_descriptor(
+            &ConstCounter::new(s.batches.load(Relaxed)),
+        )?;
+        emit(
             "commit_largest_batch",
             "The largest batch since the server started.",
-            None,
-            largest.metric_type(),
-        )?)?;
+            &ConstGauge::new(s.largest_batch.load(Relaxed) as i64),
+        )?;
         Ok(())
     }
 }
