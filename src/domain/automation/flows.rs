@@ -352,10 +352,11 @@ pub async fn publish(
             ..Default::default()
         };
         db::flows::update(conn, project_id, id, &changes).await?;
-        AppResult::Ok(())
+        // Read under the row lock: after commit a second publish may already have moved
+        // `published_version` on, and this answer must describe the version it made.
+        detail(conn, project_id, id).await
     })
-    .await?;
-    detail(conn, access.project_id, id).await
+    .await
 }
 
 /// Enables or disables the flow (its published version triggers only while enabled). A flow
@@ -385,10 +386,9 @@ pub async fn set_enabled(
             };
             db::flows::update(conn, project_id, id, &changes).await?;
         }
-        Ok(())
+        detail(conn, project_id, id).await
     })
-    .await?;
-    detail(conn, access.project_id, id).await
+    .await
 }
 
 /// Deletes the flow with its versions and its runs' records.
