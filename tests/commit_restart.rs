@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use switchboard::config::Config;
 use switchboard::db::embedded::{EmbeddedPostgres, Shutdown};
 
 const VISITORS: usize = 4;
@@ -363,8 +364,16 @@ struct LostAnswer {
 }
 
 async fn a_commit_answer_lost() -> LostAnswer {
+    a_commit_answer_lost_with(
+        Arc::new(|_: &mut Config| {}),
+        PgProxy::lose_next_message_commit_answer,
+    )
+    .await
+}
+
+async fn a_commit_answer_lost_with(configure: Configure, lose: fn(&PgProxy)) -> LostAnswer {
     let proxy = PgProxy::for_fresh_database().await;
-    let app = TestApp::start_on(proxy.url.clone()).await;
+    let app = TestApp::start_on_with(proxy.url.clone(), configure).await;
     let owner = app.owner().await;
     let mut agent = app.agent_ws(&owner, app.project_id).await;
     let mut visitor = app.visitor().await;
@@ -375,7 +384,7 @@ async fn a_commit_answer_lost() -> LostAnswer {
     let f = agent.recv_type("message").await;
     assert_eq!(f["seq"], 1);
 
-    proxy.lose_next_message_commit_answer();
+    lose(&proxy);
     visitor.send(send("lost", "is anyone there?")).await;
     LostAnswer {
         proxy,
@@ -430,4 +439,40 @@ async fn a_message_whose_commit_answer_was_lost_still_reaches_the_watching_agent
         [&json!(2)],
         "the agent got seq 2 live, before {barrier}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_commit_answer_resent_after_its_session_went_idle_still_reaches_the_agent() {
+    const IDLE: Duration = Duration::from_millis(300);
+    let mut t = a_commit_answer_lost_with(
+        Arc::new(|c: &mut Config| c.session_idle = IDLE),
+        PgProxy::lose_next_message_commit_answer_and_stay_down,
+    )
+    .await;
+    // Every retry fails while the database looks down: the visitor hears `db_unavailable`.
+    let refused = answer(&mut t.visitor, "lost").await;
+    assert_eq!(refused["code"], "db_unavailable", "{refused}");
+    t.proxy.come_back();
+    // Idle for many times the passivation period: an actor that forgot its unsettled post
+    // would take the resend for a duplicate and announce nothing.
+    tokio::time::sleep(IDLE * 5).await;
+    t.visitor.send(send("lost", "is anyone there?")).await;
+    let ack = answer(&mut t.visitor, "lost").await;
+    assert_eq!(
+        (&ack["type"], &ack["seq"]),
+        (&json!("ack"), &json!(2)),
+        "{ack}"
+    );
+    t.visitor.send(send("after", "hello?")).await;
+    assert_eq!(answer(&mut t.visitor, "after").await["seq"], 3);
+    let (before, _) = t
+        .agent
+        .recv_until_barrier(|f| f["type"] == "message" && f["seq"] == 3)
+        .await;
+    let seqs: Vec<&Value> = before
+        .iter()
+        .filter(|f| f["type"] == "message")
+        .map(|f| &f["seq"])
+        .collect();
+    assert_eq!(seqs, [&json!(2)], "the agent got seq 2 live, before seq 3");
 }

@@ -97,6 +97,11 @@ pub struct SessionActor {
 /// More unsettled posts than this cannot be in flight: a client resends in order.
 const MAX_UNSETTLED: usize = 64;
 
+/// How long an idle actor with unsettled posts stays in memory for their resends: passivating
+/// would forget them, and a resend that finds its message stored would then announce nothing.
+/// A client offline for longer gets its message on resume instead of live.
+const UNSETTLED_KEEP: Duration = Duration::from_secs(3600);
+
 /// What makes a post idempotent, when it has something.
 fn post_key(post: &NewPost) -> Option<String> {
     match (&post.external_id, &post.client_id) {
@@ -210,7 +215,8 @@ impl Actor for SessionActor {
             idle.min(Duration::from_secs(30))
                 .max(Duration::from_millis(100)),
             move |act, ctx| {
-                if act.last_active.elapsed() >= idle {
+                let quiet = act.last_active.elapsed();
+                if quiet >= idle && (act.unsettled.is_empty() || quiet >= UNSETTLED_KEEP) {
                     ctx.stop();
                 }
             },

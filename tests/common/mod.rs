@@ -142,7 +142,7 @@ impl TestApp {
         Self::start_on_with(db_url, std::sync::Arc::new(|_: &mut Config| {})).await
     }
 
-    async fn start_on_with(db_url: String, configure: Configure) -> TestApp {
+    pub async fn start_on_with(db_url: String, configure: Configure) -> TestApp {
         init_tracing();
         let server = start_server_with(&db_url, &configure).await;
         let mut conn = AsyncPgConnection::establish(&db_url).await.unwrap();

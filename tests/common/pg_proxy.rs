@@ -27,6 +27,10 @@ struct Shared {
     armed: AtomicBool,
     /// How many answers were lost.
     cuts: AtomicUsize,
+    /// Whether the lost answer takes the database down with it: every connection ends at its
+    /// next message and new ones are closed at once, until `come_back`.
+    stay_down: AtomicBool,
+    down: AtomicBool,
 }
 
 const SSL_REQUEST: i32 = 80877103;
@@ -41,6 +45,10 @@ impl PgProxy {
             let shared = Arc::clone(&shared);
             tokio::spawn(async move {
                 while let Ok((client, _)) = listener.accept().await {
+                    if shared.down.load(Ordering::SeqCst) {
+                        drop(client);
+                        continue;
+                    }
                     let (shared, socket) = (Arc::clone(&shared), socket.clone());
                     tokio::spawn(async move {
                         if let Ok(server) = UnixStream::connect(&socket).await {
@@ -61,6 +69,17 @@ impl PgProxy {
     /// its answer is dropped with the connection.
     pub fn lose_next_message_commit_answer(&self) {
         self.shared.armed.store(true, Ordering::SeqCst);
+    }
+
+    /// As `lose_next_message_commit_answer`, and the database then looks down (every retry
+    /// fails) until `come_back`.
+    pub fn lose_next_message_commit_answer_and_stay_down(&self) {
+        self.shared.stay_down.store(true, Ordering::SeqCst);
+        self.lose_next_message_commit_answer();
+    }
+
+    pub fn come_back(&self) {
+        self.shared.down.store(false, Ordering::SeqCst);
     }
 
     pub fn answers_lost(&self) -> usize {
@@ -109,6 +128,9 @@ async fn relay(
             let mut inserted = false;
             loop {
                 let (kind, body) = read_message(&mut from_client).await?;
+                if shared.down.load(Ordering::SeqCst) {
+                    return Ok(());
+                }
                 match kind {
                     b'P' => {
                         let mut parts = body.split(|&b| b == 0);
@@ -153,6 +175,9 @@ async fn relay(
             let (kind, body) = read_message(&mut from_server).await?;
             if kind == b'C' && body.starts_with(b"COMMIT") && cutting.load(Ordering::SeqCst) {
                 // Committed, and nobody will hear of it.
+                if shared.stay_down.swap(false, Ordering::SeqCst) {
+                    shared.down.store(true, Ordering::SeqCst);
+                }
                 shared.cuts.fetch_add(1, Ordering::SeqCst);
                 return Ok::<(), std::io::Error>(());
             }
