@@ -285,7 +285,7 @@ async fn the_session_list_orders_open_and_ended_sessions_as_one() {
     .load(&mut conn)
     .await
     .unwrap();
-    rows.sort_by(|a, b| (b.last_message_at, b.id).cmp(&(a.last_message_at, a.id)));
+    rows.sort_by_key(|r| std::cmp::Reverse((r.last_message_at, r.id)));
     let ended: Vec<i64> = rows
         .iter()
         .filter(|r| r.status == "ended")
