@@ -15,7 +15,7 @@ DROP INDEX sessions_list;
 DROP INDEX sessions_assignee;
 DROP INDEX sessions_all;
 
--- fillfactor 85: a session row is about 200 bytes, 35 to a page, and new sessions fill the
+-- fillfactor 85: a session row is about 165 bytes, 40 to a page, and new sessions fill the
 -- last pages, so a page's rows are mostly open and take messages at the same time. 15 %
 -- (1.2 KiB) keeps room for about six new versions between two prunes of the page (any
 -- read of it prunes once less than that is free), and costs 15 % more pages for the ended
