@@ -32,6 +32,7 @@ mod realtime;
 mod reports;
 mod restarts;
 mod review_defects;
+mod session_hot;
 mod status_filter;
 mod team;
 mod text_input;

@@ -134,6 +134,8 @@ diesel::table! {
         agent_message_count -> Int4,
         updated_at -> Timestamptz,
         alert_wait_since -> Nullable<Timestamptz>,
+        /// Generated: last_message_at once ended, NULL while open (never written).
+        list_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -330,43 +330,166 @@ impl StatusFilter {
 
 pub type ListedSession = (SessionRow, String, Option<String>);
 
+#[derive(QueryableByName)]
+struct ListedRow {
+    #[diesel(embed)]
+    session: SessionRow,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    note_name: Option<String>,
+}
+
+/// The session list: newest activity first, id as the tie-breaker, keyset-paged by
+/// `(last_message_at, id)`.
+///
+/// No index orders sessions by `last_message_at`: a message changes it, and an index on it
+/// would keep the message's UPDATE of the row from being HOT (migration 000014). So the list
+/// is two parts, each cursor-bounded and limited before they meet: the open sessions (few)
+/// fetched by `sessions_open` and sorted, and the ended ones walked in order on `list_at`
+/// (`sessions_ended_list`, `sessions_ended_assignee`), which equals `last_message_at` for an
+/// ended session. The contacts are joined to the page only.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     project_id: i64,
     f: &ListFilter,
 ) -> QueryResult<Vec<ListedSession>> {
-    let mut q = sessions::table
-        .inner_join(contacts::table)
-        .filter(sessions::project_id.eq(project_id))
-        .select((SessionRow::as_select(), contacts::name, contacts::note_name))
-        .order((sessions::last_message_at.desc(), sessions::id.desc()))
-        .limit(f.limit)
-        .into_boxed();
-    q = match f.status {
-        Some(StatusFilter::Unassigned) => q.filter(sessions::status.eq(SessionStatus::Unassigned)),
-        Some(StatusFilter::Assigned) => q.filter(sessions::status.eq(SessionStatus::Assigned)),
-        Some(StatusFilter::Ended) => q.filter(sessions::status.eq(SessionStatus::Ended)),
-        Some(StatusFilter::Ongoing) => q.filter(sessions::status.ne(SessionStatus::Ended)),
-        None => q,
+    let (open, ended) = match f.status {
+        None => (true, true),
+        Some(StatusFilter::Ended) => (false, true),
+        Some(_) => (true, false),
     };
-    if let Some(a) = f.assignee_id {
-        q = q.filter(sessions::assignee_id.eq(a));
+    let mut q = ListQuery::default();
+    q.push("SELECT s.*, c.name, c.note_name FROM (");
+    if open {
+        q.open_part(project_id, f);
     }
-    if let Some(me) = f.visible_to {
-        q = q.filter(
-            sessions::assignee_id
-                .eq(me)
-                .or(sessions::status.eq(SessionStatus::Unassigned)),
-        );
+    if open && ended {
+        q.push(" UNION ALL ");
     }
-    if let Some((ts, id)) = f.after {
-        q = q.filter(
-            sessions::last_message_at
-                .lt(ts)
-                .or(sessions::last_message_at.eq(ts).and(sessions::id.lt(id))),
-        );
+    if ended {
+        q.ended_part(project_id, f);
     }
-    q.load(conn).await
+    q.push(
+        ") s JOIN contacts c ON c.id = s.contact_id \
+         ORDER BY s.last_message_at DESC, s.id DESC LIMIT ",
+    );
+    q.bind_i64(f.limit);
+    let rows: Vec<ListedRow> = q.into_query().load(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.session, r.name, r.note_name))
+        .collect())
+}
+
+/// The list's SQL text and its binds, built together so that the placeholders are numbered
+/// in the order of the values.
+#[derive(Default)]
+struct ListQuery {
+    sql: String,
+    binds: Vec<ListBind>,
+}
+
+enum ListBind {
+    Id(i64),
+    At(DateTime<Utc>),
+}
+
+impl ListQuery {
+    fn push(&mut self, sql: &str) {
+        self.sql.push_str(sql);
+    }
+
+    fn bind(&mut self, v: ListBind) {
+        self.binds.push(v);
+        self.sql.push_str(&format!("${}", self.binds.len()));
+    }
+
+    fn bind_i64(&mut self, v: i64) {
+        self.bind(ListBind::Id(v));
+    }
+
+    fn bind_at(&mut self, v: DateTime<Utc>) {
+        self.bind(ListBind::At(v));
+    }
+
+    fn into_query(
+        self,
+    ) -> diesel::query_builder::BoxedSqlQuery<
+        'static,
+        diesel::pg::Pg,
+        diesel::query_builder::SqlQuery,
+    > {
+        use diesel::sql_types::{Int8, Timestamptz};
+        let mut q = diesel::sql_query(self.sql).into_boxed();
+        for b in self.binds {
+            q = match b {
+                ListBind::Id(v) => q.bind::<Int8, _>(v),
+                ListBind::At(v) => q.bind::<Timestamptz, _>(v),
+            };
+        }
+        q
+    }
+
+    /// Open sessions of the filter: an index lookup by status (and assignee), then a top-N
+    /// sort of what it found. An open session with an assignee is `assigned` (the table's
+    /// CHECK), which lets the assignee filters use all three columns of `sessions_open`.
+    fn open_part(&mut self, project_id: i64, f: &ListFilter) {
+        self.push("(SELECT * FROM sessions WHERE project_id = ");
+        self.bind_i64(project_id);
+        self.push(" AND status <> 'ended'");
+        match f.status {
+            Some(StatusFilter::Unassigned) => self.push(" AND status = 'unassigned'"),
+            Some(StatusFilter::Assigned) => self.push(" AND status = 'assigned'"),
+            _ => {}
+        }
+        if let Some(a) = f.assignee_id {
+            self.push(" AND status = 'assigned' AND assignee_id = ");
+            self.bind_i64(a);
+        }
+        if let Some(me) = f.visible_to {
+            self.push(" AND (status = 'unassigned' OR (status = 'assigned' AND assignee_id = ");
+            self.bind_i64(me);
+            self.push("))");
+        }
+        if let Some((ts, id)) = f.after {
+            self.push(" AND (last_message_at < ");
+            self.bind_at(ts);
+            self.push(" OR (last_message_at = ");
+            self.bind_at(ts);
+            self.push(" AND id < ");
+            self.bind_i64(id);
+            self.push("))");
+        }
+        self.push(" ORDER BY last_message_at DESC, id DESC LIMIT ");
+        self.bind_i64(f.limit);
+        self.push(")");
+    }
+
+    /// Ended sessions of the filter, walked in list order. An ended session is nobody's
+    /// queue, so the own scope ("mine or unassigned") is only "mine" here.
+    fn ended_part(&mut self, project_id: i64, f: &ListFilter) {
+        self.push("(SELECT * FROM sessions WHERE project_id = ");
+        self.bind_i64(project_id);
+        self.push(" AND list_at IS NOT NULL");
+        for a in [f.assignee_id, f.visible_to].into_iter().flatten() {
+            self.push(" AND assignee_id = ");
+            self.bind_i64(a);
+        }
+        if let Some((ts, id)) = f.after {
+            // `list_at <= ts` bounds the index scan; the rest drops the few rows at exactly ts.
+            self.push(" AND list_at <= ");
+            self.bind_at(ts);
+            self.push(" AND (list_at < ");
+            self.bind_at(ts);
+            self.push(" OR id < ");
+            self.bind_i64(id);
+            self.push(")");
+        }
+        self.push(" ORDER BY list_at DESC, id DESC LIMIT ");
+        self.bind_i64(f.limit);
+        self.push(")");
+    }
 }
 
 /// Ids of the project's sessions assigned to `user_id` (not ended).
