@@ -7,6 +7,7 @@
 # One line per run, then the medians and the ratios switchboard / ejabberd. CPU per message
 # is (server + its database) CPU over the window and drain, from the per-second series,
 # divided by the messages delivered; RSS is the server process alone (not its database).
+# "steady" p50/p99: the median of the per-second p50/p99 from second 8 of the window on.
 # The raw JSON and series files stay in OUT (default: a new /tmp/ejab-XXXX).
 # Build first: cargo build --release -p loadtest; runs as root (see ejabberd/ejabberd.sh).
 set -u
@@ -16,7 +17,7 @@ source "$here/ejabberd/ejabberd.sh"
 sb=${1:?usage: $0 SWITCHBOARD_BINARY [ROUNDS]} rounds=${2:-3}
 lt="${LOADTEST:-$here/../target/release/loadtest}"
 visitors=${VISITORS:-2000} rate=${RATE:-0.2} agents=${AGENTS:-1} duration=${DURATION:-30s}
-out=${OUT:-$(mktemp -d /tmp/ejab-XXXX)}
+out=${OUT:-$(mktemp -d /tmp/ejab-XXXX)}; mkdir -p "$out"
 load=(--visitors "$visitors" --rate-per-visitor "$rate" --agents "$agents" --duration "$duration" --quiet)
 trap 'stop_ejabberd; [ -n "${sb_dir:-}" ] && stop_server' EXIT
 echo "# $(date -u +%FT%TZ) $visitors clients x $rate msg/s -> $agents receiver(s), $duration, $rounds rounds; raw files in $out"
@@ -31,8 +32,12 @@ figures() {
     ($rep.messages.delivered_distinct) as $n |
     ([$p[].server_cpu_pct // 0] | add / 100) as $srv |
     ([$p[].children_cpu_pct // 0] | add / 100) as $db |
+    def median: sort | if length == 0 then null else .[(length - 1) / 2 | floor] end;
+    # Steady: seconds 8 and later of the window, after every client'"'"'s first message.
+    [$p[] | select(.t >= 8 and .t < ($rep.window_s | floor))] as $st |
     {name: $name, round: $round, p50: $rep.latency_visitor_to_agent.p50_ms,
      p95: $rep.latency_visitor_to_agent.p95_ms, p99: $rep.latency_visitor_to_agent.p99_ms,
+     steady_p50: ([$st[].p50_ms // empty] | median), steady_p99: ([$st[].p99_ms // empty] | median),
      sent: $rep.messages.sent, lost: $rep.messages.lost, errors: $rep.errors_total,
      server_cpu_s: $srv, db_cpu_s: $db,
      cpu_ms: (if $n > 0 then ($srv + $db) * 1000 / $n else null end),
@@ -42,7 +47,8 @@ figures() {
 }
 
 line() {
-  jq -r '"round \(.round) \(.name | . + " " * (11 - length))p50 \(.p50) p95 \(.p95) p99 \(.p99) ms  sent \(.sent) lost \(.lost) errors \(.errors)  CPU/msg \(.cpu_ms * 1000 | round / 1000) ms (server \(.server_cpu_ms * 1000 | round / 1000) + db \(.db_cpu_ms * 1000 | round / 1000))  peak RSS \(.peak_rss_mib * 10 | round / 10) MiB"' <<< "$1"
+  jq -r 'def r3: if . == null then "n/a" else (. * 1000 | round / 1000 | tostring) end;
+    "round \(.round) \(.name | . + " " * (12 - length))p50 \(.p50) p95 \(.p95) p99 \(.p99) ms (steady p50 \(.steady_p50 | r3) p99 \(.steady_p99 | r3))  sent \(.sent) lost \(.lost) errors \(.errors)  CPU/msg \(.cpu_ms * 1000 | round / 1000) ms (server \(.server_cpu_ms * 1000 | round / 1000) + db \(.db_cpu_ms * 1000 | round / 1000))  peak RSS \(.peak_rss_mib * 10 | round / 10) MiB"' <<< "$1"
 }
 
 run_ejabberd() {
@@ -86,10 +92,11 @@ done
   def r3: if . == null then "n/a" else (. * 1000 | round / 1000 | tostring) end;
   group_by(.name) | map({key: .[0].name, value: {
     p50: map(.p50) | median, p95: map(.p95) | median, p99: map(.p99) | median,
+    steady_p50: map(.steady_p50) | median, steady_p99: map(.steady_p99) | median,
     cpu_ms: map(.cpu_ms) | median, server_cpu_ms: map(.server_cpu_ms) | median,
     db_cpu_ms: map(.db_cpu_ms) | median, lost: map(.lost) | add}}) | from_entries |
   . as $m |
-  (["p50", "p95", "p99", "cpu_ms", "server_cpu_ms", "db_cpu_ms"] | map(
+  (["p50", "p95", "p99", "steady_p50", "steady_p99", "cpu_ms", "server_cpu_ms", "db_cpu_ms"] | map(
     "median \(. + " " * (14 - length)) ejabberd \($m.ejabberd[.] | r3)  switchboard \($m.switchboard[.] | r3)  ratio switchboard/ejabberd \(
       if ($m.ejabberd[.] // 0) > 0 and $m.switchboard[.] != null then ($m.switchboard[.] / $m.ejabberd[.] | r3) else "n/a" end)"
   ) | .[]), "lost in all rounds: ejabberd \($m.ejabberd.lost) switchboard \($m.switchboard.lost)"

@@ -31,8 +31,12 @@ ensure_ejabberd() {
 
 ej_pg() { su postgres -s /bin/sh -c "cd /tmp; $*"; }
 ej_psql() { ej_pg "$ej_pgbin/psql -h '$ej_dir/sock' -p $ej_pgport -U postgres -X -q -v ON_ERROR_STOP=1 $*"; }
+# ejabberdctl would `su` to the ejabberd user itself, and su's PAM session (pam_limits) puts
+# the open-file limit back to 1024: the 983rd client could not connect. setpriv switches user
+# without PAM, so the limit raised in start_ejabberd is kept.
 ej_ctl() {
-  ejabberdctl --config-dir "$ej_dir" --ctl-config "$ej_dir/ejabberdctl.cfg" --spool "$ej_dir/spool" \
+  setpriv --reuid=ejabberd --regid=ejabberd --init-groups env HOME=/var/lib/ejabberd \
+    ejabberdctl --config-dir "$ej_dir" --ctl-config "$ej_dir/ejabberdctl.cfg" --spool "$ej_dir/spool" \
     --logs "$ej_dir/logs" "$@"
 }
 
@@ -74,7 +78,7 @@ start_ejabberd() {
   # Erlang's resolver config, read from the config dir.
   cp /etc/ejabberd/inetrc "$ej_dir/inetrc" 2> /dev/null || echo '{lookup, [file, native]}.' > "$ej_dir/inetrc"
   chmod 644 "$ej_dir/ejabberd.yml" "$ej_dir/ejabberdctl.cfg" "$ej_dir/inetrc"
-  # 2,000 sockets and their Erlang ports; su keeps this limit.
+  # 2,000 sockets and their Erlang ports (the hard limit may be lower than 65,536).
   ulimit -n 65536 2> /dev/null || ulimit -n "$(ulimit -Hn)"
   ej_ctl start || return 1
   ej_ctl started || { tail -20 "$ej_dir/logs/ejabberd.log" >&2; return 1; }
