@@ -4,6 +4,7 @@
 # VISITORS clients send RATE msg/s each to AGENTS receivers for DURATION.
 #   loadtest/ejabberd-ab.sh SWITCHBOARD_BINARY [ROUNDS] > out.log
 # Defaults: VISITORS=2000 RATE=0.2 (400 msg/s in total) AGENTS=1 DURATION=30s ROUNDS=3.
+# Ports: SB_PORT (8111; ab.sh uses 8110), EJ_PORT (5480, ejabberd's /ws) and EJ_PG_PORT (5481).
 # One line per run, then the medians and the ratios switchboard / ejabberd. CPU per message
 # is (server + its database) CPU over the window and drain, from the per-second series,
 # divided by the messages delivered; RSS is the server process alone (not its database).
@@ -17,6 +18,7 @@ source "$here/ejabberd/ejabberd.sh"
 sb=${1:?usage: $0 SWITCHBOARD_BINARY [ROUNDS]} rounds=${2:-3}
 lt="${LOADTEST:-$here/../target/release/loadtest}"
 visitors=${VISITORS:-2000} rate=${RATE:-0.2} agents=${AGENTS:-1} duration=${DURATION:-30s}
+sb_port=${SB_PORT:-8111} ej_port=${EJ_PORT:-5480} ej_pg_port=${EJ_PG_PORT:-5481}
 out=${OUT:-$(mktemp -d /tmp/ejab-XXXX)}; mkdir -p "$out"
 load=(--visitors "$visitors" --rate-per-visitor "$rate" --agents "$agents" --duration "$duration" --quiet)
 trap 'stop_ejabberd; [ -n "${sb_dir:-}" ] && stop_server' EXIT
@@ -53,9 +55,9 @@ line() {
 
 run_ejabberd() {
   local round=$1 j="$out/ejabberd-$1.json" s="$out/ejabberd-$1.series.json"
-  start_ejabberd $((visitors + agents)) 5480 5481 > "$out/ejabberd-$round.start.log" 2>&1 ||
+  start_ejabberd $((visitors + agents)) "$ej_port" "$ej_pg_port" > "$out/ejabberd-$round.start.log" 2>&1 ||
     { echo "round $round ejabberd: did not start (see $out/ejabberd-$round.start.log)"; return; }
-  "$lt" xmpp --url http://127.0.0.1:5480 --host "$ej_host" --server-pid "$ej_pid" \
+  "$lt" xmpp --url http://127.0.0.1:"$ej_port" --host "$ej_host" --server-pid "$ej_pid" \
     --db-pid "$ej_pg_pid" "${load[@]}" --json "$j" --series "$s" > "$out/ejabberd-$round.txt" 2>&1
   local rows; rows=$(ejabberd_archive_rows)
   stop_ejabberd
@@ -67,8 +69,8 @@ run_ejabberd() {
 
 run_switchboard() {
   local round=$1 j="$out/switchboard-$1.json" s="$out/switchboard-$1.series.json"
-  start_server "$sb" 8110
-  LOADTEST_PASSWORD=$sb_password "$lt" run --url http://127.0.0.1:8110 \
+  start_server "$sb" "$sb_port"
+  LOADTEST_PASSWORD=$sb_password "$lt" run --url http://127.0.0.1:"$sb_port" \
     --email owner@switchboard.local --server-pid "$sb_pid" "${load[@]}" --json "$j" --series "$s" \
     > "$out/switchboard-$round.txt" 2>&1
   stop_server; sb_dir=
