@@ -13,6 +13,7 @@
 //! - `sync-bench` — Messenger contact sync throughput against the fake Graph API
 //! - `hosting-bench` — robot hosting switched for N assigned sessions in one request
 //! - `flow-bench` — automation flows (N hosted sessions running a 5-step flow) under chat load
+//! - `xmpp`     — `run`'s chat load against an XMPP server over WebSocket (ejabberd side by side)
 
 mod baseline;
 mod bench;
@@ -32,6 +33,7 @@ mod sync;
 mod sys;
 mod vsock;
 mod webhook;
+mod xmpp;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -216,6 +218,8 @@ enum Cmd {
         #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
         think: Duration,
     },
+    /// `run`'s load against an XMPP-over-WebSocket server (RFC 7395): senders → receivers.
+    Xmpp(xmpp::XmppArgs),
     /// Robot hosting: "switch all assigned" on, then off, over N assigned sessions.
     HostingBench {
         #[command(flatten)]
@@ -530,6 +534,7 @@ struct CompareOut<'a> {
 
 async fn main_async(cli: Cli) -> Result<()> {
     match cli.cmd {
+        Cmd::Xmpp(args) => xmpp::main(args).await?,
         Cmd::Run { server, load } => {
             load.validate()?;
             setup::check_loopback(&server.url)?;
