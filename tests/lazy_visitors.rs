@@ -196,3 +196,32 @@ async fn a_pending_token_of_another_channel_gets_a_fresh_one() {
     assert!(app.contact_of_token(&token).await.is_some());
     assert_eq!(app.contact_of_token(&elsewhere).await, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_message_whose_session_cannot_open_makes_no_contact() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::start().await;
+    let mut v = app.visitor().await;
+    let token = token_of(&v);
+    // Every new session is refused: the first message fails after its contact's insert.
+    let mut db = app.db().await;
+    diesel::sql_query("ALTER TABLE sessions ADD CONSTRAINT refuse_new CHECK (false) NOT VALID")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    v.send(json!({"v": 1, "type": "send", "client_id": "c1", "text": "hello"}))
+        .await;
+    let refused = v.recv_type("error").await;
+    assert_eq!(refused["ref"], "c1", "{refused}");
+    assert_eq!(app.contact_of_token(&token).await, None);
+    // Sent again once sessions open, it makes the contact and its session once.
+    diesel::sql_query("ALTER TABLE sessions DROP CONSTRAINT refuse_new")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let ack = visitor_says(&mut v, "c1", "hello").await;
+    assert_eq!(ack["seq"], 1);
+    assert_eq!(contacts_with_token(&app, &token).await, 1);
+    let contact_id = app.contact_of_token(&token).await.unwrap();
+    assert_eq!(app.session_count_of_contact(contact_id).await, 1);
+}

@@ -3,8 +3,9 @@
 //! A visitor costs no row until they write: a new one gets a token the server signs (random
 //! part + HMAC under the server key, bound to the channel) and is *pending*; a reload with that
 //! token is the same pending visitor, a made-up token is not recognised. The contact row is
-//! made with the first message (`contact_for`), keyed by the token's hash, once however many
-//! tabs write first at the same time.
+//! made with the first message (`contact_for`, in the transaction that opens its session:
+//! `inbound::route_first`), keyed by the token's hash, once however many tabs write first at
+//! the same time.
 
 use crate::db::{self, channels::Channel, contacts::Contact};
 use crate::domain::auth;
@@ -84,9 +85,10 @@ pub async fn identify(
     Ok(pending(issue_token(secrets, channel.id)))
 }
 
-/// The contact of a pending visitor, made now if nobody has written with its token yet. Two
-/// tabs writing their first messages at once get the same row (the token hash is unique).
-pub async fn contact_for(conn: &mut AsyncPgConnection, p: &Pending) -> AppResult<Contact> {
+/// The contact of a pending visitor, made now if nobody has written with its token yet (then
+/// `true`). Two tabs writing their first messages at once get the same row (the token hash is
+/// unique): the second waits on the first's insert until that commits.
+pub async fn contact_for(conn: &mut AsyncPgConnection, p: &Pending) -> AppResult<(Contact, bool)> {
     let hash = p.token_hash();
     let (external_id, name) = visitor_names(&p.token);
     if let Some(contact) = db::contacts::insert_visitor_once(
@@ -99,11 +101,12 @@ pub async fn contact_for(conn: &mut AsyncPgConnection, p: &Pending) -> AppResult
     )
     .await?
     {
-        return Ok(contact);
+        return Ok((contact, true));
     }
-    db::contacts::by_visitor_token(conn, p.channel_id, &hash)
+    let contact = db::contacts::by_visitor_token(conn, p.channel_id, &hash)
         .await?
-        .ok_or_else(|| AppError::internal("a visitor token's contact is in another channel"))
+        .ok_or_else(|| AppError::internal("a visitor token's contact is in another channel"))?;
+    Ok((contact, false))
 }
 
 /// A new visitor of a web channel with a row at once (an automation test run's contact): the

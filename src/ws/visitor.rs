@@ -1,7 +1,7 @@
 //! A visitor's websocket (the web widget). The visitor writes into its open session; the first
 //! message, or the first after the session ended, opens a new one. A visitor who has not written
-//! yet is pending (a token, no contact row): their first message makes the contact, and the hub
-//! then moves every connection with that token to it.
+//! yet is pending (a token, no contact row): their first message makes the contact (with its
+//! session, in one transaction), and the hub then moves every connection with that token to it.
 //!
 //! A connection's messages are stored in the order they arrived: they go to the session one at
 //! a time. Concurrently, a burst into a session that is still being opened (the widget's
@@ -18,7 +18,7 @@ use crate::db::retry::with_retry;
 use crate::domain::conversation::{self, Author, NewPost};
 use crate::domain::history;
 use crate::domain::views::MessageView;
-use crate::domain::visitors::{self, Pending, Visitor};
+use crate::domain::visitors::{Pending, Visitor};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::protocol::{self, ButtonClick, VisitorIn};
 use actix::prelude::*;
@@ -59,6 +59,7 @@ enum Who {
 
 /// A validated send; its author is known once the contact is (a pending visitor's first send
 /// makes it).
+#[derive(Clone)]
 struct QueuedSend {
     client_id: String,
     text: String,
@@ -74,6 +75,11 @@ impl QueuedSend {
         );
         post.content = self.content;
         post
+    }
+
+    /// The post again, for a first message that may be routed more than once (retries).
+    fn to_post(&self, contact_id: i64) -> NewPost {
+        self.clone().into_post(contact_id)
     }
 }
 
@@ -289,21 +295,20 @@ impl VisitorConn {
         };
         let (sh, current) = (self.sh.clone(), self.session_id);
         let fut = async move {
-            let contact = match known {
-                Ok(contact) => contact,
-                Err((visitor, hash)) => {
-                    let contact = with_retry(|| async {
-                        let mut conn = sh.app.pool.get().await?;
-                        visitors::contact_for(&mut conn, &visitor).await
-                    })
-                    .await?;
-                    sh.hub.contact_made(&hash, &contact);
-                    contact
+            match known {
+                Ok(contact) => {
+                    let post = queued.into_post(contact.id);
+                    let received =
+                        inbound::receive(&sh.app, &sh.sessions, &contact, post, current).await;
+                    Ok((contact, received))
                 }
-            };
-            let post = queued.into_post(contact.id);
-            let received = inbound::receive(&sh.app, &sh.sessions, &contact, post, current).await;
-            Ok::<_, AppError>((contact, received))
+                // The first message: the contact is made with its session.
+                Err((visitor, hash)) => {
+                    let post = |contact_id| queued.to_post(contact_id);
+                    let made = |contact: &Contact| sh.hub.contact_made(&hash, contact);
+                    inbound::receive_first(&sh.app, &sh.sessions, &visitor, post, made).await
+                }
+            }
         };
         ctx.spawn(fut.into_actor(self).map(
             move |res: AppResult<(Contact, AppResult<Received>)>, act, ctx| {
