@@ -1126,6 +1126,23 @@ mod tests {
         run(target, cfg).await.expect("run")
     }
 
+    #[test]
+    fn an_agents_resume_point_moves_only_over_a_run_without_gaps_and_repeats_are_not_counted() {
+        let mut h = Held::default();
+        assert!(h.hold(1));
+        // 2 and 3 went by while the agent was away; 4 came live on the new socket.
+        assert!(h.hold(4));
+        assert_eq!(h.point, 1);
+        assert!(h.has_gap());
+        // The resume after 1 brings 2, 3 and 4 again.
+        assert!(h.hold(2));
+        assert!(h.hold(3));
+        assert!(!h.hold(4));
+        assert_eq!(h.point, 4);
+        assert!(!h.has_gap());
+        assert!(!h.hold(1));
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn busy_refusals_are_resent_with_the_same_client_id_and_nothing_is_lost() {
         let server = BaselineServer::start_refusing(5).await.expect("baseline");
