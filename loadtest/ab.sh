@@ -19,7 +19,8 @@ for round in $(seq 1 "$rounds"); do
     LOADTEST_PASSWORD=$pw "$lt" run --url http://127.0.0.1:$port --email owner@switchboard.local \
       --visitors "${VISITORS:-2000}" --rate-per-visitor "${RATE:-0.2}" --agents "${AGENTS:-50}" \
       --duration "${DURATION:-20s}" --server-pid $pid ${EXTRA:-} 2>&1 \
-      | grep -E "^(connects|messages|visitor→agent|send→ack|RSS|errors)"
+      | grep -E "^(connects|messages|visitor→agent|send→ack|throughput|agents|RSS|errors|  +error frames)"
+    curl -s http://127.0.0.1:$port/metrics | grep -E "^switchboard_connections_lagging_total" || true
     echo "after_run_rss_kb=$(awk '/VmRSS/{print $2}' /proc/$pid/status)"
     stop_server
   done

@@ -68,6 +68,23 @@ pub struct KindLabel {
     pub kind: ConnKind,
 }
 
+/// Why a connection was closed as lagging (4008).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum LagCause {
+    /// Its mailbox was full when a delivery came.
+    Mailbox,
+    /// The client had not echoed 4 MiB of what was written to it.
+    UnreadBytes,
+}
+
+label_values!(LagCause { Mailbox => "mailbox", UnreadBytes => "unread_bytes" });
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LagLabel {
+    pub kind: ConnKind,
+    pub cause: LagCause,
+}
+
 /// Where rows wait to be sent.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum Queue {
@@ -147,6 +164,7 @@ pub struct Sources<'a> {
 pub struct Metrics {
     registry: Registry,
     connections: Family<KindLabel, Gauge>,
+    lagging: Family<LagLabel, Counter>,
     /// Timers the scheduler claimed as due (again after a lapsed lease).
     pub timers_due: Counter,
     /// Timer deliveries completed (fired, or found already fired or cancelled).
@@ -174,6 +192,18 @@ impl Metrics {
         // Both kinds show from the first scrape, at 0.
         for kind in [ConnKind::Visitor, ConnKind::Agent] {
             let _ = connections.get_or_create(&KindLabel { kind });
+        }
+        let lagging = Family::<LagLabel, Counter>::default();
+        registry.register(
+            "connections_lagging",
+            "Websocket connections closed 4008 (lagging), by kind and cause: a full mailbox \
+             (mailbox) or 4 MiB written and not echoed by the client's pongs (unread_bytes)",
+            lagging.clone(),
+        );
+        for kind in [ConnKind::Visitor, ConnKind::Agent] {
+            for cause in [LagCause::Mailbox, LagCause::UnreadBytes] {
+                let _ = lagging.get_or_create(&LagLabel { kind, cause });
+            }
         }
         registry.register_collector(Box::new(CommitCollector(committer.clone())));
         let h = &committer.stats().histograms;
@@ -245,6 +275,7 @@ impl Metrics {
         Metrics {
             registry,
             connections,
+            lagging,
             timers_due,
             timers_fired,
             timers_in_flight,
@@ -265,6 +296,11 @@ impl Metrics {
     /// A websocket connection stopped (`stopping` of its actor).
     pub fn connection_closed(&self, kind: ConnKind) {
         self.connections.get_or_create(&KindLabel { kind }).dec();
+    }
+
+    /// A connection is being closed 4008 (its heartbeat found it lagging).
+    pub fn connection_lagging(&self, kind: ConnKind, cause: LagCause) {
+        self.lagging.get_or_create(&LagLabel { kind, cause }).inc();
     }
 
     /// Samples the gauges read at scrape time.

@@ -5,6 +5,7 @@
 mod common;
 
 mod admin;
+mod agent_delivery;
 mod alerts;
 mod api;
 mod automation_analytics;

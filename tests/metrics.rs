@@ -9,6 +9,7 @@ use switchboard::config::MetricsAccess;
 /// Every family docs/metrics.md lists, as sample names in text format 0.0.4.
 const FAMILIES: &[&str] = &[
     "switchboard_connections",
+    "switchboard_connections_lagging_total",
     "switchboard_messages_accepted_total",
     "switchboard_messages_refused_total",
     "switchboard_commit_batches_total",

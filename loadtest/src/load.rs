@@ -3,7 +3,7 @@
 //! URLs and credentials are obtained lives in `setup` (real server) and `baseline`.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -26,7 +26,9 @@ use url::Url;
 
 use crate::frames::{self, Frame, VisitorSend};
 use crate::series::{self, MsgTimes, SeriesInput};
-use crate::stats::{self, ConnectStats, ErrorStats, LatencySummary, Report, RssStats, Timing};
+use crate::stats::{
+    self, AgentDelivery, ConnectStats, ErrorStats, LatencySummary, Report, RssStats, Timing,
+};
 use crate::sys::{RssSampler, SysSampler};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -134,8 +136,23 @@ struct Shared {
     visitors_alive: AtomicU64,
     busy: AtomicU64,
     resends: AtomicU64,
+    agent: AgentCounters,
+    /// Agent sockets closed by the server or broken, by close code (also in `errors`).
+    agent_closes: Mutex<BTreeMap<String, u64>>,
     errors: Mutex<ErrorStats>,
     timeline: Option<Timeline>,
+}
+
+/// What the agents' reconnects and resumes did, summed over every agent.
+#[derive(Default)]
+struct AgentCounters {
+    reconnects: AtomicU64,
+    reconnect_failures: AtomicU64,
+    resumes_sent: AtomicU64,
+    resumes_answered: AtomicU64,
+    resumes_refused: AtomicU64,
+    by_resume: AtomicU64,
+    duplicates: AtomicU64,
 }
 
 impl Shared {
@@ -143,6 +160,30 @@ impl Shared {
         // A poisoned lock only means another task panicked mid-update; keep counting.
         let mut g = self.errors.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut g);
+    }
+
+    fn with_agent_closes(&self, f: impl FnOnce(&mut BTreeMap<String, u64>)) {
+        let mut g = self.agent_closes.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut g);
+    }
+
+    fn agent_delivery(&self) -> AgentDelivery {
+        let a = &self.agent;
+        let load = |v: &AtomicU64| v.load(Ordering::Relaxed);
+        AgentDelivery {
+            reconnects: load(&a.reconnects),
+            reconnect_failures: load(&a.reconnect_failures),
+            closes: self
+                .agent_closes
+                .lock()
+                .map(|g| g.clone())
+                .unwrap_or_else(|p| p.into_inner().clone()),
+            resumes_sent: load(&a.resumes_sent),
+            resumes_answered: load(&a.resumes_answered),
+            resumes_refused: load(&a.resumes_refused),
+            by_resume: load(&a.by_resume),
+            duplicates: load(&a.duplicates),
+        }
     }
 
     fn event(&self, code: &str) {
@@ -259,21 +300,13 @@ fn on_frame(role: Role, msg: Message, shared: &Shared, honour_busy: bool) -> Nex
             }
             Ok(Frame::Message {
                 from_visitor: true,
-                client_id: Some(cid),
+                client_id: Some(_),
             }) => match role {
                 Role::Visitor => {
                     shared.visitor_echoes.fetch_add(1, Ordering::Relaxed);
                 }
-                Role::Agent => {
-                    let now = Instant::now();
-                    if let Some(mut e) = shared.entries.get_mut(cid.as_ref()) {
-                        shared.agent_receipts.fetch_add(1, Ordering::Relaxed);
-                        if e.first_agent.is_none() {
-                            e.first_agent = Some(now);
-                            shared.delivered.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                }
+                // Counted by (session, seq) in `agent_connection`, which never passes them here.
+                Role::Agent => {}
             },
             Ok(Frame::Session) => {
                 if let Role::Agent = role {
@@ -345,28 +378,224 @@ async fn close(ws: &mut Ws) {
     }
 }
 
-async fn agent_task(
-    mut ws: Ws,
+/// First pause before an agent reconnects; it doubles on each failed attempt.
+const AGENT_RECONNECT_MIN: Duration = Duration::from_millis(100);
+const AGENT_RECONNECT_MAX: Duration = Duration::from_secs(2);
+
+/// What one agent holds of a session, as the console keeps it (docs/protocol.md,
+/// "Reconnecting without loss"): every `seq` up to `point`, and the ones above it that
+/// arrived before the gap below them was filled.
+#[derive(Default)]
+struct Held {
+    point: i64,
+    above: BTreeSet<i64>,
+}
+
+impl Held {
+    /// Records `seq`; false when the agent already had it.
+    fn hold(&mut self, seq: i64) -> bool {
+        if seq <= self.point || !self.above.insert(seq) {
+            return false;
+        }
+        while self.above.remove(&(self.point + 1)) {
+            self.point += 1;
+        }
+        true
+    }
+
+    fn has_gap(&self) -> bool {
+        !self.above.is_empty()
+    }
+}
+
+/// What an agent socket needs to reconnect, and the run it reports to.
+struct AgentCtx {
+    url: Url,
+    auth: AgentAuth,
+    origin: Option<String>,
     cfg: Arc<LoadConfig>,
     shared: Arc<Shared>,
     stop: CancellationToken,
-) {
-    shared.agents_alive.fetch_add(1, Ordering::Relaxed);
-    let end = loop {
-        tokio::select! {
-            biased;
-            _ = stop.cancelled() => break End::Shutdown,
-            m = read_one(&mut ws, &cfg, &shared) => match m {
-                Some(m) => if let Next::Stop = on_frame(Role::Agent, m, &shared, false) {
-                    break End::Dead
-                },
-                None => break End::Dead,
-            },
+}
+
+/// The `ref` of this generator's `resume` for a session; its `ok` echoes it.
+fn resume_ref(session_id: i64) -> String {
+    format!("resume-{session_id}")
+}
+
+fn resume_frame(session_id: i64, after_seq: i64) -> String {
+    serde_json::json!({
+        "v": 1, "type": "resume", "session_id": session_id, "after_seq": after_seq,
+        "ref": resume_ref(session_id),
+    })
+    .to_string()
+}
+
+/// One agent for the whole run, like the console: when the server closes its socket (4008
+/// for a consumer that fell behind) or the socket breaks, it reconnects and resumes every
+/// session it holds from its resume point, so a message missed while it was away still
+/// reaches it. Every message is counted once per agent, by (session, seq), whether it came
+/// live or by a resume.
+async fn agent_task(ws: Ws, ctx: AgentCtx) {
+    let mut held: HashMap<i64, Held> = HashMap::new();
+    let mut ws = ws;
+    let mut reconnected = false;
+    loop {
+        ctx.shared.agents_alive.fetch_add(1, Ordering::Relaxed);
+        let end = agent_connection(&mut ws, &mut held, reconnected, &ctx).await;
+        ctx.shared.agents_alive.fetch_sub(1, Ordering::Relaxed);
+        if let End::Shutdown = end {
+            close(&mut ws).await;
+            return;
         }
-    };
-    shared.agents_alive.fetch_sub(1, Ordering::Relaxed);
-    if let End::Shutdown = end {
-        close(&mut ws).await;
+        let mut pause = AGENT_RECONNECT_MIN;
+        ws = loop {
+            tokio::select! {
+                biased;
+                _ = ctx.stop.cancelled() => return,
+                _ = tokio::time::sleep(pause) => {}
+            }
+            match connect(&ctx.url, &ctx.auth, ctx.origin.as_deref(), &ctx.cfg).await {
+                Ok(ws) => break ws,
+                Err(_) => {
+                    ctx.shared
+                        .agent
+                        .reconnect_failures
+                        .fetch_add(1, Ordering::Relaxed);
+                    pause = (pause * 2).min(AGENT_RECONNECT_MAX);
+                }
+            }
+        };
+        ctx.shared.agent.reconnects.fetch_add(1, Ordering::Relaxed);
+        reconnected = true;
+    }
+}
+
+/// One socket of an agent, until shutdown or until it is closed or breaks.
+async fn agent_connection(
+    ws: &mut Ws,
+    held: &mut HashMap<i64, Held>,
+    reconnected: bool,
+    ctx: &AgentCtx,
+) -> End {
+    let shared = &ctx.shared;
+    // Sessions resumed on this socket, and those whose resume has not been answered yet.
+    let mut resumed: HashSet<i64> = HashSet::new();
+    let mut resuming: HashSet<i64> = HashSet::new();
+    if reconnected {
+        for (sid, h) in held.iter() {
+            if ws
+                .feed(Message::Text(resume_frame(*sid, h.point)))
+                .await
+                .is_err()
+            {
+                shared.count_failure("send failure", |e| e.send_failures += 1);
+                return End::Dead;
+            }
+            resumed.insert(*sid);
+            resuming.insert(*sid);
+            shared.agent.resumes_sent.fetch_add(1, Ordering::Relaxed);
+        }
+        if ws.flush().await.is_err() {
+            shared.count_failure("send failure", |e| e.send_failures += 1);
+            return End::Dead;
+        }
+    }
+    loop {
+        let m = tokio::select! {
+            biased;
+            _ = ctx.stop.cancelled() => return End::Shutdown,
+            m = read_one(ws, &ctx.cfg, shared) => m,
+        };
+        let Some(m) = m else { return End::Dead };
+        let text = match &m {
+            Message::Text(t) => t,
+            Message::Close(c) => {
+                let code = c
+                    .as_ref()
+                    .map_or_else(|| "no code".to_owned(), |f| u16::from(f.code).to_string());
+                shared.with_agent_closes(|closes| *closes.entry(code).or_default() += 1);
+                let _ = on_frame(Role::Agent, m, shared, false);
+                return End::Dead;
+            }
+            _ => continue,
+        };
+        let Ok(raw) = frames::parse_raw(text) else {
+            let _ = on_frame(Role::Agent, m, shared, false);
+            continue;
+        };
+        match raw.kind.as_ref() {
+            "message" => {
+                let (Some(sid), Some(seq)) = (raw.session_id, raw.seq) else {
+                    continue;
+                };
+                let h = held.entry(sid).or_default();
+                let new = h.hold(seq);
+                // A session this socket has not resumed, with a gap: messages of it went by
+                // while the agent was away. Resume it from its point, as the console does.
+                if h.has_gap() && resumed.insert(sid) {
+                    let frame = resume_frame(sid, h.point);
+                    if ws.send(Message::Text(frame)).await.is_err() {
+                        shared.count_failure("send failure", |e| e.send_failures += 1);
+                        return End::Dead;
+                    }
+                    resuming.insert(sid);
+                    shared.agent.resumes_sent.fetch_add(1, Ordering::Relaxed);
+                }
+                let ours = raw.sender.as_deref() == Some("visitor");
+                let cid = raw
+                    .client_id
+                    .as_deref()
+                    .or_else(|| raw.text.as_deref().and_then(frames::client_id_from_text));
+                let Some(cid) = cid.filter(|_| ours) else {
+                    continue;
+                };
+                let Some(mut e) = shared.entries.get_mut(cid) else {
+                    continue;
+                };
+                if !new {
+                    shared.agent.duplicates.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                shared.agent_receipts.fetch_add(1, Ordering::Relaxed);
+                if resuming.contains(&sid) {
+                    shared.agent.by_resume.fetch_add(1, Ordering::Relaxed);
+                }
+                if e.first_agent.is_none() {
+                    e.first_agent = Some(Instant::now());
+                    shared.delivered.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            "ok" => {
+                let sid = raw
+                    .ref_
+                    .as_deref()
+                    .and_then(|r| r.strip_prefix("resume-"))
+                    .and_then(|s| s.parse::<i64>().ok());
+                if let Some(sid) = sid {
+                    if resuming.remove(&sid) {
+                        shared
+                            .agent
+                            .resumes_answered
+                            .fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            _ => {
+                let refused_resume = raw.kind == "error"
+                    && raw
+                        .ref_
+                        .as_deref()
+                        .and_then(|r| r.strip_prefix("resume-"))
+                        .and_then(|s| s.parse::<i64>().ok())
+                        .is_some_and(|sid| resuming.remove(&sid));
+                if refused_resume {
+                    shared.agent.resumes_refused.fetch_add(1, Ordering::Relaxed);
+                }
+                drop(raw);
+                let _ = on_frame(Role::Agent, m, shared, false);
+            }
+        }
     }
 }
 
@@ -586,10 +815,11 @@ pub async fn run(target: Target, cfg: LoadConfig) -> Result<Report> {
     let agent_items = target
         .agents
         .iter()
-        .map(|(u, a)| (u.clone(), a.clone(), ()))
+        .map(|(u, a)| (u.clone(), a.clone(), (u.clone(), a.clone())))
         .collect();
     let (agents_ok, agents_failed) = {
         let (cfg2, shared2, stop2) = (cfg.clone(), shared.clone(), stop.clone());
+        let origin = target.origin.clone();
         ramp(
             agent_items,
             &target.origin,
@@ -597,7 +827,19 @@ pub async fn run(target: Target, cfg: LoadConfig) -> Result<Report> {
             &mut set,
             &mut connect_hist,
             &mut first_failure,
-            move |ws, ()| agent_task(ws, cfg2.clone(), shared2.clone(), stop2.clone()),
+            move |ws, (url, auth)| {
+                agent_task(
+                    ws,
+                    AgentCtx {
+                        url,
+                        auth,
+                        origin: origin.clone(),
+                        cfg: cfg2.clone(),
+                        shared: shared2.clone(),
+                        stop: stop2.clone(),
+                    },
+                )
+            },
         )
         .await
     };
@@ -830,6 +1072,7 @@ pub async fn run(target: Target, cfg: LoadConfig) -> Result<Report> {
         visitor_echoes: shared.visitor_echoes.load(Ordering::Relaxed),
         agent_session_frames: shared.agent_sessions.load(Ordering::Relaxed),
         agents_alive_at_end: agents_alive,
+        agent_delivery: shared.agent_delivery(),
         visitors_alive_at_end: visitors_alive,
         latency_visitor_to_agent: LatencySummary::from_histogram(&deliver_hist),
         latency_ack: LatencySummary::from_histogram(&ack_hist),
@@ -881,6 +1124,23 @@ mod tests {
             honour_busy,
         };
         run(target, cfg).await.expect("run")
+    }
+
+    #[test]
+    fn an_agents_resume_point_moves_only_over_a_run_without_gaps_and_repeats_are_not_counted() {
+        let mut h = Held::default();
+        assert!(h.hold(1));
+        // 2 and 3 went by while the agent was away; 4 came live on the new socket.
+        assert!(h.hold(4));
+        assert_eq!(h.point, 1);
+        assert!(h.has_gap());
+        // The resume after 1 brings 2, 3 and 4 again.
+        assert!(h.hold(2));
+        assert!(h.hold(3));
+        assert!(!h.hold(4));
+        assert_eq!(h.point, 4);
+        assert!(!h.has_gap());
+        assert!(!h.hold(1));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

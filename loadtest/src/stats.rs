@@ -160,6 +160,30 @@ impl ErrorStats {
     }
 }
 
+/// How the agents kept up: each agent reconnects after the server closes its socket (4008:
+/// it fell behind) and resumes the sessions it holds, like the console.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AgentDelivery {
+    /// Agent sockets opened again after a close or a break.
+    pub reconnects: u64,
+    /// Reconnect attempts that failed (each is retried with a longer pause).
+    pub reconnect_failures: u64,
+    /// Agent sockets closed by the server or broken before shutdown, by close code ("eof" = no
+    /// close frame); the same closes are in `errors.unexpected_closes` with the visitors'.
+    pub closes: BTreeMap<String, u64>,
+    /// `resume` frames sent: one per held session after a reconnect, one per session whose
+    /// first live frame on a socket showed a gap.
+    pub resumes_sent: u64,
+    /// Resumes answered `ok` (every missing message came before it).
+    pub resumes_answered: u64,
+    /// Resumes answered with an error frame (also in `errors.error_frames`).
+    pub resumes_refused: u64,
+    /// Messages of this run an agent first got while a resume of their session was open.
+    pub by_resume: u64,
+    /// `message` frames an agent already held (same session and seq): not counted again.
+    pub duplicates: u64,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct RssStats {
     /// What `server_*` measures, in words.
@@ -195,8 +219,9 @@ pub struct Report {
     /// Per-second figures; written separately (`--series`), not with the report.
     #[serde(skip)]
     pub series: crate::series::Series,
-    /// `message` frames (from visitors, of this run) received by all agent sockets during
-    /// the send window.
+    /// Messages (from visitors, of this run) received by the agents during the send window,
+    /// each counted once per agent by (session, seq), live or by resume: a repeated frame is
+    /// in `agent_delivery.duplicates`, not here.
     pub agent_receipts_window: u64,
     /// Same, including the drain after the window.
     pub agent_receipts_total: u64,
@@ -210,6 +235,7 @@ pub struct Report {
     pub agent_session_frames: u64,
     /// Agent sockets still open at the end of the window.
     pub agents_alive_at_end: u64,
+    pub agent_delivery: AgentDelivery,
     pub visitors_alive_at_end: u64,
     pub latency_visitor_to_agent: LatencySummary,
     pub latency_ack: LatencySummary,
@@ -287,6 +313,19 @@ pub fn render_report(r: &Report) -> String {
         s,
         "              visitor echoes {}, agent session frames {}, sockets alive at end: agents {}, visitors {}",
         r.visitor_echoes, r.agent_session_frames, r.agents_alive_at_end, r.visitors_alive_at_end
+    );
+    let a = &r.agent_delivery;
+    let _ = writeln!(
+        s,
+        "agents      : closes {}; reconnects {} (failed attempts {}); resumes sent {}, answered {}, refused {}; messages by resume {}, duplicates {}",
+        map_line(&a.closes),
+        a.reconnects,
+        a.reconnect_failures,
+        a.resumes_sent,
+        a.resumes_answered,
+        a.resumes_refused,
+        a.by_resume,
+        a.duplicates
     );
     let _ = writeln!(
         s,

@@ -76,7 +76,12 @@ impl Actor for AgentConn {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ConnCore::start_heartbeat(ctx, |a: &mut AgentConn| &mut a.core);
+        ConnCore::start_heartbeat(
+            ctx,
+            |a: &mut AgentConn| &mut a.core,
+            crate::metrics::ConnKind::Agent,
+            Arc::clone(&self.sh.app.metrics),
+        );
         self.sh
             .app
             .metrics

@@ -5,12 +5,19 @@
 //! pings with the running count of bytes it has queued; a reading client's pong echoes that
 //! count. More than `MAX_UNACKED_BYTES` queued past the last echoed count, or a full mailbox,
 //! marks the connection lagging: it is closed with 4008 and the client resumes.
+//!
+//! An agent connection's mailbox is larger than a visitor's: it receives every session of its
+//! project (its data scope), a visitor only its own. Its frames arrive in bursts of one
+//! committed batch while the connection's worker thread serves hundreds of other sockets, so
+//! at a visitor's bound a single agent was closed within the first seconds of 2,000 msg/s
+//! (docs/performance.md, "Issue 14: delivery to one agent").
 
 use super::cursor::{Cursors, Live};
 use super::frame_limit::FrameLimit;
 use crate::actors::Deliver;
 use crate::domain::views::MessageView;
 use crate::error::AppError;
+use crate::metrics::{ConnKind, LagCause, Metrics};
 use crate::protocol;
 use actix::prelude::*;
 use actix_web_actors::ws;
@@ -18,7 +25,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const MAILBOX: usize = 256;
+/// Deliveries a visitor connection's mailbox holds before it is lagging.
+pub const VISITOR_MAILBOX: usize = 256;
+/// The same for an agent connection: about 0.4 s of 10,000 frames/s, and at most a few hundred
+/// KiB of queued envelopes (the frames themselves are shared by every recipient).
+pub const AGENT_MAILBOX: usize = 4096;
 pub const HEARTBEAT: Duration = Duration::from_secs(10);
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 const PING_EVERY_BYTES: u64 = 128 * 1024;
@@ -31,6 +42,10 @@ pub struct ConnCore {
     /// Set by `FrameLimit` when the client declared a frame over `MAX_CODEC_FRAME_BYTES`.
     pub oversized: Arc<AtomicBool>,
     pub cursors: Cursors,
+    /// Set with `lagging` when the client fell `MAX_UNACKED_BYTES` behind (not the mailbox).
+    unread_bytes: bool,
+    /// The heartbeat closed the connection as lagging.
+    closing: bool,
     last_heard: Instant,
     sent: u64,
     acked: u64,
@@ -44,6 +59,8 @@ impl ConnCore {
             lagging: Arc::new(AtomicBool::new(false)),
             oversized: Arc::new(AtomicBool::new(false)),
             cursors: Cursors::default(),
+            unread_bytes: false,
+            closing: false,
             last_heard: Instant::now(),
             sent: 0,
             acked: 0,
@@ -141,6 +158,7 @@ impl ConnCore {
             self.ping(ctx);
         }
         if self.sent - self.acked > MAX_UNACKED_BYTES {
+            self.unread_bytes = true;
             self.lagging.store(true, Ordering::Relaxed);
         }
     }
@@ -176,15 +194,34 @@ impl ConnCore {
         }
     }
 
-    /// Starts the heartbeat; stops the actor when the client is silent or lagging.
-    pub fn start_heartbeat<A>(ctx: &mut ws::WebsocketContext<A>, core: fn(&mut A) -> &mut ConnCore)
-    where
+    /// Starts the heartbeat; stops the actor when the client is silent or lagging (counted in
+    /// `metrics` by why).
+    pub fn start_heartbeat<A>(
+        ctx: &mut ws::WebsocketContext<A>,
+        core: fn(&mut A) -> &mut ConnCore,
+        kind: ConnKind,
+        metrics: Arc<Metrics>,
+    ) where
         A: Actor<Context = ws::WebsocketContext<A>>,
     {
-        ctx.set_mailbox_capacity(MAILBOX);
+        ctx.set_mailbox_capacity(match kind {
+            ConnKind::Visitor => VISITOR_MAILBOX,
+            ConnKind::Agent => AGENT_MAILBOX,
+        });
         ctx.run_interval(Duration::from_millis(500), move |act, ctx| {
             let c = core(act);
             if c.lagging.load(Ordering::Relaxed) {
+                // A socket whose peer does not read takes a while to stop (this runs again
+                // meanwhile): count it once.
+                if !std::mem::replace(&mut c.closing, true) {
+                    let cause = if c.unread_bytes {
+                        LagCause::UnreadBytes
+                    } else {
+                        LagCause::Mailbox
+                    };
+                    metrics.connection_lagging(kind, cause);
+                    tracing::debug!(conn = c.id, ?kind, ?cause, "closing a lagging connection");
+                }
                 ctx.close(Some(ws::CloseReason {
                     code: ws::CloseCode::Other(CLOSE_LAGGING),
                     description: Some("lagging: reconnect and resume".into()),

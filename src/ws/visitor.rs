@@ -123,7 +123,12 @@ impl Actor for VisitorConn {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ConnCore::start_heartbeat(ctx, |a: &mut VisitorConn| &mut a.core);
+        ConnCore::start_heartbeat(
+            ctx,
+            |a: &mut VisitorConn| &mut a.core,
+            crate::metrics::ConnKind::Visitor,
+            Arc::clone(&self.sh.app.metrics),
+        );
         self.sh
             .app
             .metrics

@@ -202,6 +202,25 @@ impl WsClient {
         }
     }
 
+    /// The JSON frames the server wrote up to its close, and the close code (`None` when the
+    /// socket ended without a close frame); bounded like `closed_code`.
+    pub async fn frames_until_close(&mut self) -> (Vec<Value>, Option<u16>) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let mut frames = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.stream.next()).await {
+                Err(_) => panic!("socket not closed in time"),
+                Ok(None) | Ok(Some(Err(_))) => return (frames, None),
+                Ok(Some(Ok(Message::Close(c)))) => return (frames, c.map(|c| u16::from(c.code))),
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    frames.push(serde_json::from_str(&t).expect("JSON frame"))
+                }
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
     pub async fn close(mut self) {
         let _ = self.stream.close(None).await;
     }
