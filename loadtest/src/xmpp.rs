@@ -40,7 +40,9 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::series::{self, MsgTimes, Series, SeriesInput};
-use crate::stats::{self, ConnectStats, ErrorStats, LatencySummary, Report, RssStats, Timing};
+use crate::stats::{
+    self, AgentDelivery, ConnectStats, ErrorStats, LatencySummary, Report, RssStats, Timing,
+};
 use crate::sys::{RssSampler, SysSample, SysSampler};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -868,6 +870,8 @@ async fn run(
         distinct_delivered_per_s: distinct_window as f64 / window_s,
         visitor_echoes: 0,
         agent_session_frames: 0,
+        // XMPP receivers do not reconnect or resume: a broken one counts as failed.
+        agent_delivery: AgentDelivery::default(),
         agents_alive_at_end: receivers_alive,
         visitors_alive_at_end: senders_alive,
         latency_visitor_to_agent: LatencySummary::from_histogram(&deliver_hist),
