@@ -422,23 +422,24 @@ async fn a_message_whose_commit_answer_was_lost_still_reaches_the_watching_agent
     let ack = answer(&mut t.visitor, "lost").await;
     assert_eq!(ack["type"], "ack", "{ack}");
     assert_eq!(t.proxy.answers_lost(), 1, "the commit's answer was lost");
-    // The next message is the barrier: the lost one's frame must come before it.
+    let seqs = seqs_live_before_the_next_message(&mut t).await;
+    assert_eq!(seqs, [json!(2)], "the agent got seq 2 live, before seq 3");
+}
+
+/// The seqs of the message frames the agent got before that of the visitor's next message
+/// (seq 3), which is the barrier: the lost one's frame must come before it.
+async fn seqs_live_before_the_next_message(t: &mut LostAnswer) -> Vec<Value> {
     t.visitor.send(send("after", "hello?")).await;
     assert_eq!(answer(&mut t.visitor, "after").await["seq"], 3);
-    let (before, barrier) = t
+    let (before, _) = t
         .agent
         .recv_until_barrier(|f| f["type"] == "message" && f["seq"] == 3)
         .await;
-    let seqs: Vec<&Value> = before
+    before
         .iter()
         .filter(|f| f["type"] == "message")
-        .map(|f| &f["seq"])
-        .collect();
-    assert_eq!(
-        seqs,
-        [&json!(2)],
-        "the agent got seq 2 live, before {barrier}"
-    );
+        .map(|f| f["seq"].clone())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -463,16 +464,6 @@ async fn a_lost_commit_answer_resent_after_its_session_went_idle_still_reaches_t
         (&json!("ack"), &json!(2)),
         "{ack}"
     );
-    t.visitor.send(send("after", "hello?")).await;
-    assert_eq!(answer(&mut t.visitor, "after").await["seq"], 3);
-    let (before, _) = t
-        .agent
-        .recv_until_barrier(|f| f["type"] == "message" && f["seq"] == 3)
-        .await;
-    let seqs: Vec<&Value> = before
-        .iter()
-        .filter(|f| f["type"] == "message")
-        .map(|f| &f["seq"])
-        .collect();
-    assert_eq!(seqs, [&json!(2)], "the agent got seq 2 live, before seq 3");
+    let seqs = seqs_live_before_the_next_message(&mut t).await;
+    assert_eq!(seqs, [json!(2)], "the agent got seq 2 live, before seq 3");
 }
