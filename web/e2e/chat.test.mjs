@@ -7,9 +7,10 @@ import { startServer, startProxy, startPageServer, launchBrowser, login, until, 
 const SHOTS = new URL('../../docs/screenshots/', import.meta.url).pathname;
 let server, proxy, browser, api;
 
+/** The highest session id of the list's first page (the list is not ordered by id). */
 async function newestSessionId() {
-  const { body } = await api.call('GET', `/api/projects/${api.pid}/sessions?limit=1`);
-  return body.items[0]?.id;
+  const { body } = await api.call('GET', `/api/projects/${api.pid}/sessions?limit=50`);
+  return Math.max(0, ...body.items.map((s) => s.id));
 }
 
 async function openVisitor(url) {
@@ -134,13 +135,14 @@ test('two agents see the same session update live', async () => {
   for (const p of [a.page, b.page]) await p.getByTestId('tab-unassigned').click();
 
   const visitor = await openVisitor(`${server.url}/demo`);
+  const before = await newestSessionId();
   await visitorSays(visitor.page, 'Two agents, one question');
-  await until('the new session id', async () => {
-    const sid = await newestSessionId();
-    const { body } = await api.call('GET', `/api/projects/${api.pid}/sessions/${sid}`);
-    return body.message_count === 1 && sid;
+  const sid = await until('the new session id', async () => {
+    const id = await newestSessionId();
+    if (id <= before) return false;
+    const { body } = await api.call('GET', `/api/projects/${api.pid}/sessions/${id}`);
+    return body.message_count === 1 && id;
   });
-  const sid = await newestSessionId();
   const row = (p) => p.locator(`[data-testid="chat-item"][data-session-id="${sid}"]`);
   await row(a.page).waitFor({ timeout: WAIT });
   await row(b.page).waitFor({ timeout: WAIT });
@@ -162,10 +164,13 @@ test('visitor text is shown as text in the console, never as HTML', async () => 
   const agent = await openAgent(server.url, server.email, server.password);
   const visitor = await openVisitor(`${server.url}/demo`);
   const evil = '<img src=x onerror="window.__pwned=1"><b>bold?</b>';
+  // The visitor's session is a new one: an earlier test's session must not be taken for it.
+  const before = await newestSessionId();
   await visitorSays(visitor.page, evil);
   await agent.page.getByTestId('tab-unassigned').click();
   const sid = await until('the session', async () => {
     const id = await newestSessionId();
+    if (id <= before) return false;
     const { body } = await api.call('GET', `/api/projects/${api.pid}/sessions/${id}`);
     return body.message_count >= 1 && id;
   });
