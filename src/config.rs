@@ -104,6 +104,11 @@ pub struct ServeArgs {
     /// a reverse proxy that sets them (otherwise clients could pick their own address).
     #[arg(long, env = "SWITCHBOARD_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+    /// Redis, for several servers on one database: each committed event is published there
+    /// and every server delivers it to its own connections; rate limits are counted there.
+    /// Unset: this server alone (docs/scale-out.md). E.g. `redis://127.0.0.1:6379/0`.
+    #[arg(long, env = "SWITCHBOARD_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
     /// Meta's Graph API, with its version: the Messenger channel's Send, Conversations and
     /// profile calls go here.
     #[arg(
@@ -265,6 +270,8 @@ pub struct Config {
     pub commit: CommitConfig,
     /// Who may read `/metrics` (`--metrics`, `--metrics-token`).
     pub metrics: MetricsAccess,
+    /// Redis for several servers (`--redis-url`); `None`: one server.
+    pub redis_url: Option<String>,
 }
 
 /// How the message committer (`actors::committer`) batches posts and when it refuses them.
@@ -326,6 +333,7 @@ impl Config {
                 admit_wait: Duration::from_millis(args.commit_admit_ms),
             },
             metrics: MetricsAccess::resolve(args.metrics, args.metrics_token.as_deref(), args.bind),
+            redis_url: args.redis_url.clone(),
         }
     }
 
@@ -351,6 +359,7 @@ impl Config {
             send_lease: Duration::from_secs(60),
             commit: CommitConfig::default(),
             metrics: MetricsAccess::Open,
+            redis_url: None,
         }
     }
 

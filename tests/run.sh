@@ -28,6 +28,8 @@ have_pg_server() {
 have_pg_server || as_root_install postgresql
 command -v npm >/dev/null 2>&1 || as_root_install nodejs npm
 [ -x /usr/bin/chromium ] || as_root_install chromium
+# Several servers share fan-out through a real Redis the scale-out tests start (tests/common/redis.rs).
+command -v redis-server >/dev/null 2>&1 || as_root_install redis-server
 # The SMTP server that the e-mail alert tests start (tests/smtp_server.py).
 command -v python3 >/dev/null 2>&1 || as_root_install python3
 if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then

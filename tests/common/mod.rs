@@ -5,6 +5,7 @@ pub mod flows;
 pub mod graph;
 pub mod messenger;
 pub mod pg_proxy;
+pub mod redis;
 pub mod smtp;
 pub mod steps;
 pub mod ws;
