@@ -16,7 +16,7 @@ use super::cursor::{Cursors, Flush, Live};
 use super::frame_limit::FrameLimit;
 use crate::actors::Deliver;
 use crate::domain::views::MessageView;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::metrics::{ConnKind, LagCause, Metrics};
 use crate::protocol;
 use actix::prelude::*;
@@ -239,7 +239,7 @@ impl ConnCore {
         &mut self,
         session_id: i64,
         after_seq: i64,
-        covered: i64,
+        covered: Option<i64>,
         history: &[MessageView],
     ) -> Flush {
         let frames = history
@@ -288,11 +288,18 @@ fn spawn_fill<A: Reader>(
     let read = act.history(session_id, after);
     ctx.spawn(read.into_actor(act).map(move |res, act, ctx| match res {
         Ok(rows) => {
-            let flush = act.core().finish_read(session_id, after, upto, &rows);
+            let flush = act.core().finish_read(session_id, after, Some(upto), &rows);
+            send_flush(act, ctx, session_id, flush);
+        }
+        // The session left what this connection may see (an agent's scope changed) by the
+        // time of the read: the hole is not its to see; what was held goes out.
+        Err(e) if e.code == ErrorCode::NotFound => {
+            let flush = act.core().finish_read(session_id, after, Some(upto), &[]);
             send_flush(act, ctx, session_id, flush);
         }
         Err(e) => {
-            // The held frames cannot go out in order: the client resumes instead.
+            // The database stayed unreachable past the retries: the held frames cannot go out
+            // in order, so the connection is closed as lagging and the client resumes.
             let c = act.core();
             tracing::debug!(conn = c.id, session_id, error = %e, "gap fill failed; closing");
             c.lagging.store(true, Ordering::Relaxed);
@@ -332,9 +339,7 @@ pub fn spawn_resume<A: Reader>(
             Ok(rows) => (rows, None),
             Err(e) => (Vec::new(), Some(e)),
         };
-        let flush = act
-            .core()
-            .finish_read(session_id, after_seq, after_seq, &rows);
+        let flush = act.core().finish_read(session_id, after_seq, None, &rows);
         let gap = flush.gap;
         let c = act.core();
         for frame in &flush.frames {

@@ -41,6 +41,8 @@ struct Cursor {
     /// History reads in flight (a resume, a gap fill); while any is, frames wait in `held`.
     reads: u32,
     held: Vec<Held>,
+    /// The highest seq a finished gap fill covered, applied when the held frames go out.
+    covered: Option<i64>,
 }
 
 impl Cursor {
@@ -154,15 +156,16 @@ impl Cursors {
         self.map.entry(session_id).or_default().reads += 1;
     }
 
-    /// A history read ended: given the stored messages with `seq > after` (in order), and the
-    /// highest seq the read is known to cover (`upto` of a gap; `after` for a resume), returns
-    /// the frames to send, in order — history not already sent, then, once no other read is in
-    /// flight, the held frames past it (a held message past a new hole starts the next read).
+    /// A history read ended: given the stored messages with `seq > after` (in order) and, for a
+    /// gap fill, the seq that started it (`covered`: Postgres held every message up to it when
+    /// the read began), returns the frames to send, in order — history not already sent, then,
+    /// once no other read is in flight, the held frames past it (a held message past a newer
+    /// hole starts the next read).
     pub fn finish(
         &mut self,
         session_id: i64,
         after: i64,
-        covered: i64,
+        covered: Option<i64>,
         history: Vec<(i64, Arc<str>)>,
     ) -> Flush {
         let c = self.map.entry(session_id).or_default();
@@ -175,11 +178,11 @@ impl Cursors {
             }
             last = last.max(seq);
         }
-        let top = last.max(covered);
         c.sent = Some(match c.sent {
-            Some((a, b)) => (a.min(after + 1), b.max(top)),
-            None => (after + 1, top),
+            Some((a, b)) => (a.min(after + 1), b.max(last)),
+            None => (after + 1, last),
         });
+        c.covered = c.covered.max(covered);
         if c.reads > 0 {
             return flush;
         }
@@ -194,20 +197,68 @@ impl Cursors {
             })
             .collect();
         held.sort_by_key(|(k, _)| *k);
-        let held = held.into_iter().map(|(_, h)| h).collect();
-        self.release(session_id, held, &mut flush);
+        let covered = c.covered.take();
+        self.release(
+            session_id,
+            held.into_iter().map(|(_, h)| h),
+            covered,
+            &mut flush,
+        );
         flush
     }
 
-    /// Delivers held frames again, in order, now that no read is in flight.
-    fn release(&mut self, session_id: i64, held: Vec<Held>, flush: &mut Flush) {
+    /// Delivers held frames again, in order, now that no read is in flight. Up to `covered`
+    /// the range has no hole left (what history lacked there, this connection does not see),
+    /// so a held message there goes out as it is; past it, each is a live message again.
+    fn release(
+        &mut self,
+        session_id: i64,
+        held: impl Iterator<Item = Held>,
+        mut covered: Option<i64>,
+        flush: &mut Flush,
+    ) {
         for h in held {
+            if let (Some(upto), Some(seq)) = (covered, h.seq) {
+                if seq <= upto {
+                    if self.extend(session_id, seq) {
+                        flush.frames.push(Arc::clone(&h.frame));
+                    }
+                    if h.forget {
+                        self.forget(session_id);
+                        covered = None;
+                    }
+                    continue;
+                }
+                self.extend(session_id, upto);
+                covered = None;
+            }
             match self.deliver(session_id, h.seq, &h.frame, h.forget) {
                 Live::Send => flush.frames.push(h.frame),
                 Live::Gap { after, upto } => flush.gap = Some((after, upto)),
                 Live::Skip | Live::Held | Live::Overflow => {}
             }
+            if h.forget && !self.map.contains_key(&session_id) {
+                covered = None;
+            }
         }
+        if let Some(upto) = covered {
+            self.extend(session_id, upto);
+        }
+    }
+
+    /// Moves the top of a session's range up to `seq`; whether `seq` was not in it before.
+    fn extend(&mut self, session_id: i64, seq: i64) -> bool {
+        let Some(c) = self.map.get_mut(&session_id) else {
+            return false;
+        };
+        if c.has(seq) {
+            return false;
+        }
+        c.sent = Some(match c.sent {
+            Some((a, b)) => (a, b.max(seq)),
+            None => (seq, seq),
+        });
+        true
     }
 }
 
@@ -253,7 +304,7 @@ mod tests {
         assert_eq!(live(&mut c, 1, 8), Live::Send);
         c.begin(1);
         assert_eq!(live(&mut c, 1, 9), Live::Held);
-        let out = c.finish(1, 4, 4, vec![f(5), f(6), f(7), f(8), f(9)]);
+        let out = c.finish(1, 4, None, vec![f(5), f(6), f(7), f(8), f(9)]);
         assert_eq!(texts(out.frames), ["5", "6", "7", "9"]);
         assert_eq!(out.gap, None);
         assert_eq!(live(&mut c, 1, 9), Live::Skip);
@@ -266,7 +317,7 @@ mod tests {
         c.begin(2);
         live(&mut c, 2, 4);
         live(&mut c, 2, 3);
-        let out = c.finish(2, 0, 0, vec![f(1), f(2), f(3)]);
+        let out = c.finish(2, 0, None, vec![f(1), f(2), f(3)]);
         assert_eq!(texts(out.frames), ["1", "2", "3", "4"]);
     }
 
@@ -277,7 +328,7 @@ mod tests {
         // 4 was committed on another server and has not arrived: 5 waits for it.
         assert_eq!(live(&mut c, 1, 5), Live::Gap { after: 3, upto: 5 });
         assert_eq!(live(&mut c, 1, 6), Live::Held);
-        let out = c.finish(1, 3, 5, vec![f(4), f(5)]);
+        let out = c.finish(1, 3, Some(5), vec![f(4), f(5)]);
         assert_eq!(texts(out.frames), ["4", "5", "6"]);
         assert_eq!(out.gap, None);
         assert_eq!(live(&mut c, 1, 7), Live::Send);
@@ -290,7 +341,7 @@ mod tests {
         assert_eq!(live(&mut c, 1, 3), Live::Gap { after: 1, upto: 3 });
         // Arriving during the read, 2 waits with the rest and is not sent twice.
         assert_eq!(live(&mut c, 1, 2), Live::Held);
-        let out = c.finish(1, 1, 3, vec![f(2), f(3)]);
+        let out = c.finish(1, 1, Some(3), vec![f(2), f(3)]);
         assert_eq!(texts(out.frames), ["2", "3"]);
         // Arriving after it, through the slower server, 2 is a duplicate.
         assert_eq!(live(&mut c, 1, 2), Live::Skip);
@@ -304,9 +355,21 @@ mod tests {
         live(&mut c, 1, 1);
         assert_eq!(live(&mut c, 1, 3), Live::Gap { after: 1, upto: 3 });
         // Seq 2 is not this connection's to see: history has only 3.
-        let out = c.finish(1, 1, 3, vec![f(3)]);
+        let out = c.finish(1, 1, Some(3), vec![f(3)]);
         assert_eq!(texts(out.frames), ["3"]);
         assert_eq!(out.gap, None);
+        assert_eq!(live(&mut c, 1, 4), Live::Send);
+    }
+
+    #[test]
+    fn a_held_message_goes_out_when_history_lacks_it() {
+        let mut c = Cursors::default();
+        live(&mut c, 1, 1);
+        assert_eq!(live(&mut c, 1, 3), Live::Gap { after: 1, upto: 3 });
+        // The session left the connection's scope before the read: nothing came back.
+        let out = c.finish(1, 1, Some(3), Vec::new());
+        assert_eq!(texts(out.frames), ["3"]);
+        assert_eq!(live(&mut c, 1, 3), Live::Skip);
         assert_eq!(live(&mut c, 1, 4), Live::Send);
     }
 
@@ -317,10 +380,10 @@ mod tests {
         assert_eq!(live(&mut c, 1, 3), Live::Gap { after: 1, upto: 3 });
         // 5 arrives during the read, 4 (committed after the read began) has not.
         assert_eq!(live(&mut c, 1, 5), Live::Held);
-        let out = c.finish(1, 1, 3, vec![f(2), f(3)]);
+        let out = c.finish(1, 1, Some(3), vec![f(2), f(3)]);
         assert_eq!(texts(out.frames), ["2", "3"]);
         assert_eq!(out.gap, Some((3, 5)));
-        let out = c.finish(1, 3, 5, vec![f(4), f(5)]);
+        let out = c.finish(1, 3, Some(5), vec![f(4), f(5)]);
         assert_eq!(texts(out.frames), ["4", "5"]);
         assert_eq!(out.gap, None);
     }
@@ -334,7 +397,7 @@ mod tests {
         assert_eq!(c.deliver(1, None, &ended, true), Live::Held);
         // Another session's frames are not held.
         assert_eq!(c.deliver(2, None, &ended, false), Live::Send);
-        let out = c.finish(1, 1, 3, vec![f(2), f(3)]);
+        let out = c.finish(1, 1, Some(3), vec![f(2), f(3)]);
         assert_eq!(texts(out.frames), ["2", "3", "ended"]);
         // The session ended with the held frame: its cursor is gone.
         assert_eq!(live(&mut c, 1, 9), Live::Send);
@@ -357,9 +420,9 @@ mod tests {
         live(&mut c, 1, 5);
         assert_eq!(live(&mut c, 1, 7), Live::Gap { after: 5, upto: 7 });
         c.begin(1);
-        let out = c.finish(1, 2, 2, vec![f(3), f(4), f(5), f(6), f(7)]);
+        let out = c.finish(1, 2, None, vec![f(3), f(4), f(5), f(6), f(7)]);
         assert_eq!(texts(out.frames), ["3", "4", "6", "7"]);
-        let out = c.finish(1, 5, 7, vec![f(6), f(7)]);
+        let out = c.finish(1, 5, Some(7), vec![f(6), f(7)]);
         assert!(out.frames.is_empty());
         assert_eq!(live(&mut c, 1, 8), Live::Send);
     }
