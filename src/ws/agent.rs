@@ -2,7 +2,7 @@
 //! sends messages and commands. Every command goes to the session's actor; the reply (ack,
 //! ok or error) comes back here once committed.
 
-use super::conn::{spawn_resume, ConnCore};
+use super::conn::{self, spawn_resume, ConnCore, HistoryRead, Reader};
 use super::Shared;
 use crate::actors::hub::{AgentEntry, ConnHandle, Revoke};
 use crate::actors::inbound::busy;
@@ -130,7 +130,7 @@ impl Handler<Deliver> for AgentConn {
         if d.session_id != 0 && !d.forget_cursor {
             self.remember(d.session_id);
         }
-        self.core.deliver(ctx, d);
+        conn::deliver(self, ctx, d);
     }
 }
 
@@ -323,16 +323,24 @@ impl AgentConn {
         after_seq: i64,
         reference: Option<Value>,
     ) {
+        spawn_resume(self, ctx, session_id, after_seq, reference);
+    }
+}
+
+impl Reader for AgentConn {
+    fn core(&mut self) -> &mut ConnCore {
+        &mut self.core
+    }
+
+    fn history(&self, session_id: i64, after_seq: i64) -> HistoryRead {
         let (app, access) = (Arc::clone(&self.sh.app), self.access.clone());
-        let history = async move {
+        Box::pin(async move {
             with_retry(|| async {
                 let mut conn = app.pool.get().await?;
                 history::for_agent(&mut conn, &access, session_id, after_seq).await
             })
             .await
-        };
-        let core: fn(&mut AgentConn) -> &mut ConnCore = |a| &mut a.core;
-        spawn_resume(self, ctx, core, session_id, after_seq, reference, history);
+        })
     }
 }
 

@@ -12,15 +12,16 @@
 //! at a visitor's bound a single agent was closed within the first seconds of 2,000 msg/s
 //! (docs/performance.md, "Issue 14: delivery to one agent").
 
-use super::cursor::{Cursors, Live};
+use super::cursor::{Cursors, Flush, Live};
 use super::frame_limit::FrameLimit;
 use crate::actors::Deliver;
 use crate::domain::views::MessageView;
-use crate::error::AppError;
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::metrics::{ConnKind, LagCause, Metrics};
 use crate::protocol;
 use actix::prelude::*;
 use actix_web_actors::ws;
+use futures_util::future::LocalBoxFuture;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -234,70 +235,122 @@ impl ConnCore {
         ctx.run_interval(HEARTBEAT, move |act, ctx| core(act).ping(ctx));
     }
 
-    /// A fan-out delivery: `message` frames go through the resume cursor.
-    pub fn deliver<A>(&mut self, ctx: &mut ws::WebsocketContext<A>, d: Deliver)
-    where
-        A: Actor<Context = ws::WebsocketContext<A>>,
-    {
-        match d.seq {
-            Some(seq) => {
-                if self.cursors.live(d.session_id, seq, &d.frame) == Live::Send {
-                    self.send(ctx, &d.frame);
-                }
-            }
-            None => self.send(ctx, &d.frame),
-        }
-        if d.forget_cursor {
-            self.cursors.forget(d.session_id);
-        }
-    }
-
-    pub fn finish_resume<A>(
+    fn finish_read(
         &mut self,
-        ctx: &mut ws::WebsocketContext<A>,
         session_id: i64,
         after_seq: i64,
+        covered: Option<i64>,
         history: &[MessageView],
-    ) where
-        A: Actor<Context = ws::WebsocketContext<A>>,
-    {
+    ) -> Flush {
         let frames = history
             .iter()
             .map(|m| (m.seq, protocol::message(m)))
             .collect();
-        for frame in self.cursors.finish(session_id, after_seq, frames) {
-            self.send(ctx, &frame);
-        }
+        self.cursors.finish(session_id, after_seq, covered, frames)
     }
 }
 
-/// Runs a resume for `session_id`: live messages of that session are held back while
-/// `history` reads what was stored after `after_seq`; then the missing messages go out in
-/// order, the held-back ones after them, and `ok` (or the error, after releasing what was held).
-pub fn spawn_resume<A, F>(
+/// A connection that reads its sessions' stored messages: for `resume`, and to fill a hole in
+/// what it was sent live (through `domain::history`, within what the connection may see).
+pub trait Reader: Actor<Context = ws::WebsocketContext<Self>> {
+    fn core(&mut self) -> &mut ConnCore;
+    /// The session's stored messages with `seq > after_seq` that this connection may see, in
+    /// order.
+    fn history(&self, session_id: i64, after_seq: i64) -> HistoryRead;
+}
+
+pub type HistoryRead = LocalBoxFuture<'static, AppResult<Vec<MessageView>>>;
+
+/// A fan-out delivery: a session's frames go through its cursor (`message` frames in `seq`
+/// order, each once; a hole is filled from history first).
+pub fn deliver<A: Reader>(act: &mut A, ctx: &mut ws::WebsocketContext<A>, d: Deliver) {
+    let c = act.core();
+    match c
+        .cursors
+        .deliver(d.session_id, d.seq, &d.frame, d.forget_cursor)
+    {
+        Live::Send => c.send(ctx, &d.frame),
+        Live::Skip | Live::Held => {}
+        Live::Gap { after, upto } => spawn_fill(act, ctx, d.session_id, after, upto),
+        Live::Overflow => c.lagging.store(true, Ordering::Relaxed),
+    }
+}
+
+/// Reads what the connection missed of `session_id` after `after` (its frames are held
+/// meanwhile), then sends it and what was held, in order.
+fn spawn_fill<A: Reader>(
     act: &mut A,
     ctx: &mut ws::WebsocketContext<A>,
-    core: fn(&mut A) -> &mut ConnCore,
+    session_id: i64,
+    after: i64,
+    upto: i64,
+) {
+    let read = act.history(session_id, after);
+    ctx.spawn(read.into_actor(act).map(move |res, act, ctx| match res {
+        Ok(rows) => {
+            let flush = act.core().finish_read(session_id, after, Some(upto), &rows);
+            send_flush(act, ctx, session_id, flush);
+        }
+        // The session left what this connection may see (an agent's scope changed) by the
+        // time of the read: the hole is not its to see; what was held goes out.
+        Err(e) if e.code == ErrorCode::NotFound => {
+            let flush = act.core().finish_read(session_id, after, Some(upto), &[]);
+            send_flush(act, ctx, session_id, flush);
+        }
+        Err(e) => {
+            // The database stayed unreachable past the retries: the held frames cannot go out
+            // in order, so the connection is closed as lagging and the client resumes.
+            let c = act.core();
+            tracing::debug!(conn = c.id, session_id, error = %e, "gap fill failed; closing");
+            c.lagging.store(true, Ordering::Relaxed);
+        }
+    }));
+}
+
+fn send_flush<A: Reader>(
+    act: &mut A,
+    ctx: &mut ws::WebsocketContext<A>,
+    session_id: i64,
+    flush: Flush,
+) {
+    let c = act.core();
+    for frame in &flush.frames {
+        c.send(ctx, frame);
+    }
+    if let Some((after, upto)) = flush.gap {
+        spawn_fill(act, ctx, session_id, after, upto);
+    }
+}
+
+/// Runs a resume for `session_id`: the session's frames are held back while its history
+/// after `after_seq` is read; then the missing messages go out in order, the held-back ones
+/// after them, and `ok` (or the error, after releasing what was held).
+pub fn spawn_resume<A: Reader>(
+    act: &mut A,
+    ctx: &mut ws::WebsocketContext<A>,
     session_id: i64,
     after_seq: i64,
     reference: Option<serde_json::Value>,
-    history: F,
-) where
-    A: Actor<Context = ws::WebsocketContext<A>>,
-    F: std::future::Future<Output = crate::error::AppResult<Vec<MessageView>>> + 'static,
-{
-    core(act).cursors.begin(session_id);
-    ctx.spawn(history.into_actor(act).map(move |res, act, ctx| {
-        let c = core(act);
-        match res {
-            Ok(rows) => {
-                c.finish_resume(ctx, session_id, after_seq, &rows);
-                c.send(ctx, &protocol::ok(reference.as_ref()));
-            }
-            Err(e) => {
-                c.finish_resume(ctx, session_id, after_seq, &[]);
-                c.error(ctx, &e, reference.as_ref());
-            }
+) {
+    act.core().cursors.begin(session_id);
+    let read = act.history(session_id, after_seq);
+    ctx.spawn(read.into_actor(act).map(move |res, act, ctx| {
+        let (rows, error) = match res {
+            Ok(rows) => (rows, None),
+            Err(e) => (Vec::new(), Some(e)),
+        };
+        let flush = act.core().finish_read(session_id, after_seq, None, &rows);
+        let gap = flush.gap;
+        let c = act.core();
+        for frame in &flush.frames {
+            c.send(ctx, frame);
+        }
+        match error {
+            None => c.send(ctx, &protocol::ok(reference.as_ref())),
+            Some(e) => c.error(ctx, &e, reference.as_ref()),
+        }
+        if let Some((after, upto)) = gap {
+            spawn_fill(act, ctx, session_id, after, upto);
         }
     }));
 }

@@ -7,7 +7,7 @@
 //! a time. Concurrently, a burst into a session that is still being opened (the widget's
 //! offline queue) would race the open and land in any order.
 
-use super::conn::{spawn_resume, ConnCore};
+use super::conn::{self, spawn_resume, ConnCore, HistoryRead, Reader};
 use super::Shared;
 use crate::actors::hub::{ConnHandle, ContactMade, PendingEntry};
 use crate::actors::inbound::{self, Received};
@@ -194,7 +194,7 @@ impl Handler<Deliver> for VisitorConn {
         if self.session_id.is_none_or(|current| d.session_id > current) {
             self.session_id = Some(d.session_id);
         }
-        self.core.deliver(ctx, d);
+        conn::deliver(self, ctx, d);
     }
 }
 
@@ -364,20 +364,36 @@ impl VisitorConn {
             return;
         };
         // A session is known only once the contact is.
-        let Who::Contact(contact) = &self.who else {
+        if !matches!(self.who, Who::Contact(_)) {
             let ok = protocol::ok(reference.as_ref());
             self.core.send(ctx, &ok);
             return;
+        }
+        spawn_resume(self, ctx, session_id, after_seq, reference);
+    }
+}
+
+impl Reader for VisitorConn {
+    fn core(&mut self) -> &mut ConnCore {
+        &mut self.core
+    }
+
+    fn history(&self, session_id: i64, after_seq: i64) -> HistoryRead {
+        let app = Arc::clone(&self.sh.app);
+        let contact_id = match &self.who {
+            Who::Contact(c) => c.id,
+            // Frames of a session reach a visitor after its contact is known (`ContactMade`
+            // comes first): nothing to read otherwise.
+            Who::Pending { .. } => {
+                return Box::pin(std::future::ready(Err(AppError::not_found("session"))))
+            }
         };
-        let (app, contact_id) = (Arc::clone(&self.sh.app), contact.id);
-        let history = async move {
+        Box::pin(async move {
             with_retry(|| async {
                 let mut conn = app.pool.get().await?;
                 history::for_visitor(&mut conn, contact_id, session_id, after_seq).await
             })
             .await
-        };
-        let core: fn(&mut VisitorConn) -> &mut ConnCore = |v| &mut v.core;
-        spawn_resume(self, ctx, core, session_id, after_seq, reference, history);
+        })
     }
 }
