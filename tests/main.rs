@@ -33,6 +33,8 @@ mod realtime;
 mod reports;
 mod restarts;
 mod review_defects;
+mod scale_out_failover;
+mod scale_out_limits;
 mod session_hot;
 mod status_filter;
 mod team;
