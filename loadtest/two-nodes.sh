@@ -14,7 +14,7 @@
 # VISITORS (default 200), RATE (messages/s per visitor, default 1), AGENTS (default 4) set the
 # load; EXTRA adds loadtest flags. Build the loadtest first: cargo build --release -p loadtest
 set -u
-here=$(dirname "$0")
+here=$(dirname "${BASH_SOURCE[0]}")
 source "$here/server.sh"
 
 start_two_nodes() {
