@@ -9,7 +9,7 @@ start_server() {
   sb_dir=$(mktemp -d /tmp/sb-load-XXXX); chmod 755 "$sb_dir"
   env "$@" "$bin" serve --data-dir "$sb_dir" --bind 127.0.0.1:"$port" > "$sb_dir.log" 2>&1 &
   sb_pid=$!
-  for _ in $(seq 1 120); do grep -q "password:" "$sb_dir.log" && break; sleep 0.5; done
+  for _ in $(seq 1 120); do grep -qs "password:" "$sb_dir.log" && break; sleep 0.5; done
   sleep 2
   sb_password=$(grep "password:" "$sb_dir.log" | awk '{print $2}')
 }

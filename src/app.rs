@@ -152,6 +152,7 @@ pub async fn start(config: Config) -> Result<Started, String> {
         background.handle(),
     ));
     messenger.start_sweep();
+    let limits = http::rate_limit::RateLimits::new(&config, ctx.metrics.rate_limit_local.clone())?;
     let state = web::Data::new(AppState {
         pool,
         app: ctx,
@@ -160,7 +161,7 @@ pub async fn start(config: Config) -> Result<Started, String> {
         stats,
         messenger,
         config: Arc::new(config.clone()),
-        limits: Arc::new(crate::http::rate_limit::RateLimits::new(&config)),
+        limits: Arc::new(limits),
     });
     let mut server = HttpServer::new(move || {
         App::new()

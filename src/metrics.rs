@@ -176,6 +176,8 @@ pub struct Metrics {
     commit_queue: Gauge,
     backlog: Family<QueueLabel, Gauge>,
     timers_overdue: Gauge,
+    /// Rate-limit attempts counted on this server because Redis could not be reached.
+    pub rate_limit_local: Counter,
     backlog_read: Mutex<Option<Instant>>,
 }
 
@@ -272,6 +274,13 @@ impl Metrics {
         for queue in [Queue::Email, Queue::Channel] {
             let _ = backlog.get_or_create(&QueueLabel { queue });
         }
+        let rate_limit_local = Counter::default();
+        registry.register(
+            "rate_limit_local",
+            "Rate-limit attempts (logins, new visitors, test e-mails) counted in this server's \
+             memory because Redis (--redis-url) could not be reached",
+            rate_limit_local.clone(),
+        );
         Metrics {
             registry,
             connections,
@@ -284,6 +293,7 @@ impl Metrics {
             commit_queue,
             backlog,
             timers_overdue,
+            rate_limit_local,
             backlog_read: Mutex::new(None),
         }
     }

@@ -47,8 +47,9 @@ pub enum AgentAuth {
 pub struct Target {
     pub label: String,
     pub describe: String,
-    /// `ws://…/ws/visitor?key=…`
-    pub visitor_url: Url,
+    /// `ws://…/ws/visitor?key=…`, one per server: visitor `i` connects to `i % len` (never
+    /// empty).
+    pub visitor_urls: Vec<Url>,
     /// One entry per agent socket: `ws://…/ws/agent?project=…` and its credentials.
     pub agents: Vec<(Url, AgentAuth)>,
     /// Process whose RSS is sampled as "the server", and how to describe it.
@@ -851,7 +852,10 @@ pub async fn run(target: Target, cfg: LoadConfig) -> Result<Report> {
     }
 
     let visitor_items = (0..cfg.visitors)
-        .map(|i| (target.visitor_url.clone(), AgentAuth::None, i))
+        .map(|i| {
+            let url = &target.visitor_urls[i % target.visitor_urls.len()];
+            (url.clone(), AgentAuth::None, i)
+        })
         .collect();
     let (visitors_ok, visitors_failed) = {
         let (cfg2, shared2, stop2, go2) = (cfg.clone(), shared.clone(), stop.clone(), go_rx);
@@ -1100,7 +1104,7 @@ mod tests {
         let target = Target {
             label: "baseline".into(),
             describe: "refusing baseline".into(),
-            visitor_url: Url::parse(&format!("{base}/ws/visitor?key=k")).expect("url"),
+            visitor_urls: vec![Url::parse(&format!("{base}/ws/visitor?key=k")).expect("url")],
             agents: vec![(
                 Url::parse(&format!("{base}/ws/agent?project=1")).expect("url"),
                 AgentAuth::None,

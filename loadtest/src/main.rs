@@ -249,8 +249,10 @@ struct LoginArgs {
 #[derive(Args)]
 struct ServerArgs {
     /// Base URL of the Switchboard server; must be http:// on 127.0.0.1, ::1 or localhost.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    url: String,
+    /// Several servers on one database: give it several times (or comma-separated); visitors
+    /// and agents are spread over them round-robin, setup and logins go to the first.
+    #[arg(long, default_value = "http://127.0.0.1:8080", value_delimiter = ',')]
+    url: Vec<String>,
     /// Owner (or admin) account that may create projects and members.
     #[arg(long, env = "LOADTEST_EMAIL")]
     email: String,
@@ -282,6 +284,16 @@ struct ConnArgs {
     json: Option<PathBuf>,
     #[arg(long)]
     quiet: bool,
+}
+
+impl ServerArgs {
+    /// The servers' base URLs, each checked to be on loopback; never empty.
+    fn bases(&self) -> Result<Vec<url::Url>> {
+        if self.url.is_empty() {
+            bail!("--url: give at least one server");
+        }
+        self.url.iter().map(|u| setup::check_loopback(u)).collect()
+    }
 }
 
 impl ConnArgs {
@@ -453,7 +465,7 @@ fn baseline_target(server: &baseline::BaselineServer, agents: usize) -> Result<T
             "in-process tokio-tungstenite broadcast server on {}",
             server.addr
         ),
-        visitor_url,
+        visitor_urls: vec![visitor_url],
         agents: (0..agents)
             .map(|_| (agent_url.clone(), AgentAuth::None))
             .collect(),
@@ -467,13 +479,13 @@ fn baseline_target(server: &baseline::BaselineServer, agents: usize) -> Result<T
 
 /// REST setup on the real server (project, channel, agents and their logins).
 async fn prepare_server(server: &ServerArgs, load: &LoadArgs) -> Result<Target> {
-    let base = setup::check_loopback(&server.url)?;
+    let bases = server.bases()?;
     if let Some(pid) = server.server_pid {
         sys::read_vmrss_kib(Some(pid))
             .with_context(|| format!("--server-pid {pid}: cannot read its VmRSS"))?;
     }
     let target = setup::prepare(
-        &base,
+        &bases,
         &server.email,
         &server.password,
         load.agents,
@@ -537,7 +549,7 @@ async fn main_async(cli: Cli) -> Result<()> {
         Cmd::Xmpp(args) => xmpp::main(args).await?,
         Cmd::Run { server, load } => {
             load.validate()?;
-            setup::check_loopback(&server.url)?;
+            server.bases()?;
             sys::raise_nofile(load.fds_needed(false))?;
             let target = prepare_server(&server, &load).await?;
             let r = load::run(target, load.config()).await?;
@@ -673,7 +685,7 @@ async fn main_async(cli: Cli) -> Result<()> {
             let target = prepare_server(&server, &load).await?;
             let r = idle::run(
                 idle::IdleConfig {
-                    visitor_url: target.visitor_url,
+                    visitor_url: target.visitor_urls[0].clone(),
                     visitors,
                     cycles,
                     source_addrs: conn.sources(visitors),
@@ -702,7 +714,7 @@ async fn main_async(cli: Cli) -> Result<()> {
             let load = LoadArgs::for_setup(conn.quiet);
             let target = prepare_server(&server, &load).await?;
             let r = reconnect::run(reconnect::ReconnectConfig {
-                visitor_url: target.visitor_url,
+                visitor_url: target.visitor_urls[0].clone(),
                 visitors,
                 messages,
                 within,
@@ -835,7 +847,7 @@ async fn main_async(cli: Cli) -> Result<()> {
             think,
         } => {
             load.validate()?;
-            let base = setup::check_loopback(&server.url)?;
+            let base = server.bases()?.swap_remove(0);
             sys::raise_nofile(load.fds_needed(false) + flow_visitors as u64)?;
             let target = prepare_server(&server, &load).await?;
             let report = flows::run(flows::FlowBenchConfig {

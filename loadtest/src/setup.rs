@@ -148,11 +148,13 @@ fn ws_url(base: &Url, path: &str, query: (&str, &str)) -> Result<Url> {
     Ok(u)
 }
 
-/// Prepares a fresh project with `agents` agent members on the server at `base` and
-/// returns the generator's target. Leaves the project in place (there is no cleanup API
-/// in the contract); each run uses its own project, channel and agent e-mails.
+/// Prepares a fresh project with `agents` agent members on the first server of `bases` and
+/// returns the generator's target, its sockets spread round-robin over `bases` (several
+/// servers on one database: a login on one is valid on all). Leaves the project in place
+/// (there is no cleanup API in the contract); each run uses its own project, channel and
+/// agent e-mails.
 pub async fn prepare(
-    base: &Url,
+    bases: &[Url],
     email: &str,
     password: &str,
     agents: usize,
@@ -164,6 +166,7 @@ pub async fn prepare(
             eprintln!("[setup] {s}");
         }
     };
+    let base = bases.first().context("no server URL")?;
     let owner = client(true)?;
     login(&owner, base, email, password).await?;
     let run = chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string();
@@ -233,12 +236,27 @@ pub async fn prepare(
         .await?;
     log(format!("{} agents logged in", auths.len()));
 
-    let agent_url = ws_url(base, "/ws/agent", ("project", &pid))?;
+    let agent_urls = bases
+        .iter()
+        .map(|b| ws_url(b, "/ws/agent", ("project", &pid)))
+        .collect::<Result<Vec<_>>>()?;
+    let visitor_urls = bases
+        .iter()
+        .map(|b| ws_url(b, "/ws/visitor", ("key", &widget_key)))
+        .collect::<Result<Vec<_>>>()?;
     Ok(Target {
         label: "switchboard".to_owned(),
-        describe: base.to_string(),
-        visitor_url: ws_url(base, "/ws/visitor", ("key", &widget_key))?,
-        agents: auths.into_iter().map(|a| (agent_url.clone(), a)).collect(),
+        describe: bases
+            .iter()
+            .map(Url::as_str)
+            .collect::<Vec<_>>()
+            .join(" + "),
+        visitor_urls,
+        agents: auths
+            .into_iter()
+            .enumerate()
+            .map(|(i, a)| (agent_urls[i % agent_urls.len()].clone(), a))
+            .collect(),
         server_pid,
         origin: None,
         server_source: match server_pid {

@@ -53,7 +53,7 @@ pub async fn identify(
     secrets: &SecretBox,
     widget_key: &str,
     token: Option<&str>,
-    may_create: impl FnOnce() -> AppResult<()>,
+    may_create: impl AsyncFnOnce() -> AppResult<()>,
 ) -> AppResult<Identified> {
     let channel = db::channels::by_widget_key(conn, widget_key)
         .await?
@@ -81,7 +81,7 @@ pub async fn identify(
             return Ok(pending(token.to_owned()));
         }
     }
-    may_create()?;
+    may_create().await?;
     Ok(pending(issue_token(secrets, channel.id)))
 }
 

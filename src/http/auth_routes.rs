@@ -44,7 +44,7 @@ pub async fn login(
     req: HttpRequest,
     body: Json<LoginBody>,
 ) -> AppResult<HttpResponse> {
-    st.limits.logins.check(&st.limits.client_ip(&req))?;
+    st.limits.logins.check(&st.limits.client_ip(&req)).await?;
     let mut conn = st.pool.get().await?;
     let user = db::users::find_by_email(&mut conn, body.email.trim()).await?;
     // The pool connection is not held while the password is checked.

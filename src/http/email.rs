@@ -73,7 +73,7 @@ pub async fn patch_settings(
 #[post("/api/projects/{pid}/email/test")]
 pub async fn send_test(st: web::Data<AppState>, pa: ProjectAccess) -> AppResult<HttpResponse> {
     pa.access.require(Permission::ManageProject)?;
-    st.limits.test_mails.check(&pa.access.project_id)?;
+    st.limits.test_mails.check(&pa.access.project_id).await?;
     let mut conn = st.pool.get().await?;
     let row = alerts::enqueue_test(&mut conn, pa.access.project_id, &pa.user, &st.app.mail).await?;
     Ok(HttpResponse::Accepted().json(OutboxView::from(&row)))

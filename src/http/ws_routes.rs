@@ -74,7 +74,7 @@ pub async fn visitor(
         &st.app.secrets,
         &q.key,
         q.token.as_deref(),
-        || st.limits.new_visitors.check(&ip),
+        async || st.limits.new_visitors.check(&ip).await,
     )
     .await?;
     let open = match &id.visitor {

@@ -55,6 +55,27 @@ impl Binary {
         http
     }
 
+    /// An API token (for a websocket's `Authorization: Bearer`) of a user, made on this server.
+    pub async fn bearer_token(&self, email: &str, password: &str) -> String {
+        let http = self.login(email, password).await;
+        let r = http
+            .post(format!("{}/api/auth/tokens", self.base))
+            .json(&serde_json::json!({"name": "test"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "a token from the server binary");
+        r.json::<serde_json::Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// `ws://127.0.0.1:PORT`.
+    pub fn ws(&self) -> String {
+        self.base.replacen("http://", "ws://", 1)
+    }
+
     /// `kill -9`: no shutdown code runs.
     pub async fn kill_9(mut self) {
         let pid = self.child.id().unwrap() as i32;
