@@ -33,6 +33,7 @@ mod realtime;
 mod reports;
 mod restarts;
 mod review_defects;
+mod scale_out;
 mod session_hot;
 mod status_filter;
 mod team;

@@ -9,7 +9,7 @@
 
 use super::conn::{spawn_resume, ConnCore};
 use super::Shared;
-use crate::actors::hub::{ConnHandle, ContactMade, PendingEntry};
+use crate::actors::hub::{ConnHandle, ContactMade, PendingEntry, Resync};
 use crate::actors::inbound::{self, Received};
 use crate::actors::session;
 use crate::actors::Deliver;
@@ -137,6 +137,7 @@ impl Actor for VisitorConn {
             id: self.core.id,
             recipient: ctx.address().recipient(),
             lagging: Arc::clone(&self.core.lagging),
+            resync: ctx.address().recipient(),
         };
         let hello = match &self.who {
             Who::Contact(contact) => {
@@ -183,6 +184,13 @@ impl Handler<ContactMade> for VisitorConn {
     type Result = ();
     fn handle(&mut self, ContactMade(contact): ContactMade, _: &mut Self::Context) {
         self.became(contact);
+    }
+}
+
+impl Handler<Resync> for VisitorConn {
+    type Result = ();
+    fn handle(&mut self, _: Resync, ctx: &mut Self::Context) {
+        super::conn::close_for_resync(ctx);
     }
 }
 

@@ -131,6 +131,24 @@ impl WsClient {
         }
     }
 
+    /// The next JSON frame within `d` (`Ok(None)`: none came), or the end of the socket with
+    /// its close code (`Err(None)`: it ended without a close frame).
+    pub async fn next_or_close(&mut self, d: Duration) -> Result<Option<Value>, Option<u16>> {
+        let deadline = tokio::time::Instant::now() + d;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.stream.next()).await {
+                Err(_) => return Ok(None),
+                Ok(None | Some(Err(_))) => return Err(None),
+                Ok(Some(Ok(Message::Close(c)))) => return Err(c.map(|c| u16::from(c.code))),
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    return Ok(Some(serde_json::from_str(&t).expect("JSON frame")))
+                }
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
     /// Skips frames until one of `type` arrives.
     pub async fn recv_type(&mut self, ty: &str) -> Value {
         loop {
