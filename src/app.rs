@@ -140,6 +140,12 @@ pub async fn start(config: Config) -> Result<Started, String> {
     // The seam for listeners: every committed event reaches each of these, in this order;
     // `Reach` says which also hear the events other servers committed (`crate::bus`).
     let mut listeners: Vec<(Reach, Arc<dyn Listener>)> = vec![
+        // First: a session actor has another server's row before any client can hear of the
+        // change and act on it (typing's audience).
+        (
+            Reach::OtherServers,
+            Arc::new(RemoteRows(Arc::clone(&sessions))),
+        ),
         (
             Reach::AllServers,
             Arc::new(FanoutListener(Arc::clone(&hub))),
@@ -155,10 +161,6 @@ pub async fn start(config: Config) -> Result<Started, String> {
         (
             Reach::AllServers,
             Arc::clone(&sessions) as Arc<dyn Listener>,
-        ),
-        (
-            Reach::OtherServers,
-            Arc::new(RemoteRows(Arc::clone(&sessions))),
         ),
         (Reach::ThisServer, Arc::new(SenderListener(sender))),
     ];

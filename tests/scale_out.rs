@@ -489,3 +489,39 @@ async fn after_a_redis_restart_mid_traffic_every_socket_resumes_with_nothing_los
     assert_eq!(v1.seen[&s1], (1..=8).collect());
     assert_eq!(v2.seen[&s2], (1..=8).collect());
 }
+
+/// The scrape's value of a sample without labels (0 when absent).
+async fn metric(app: &TestApp, name: &str) -> f64 {
+    let body = reqwest::get(format!("{}/metrics", app.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Centrifugo's issue 1189: a subscriber whose connection stays open but hears nothing while
+/// health stays green. Redis pausing writes blocks every PUBLISH, heartbeats included, while
+/// the subscriber's socket stays up: it must notice, subscribe again and resync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_stops_hearing_its_own_heartbeats_subscribes_again_and_resyncs() {
+    let p = two_servers().await;
+    let (a, pid) = (&p.a, p.a.project_id);
+    let mut agent = a.agent_ws(&a.owner().await, pid).await;
+    assert_eq!(metric(a, "switchboard_bus_resyncs_total").await, 0.0);
+    let client = redis::Client::open(p.redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(6000)
+        .arg("WRITE")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(agent.closed_code().await, Some(4009));
+    assert!(metric(a, "switchboard_bus_resyncs_total").await >= 1.0);
+    redis_becomes(a, "ok").await;
+}
