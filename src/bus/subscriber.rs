@@ -99,7 +99,10 @@ impl Subscriber {
         let env = match envelope::parse(payload) {
             Ok(e) => e,
             Err(e) => {
-                tracing::error!(error = %e, "bus: an envelope did not parse; skipped");
+                // Another server's events this one cannot read (a newer version's kind, during
+                // a rolling upgrade): missed, so the connections read them from the database.
+                tracing::error!(error = %e, "bus: an envelope did not parse; resyncing");
+                self.local.resync(&self.metrics);
                 return false;
             }
         };
