@@ -67,6 +67,15 @@ impl WsClient {
         self.send_text(v.to_string()).await;
     }
 
+    /// Sends a frame; false when the socket is gone (a client that reconnects then reads
+    /// the close and starts over).
+    pub async fn try_send(&mut self, v: Value) -> bool {
+        matches!(
+            tokio::time::timeout(super::WAIT, self.stream.send(Message::Text(v.to_string()))).await,
+            Ok(Ok(()))
+        )
+    }
+
     pub async fn send_text(&mut self, text: String) {
         tokio::time::timeout(super::WAIT, self.stream.send(Message::Text(text)))
             .await
