@@ -184,6 +184,36 @@ async fn a_visitor_typing_on_b_reaches_an_agent_on_a() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitors_pending_tab_on_b_follows_the_conversation_their_tab_on_a_starts() {
+    let p = two_servers().await;
+    let (a, b) = (&p.a, &p.b);
+    let mut tab_b = b.visitor().await;
+    let token = tab_b.hello.as_ref().unwrap()["visitor_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut tab_a = a.visitor_with(Some(&token)).await;
+    assert!(
+        tab_a.hello.as_ref().unwrap()["contact_id"].is_null(),
+        "pending on A too"
+    );
+    let sid = visitor_says(&mut tab_a, "c1", "hi").await["session_id"]
+        .as_i64()
+        .unwrap();
+    let m = tab_b.recv_type("message").await;
+    assert_eq!(
+        (m["session_id"].as_i64(), m["seq"].as_i64()),
+        (Some(sid), Some(1))
+    );
+    // And it can write into that session from B.
+    let ack = visitor_says(&mut tab_b, "c2", "from the other tab").await;
+    assert_eq!(
+        (ack["session_id"].as_i64(), ack["seq"].as_i64()),
+        (Some(sid), Some(2))
+    );
+}
+
 /// A's session actor caches the session's row for typing's audience; a reassignment made on B
 /// must reach that cache, or the former assignee's typing would still reach the visitor and
 /// the new one's would not.

@@ -29,6 +29,8 @@ pub trait Fanout: Send + Sync {
     fn deliver(&self, d: &Delivery);
     /// Closes these members' agent connections (4003) before anything else reaches them.
     fn revoke(&self, project_id: i64, user_ids: &[i64]) -> usize;
+    /// A pending visitor's contact was made: their connections move to it.
+    fn contact_made(&self, token_hash: &[u8], contact: &Contact);
 }
 
 /// The listener that turns events into deliveries for a fan-out.
@@ -37,15 +39,21 @@ pub struct FanoutListener<F: Fanout>(pub Arc<F>);
 impl<F: Fanout> Listener for FanoutListener<F> {
     fn on_events(&self, events: &[Event]) {
         for e in events {
-            if let Event::AccessRevoked {
-                project_id,
-                user_ids,
-            } = e
-            {
-                let n = self.0.revoke(*project_id, user_ids);
-                if n > 0 {
-                    tracing::debug!(project_id, connections = n, "agent connections revoked");
+            match e {
+                Event::AccessRevoked {
+                    project_id,
+                    user_ids,
+                } => {
+                    let n = self.0.revoke(*project_id, user_ids);
+                    if n > 0 {
+                        tracing::debug!(project_id, connections = n, "agent connections revoked");
+                    }
                 }
+                Event::ContactMade {
+                    token_hash,
+                    contact,
+                } => self.0.contact_made(token_hash, contact),
+                _ => {}
             }
             for d in e.deliveries() {
                 self.0.deliver(&d);
@@ -324,6 +332,10 @@ impl Fanout for Hub {
                 });
             }
         }
+    }
+
+    fn contact_made(&self, token_hash: &[u8], contact: &Contact) {
+        Hub::contact_made(self, token_hash, contact);
     }
 
     /// Removes the members' agent connections from fan-out at once (so none receives another

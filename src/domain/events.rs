@@ -65,6 +65,14 @@ pub enum Event {
         session: SessionRow,
         tags: Vec<SessionTag>,
     },
+    /// A pending web visitor's first message made their contact: every connection with that
+    /// token (on every server) belongs to it from now on. Sends no frame itself; the session
+    /// and message frames that follow reach those connections.
+    ContactMade {
+        /// The SHA-256 of the visitor token, as connections are held by it.
+        token_hash: Vec<u8>,
+        contact: Contact,
+    },
     /// These members' role, data scope or membership changed: their connections must close
     /// (4003) before any other event reaches them.
     AccessRevoked { project_id: i64, user_ids: Vec<i64> },
@@ -311,7 +319,7 @@ impl Event {
                 None,
                 protocol::session_tags(session.id, tags),
             )],
-            Event::AccessRevoked { .. } => Vec::new(),
+            Event::AccessRevoked { .. } | Event::ContactMade { .. } => Vec::new(),
             Event::MessageStatus {
                 session,
                 message_id,

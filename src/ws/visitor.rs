@@ -16,6 +16,7 @@ use crate::actors::Deliver;
 use crate::db::contacts::Contact;
 use crate::db::retry::with_retry;
 use crate::domain::conversation::{self, Author, NewPost};
+use crate::domain::events::Event;
 use crate::domain::history;
 use crate::domain::views::MessageView;
 use crate::domain::visitors::{Pending, Visitor};
@@ -318,7 +319,14 @@ impl VisitorConn {
                 // The first message: the contact is made with its session.
                 Err((visitor, hash)) => {
                     let post = |contact_id| queued.to_post(contact_id);
-                    let made = |contact: &Contact| sh.hub.contact_made(&hash, contact);
+                    // Through the dispatcher: the hub moves this server's tabs of the
+                    // visitor at once, and the bus tells the other servers' hubs.
+                    let made = |contact: &Contact| {
+                        sh.app.events.dispatch(&[Event::ContactMade {
+                            token_hash: hash.clone(),
+                            contact: contact.clone(),
+                        }])
+                    };
                     inbound::receive_first(&sh.app, &sh.sessions, &visitor, post, made).await
                 }
             }
