@@ -5,9 +5,10 @@ use crate::actors::committer::Committer;
 use crate::actors::hub::{FanoutListener, Hub};
 use crate::actors::messenger::MessengerChannels;
 use crate::actors::messenger_sender::{MessengerSender, SenderListener};
-use crate::actors::sessions::SessionSupervisor;
+use crate::actors::sessions::{RemoteRows, SessionSupervisor};
 use crate::actors::stats::StatsListener;
 use crate::actors::{mailer::MailerActor, scheduler::Scheduler, stats::StatsActor};
+use crate::bus::{self, BusStatus};
 use crate::config::Config;
 use crate::context::AppContext;
 use crate::domain::alerts::{self, MailEnv};
@@ -16,7 +17,7 @@ use crate::domain::automation::analytics::Throttle;
 use crate::domain::conversation;
 use crate::domain::timers::TimerKinds;
 use crate::email::{Mailer, RetryPolicy};
-use crate::events::Dispatcher;
+use crate::events::{Dispatcher, Listener, Reach};
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::{db, http};
@@ -119,17 +120,54 @@ pub async fn start(config: Config) -> Result<Started, String> {
     let sender = MessengerSender::start_in_arbiter(&background.handle(), move |_| {
         MessengerSender::new(sender_ctx, lease)
     });
-    // The seam for listeners: every committed event reaches each of these, in this order.
-    events.set_listeners(vec![
-        Arc::new(FanoutListener(Arc::clone(&hub))),
-        Arc::new(StatsListener::new(
-            stats.clone(),
-            throttle,
-            Arc::downgrade(&events),
-        )),
-        Arc::clone(&sessions) as Arc<dyn crate::events::Listener>,
-        Arc::new(SenderListener(sender)),
-    ]);
+    // With several servers: this server's events to the others, theirs to its listeners.
+    let bus = match &config.redis_url {
+        Some(url) => Some(bus::start(
+            url,
+            &background.handle(),
+            bus::Local {
+                events: Arc::clone(&events),
+                hub: Arc::clone(&hub),
+                stats: stats.clone(),
+            },
+            ctx.metrics.bus.clone(),
+        )?),
+        None => None,
+    };
+    let bus_status = bus
+        .as_ref()
+        .map_or_else(|| Arc::new(BusStatus::off()), |b| Arc::clone(&b.status));
+    // The seam for listeners: every committed event reaches each of these, in this order;
+    // `Reach` says which also hear the events other servers committed (`crate::bus`).
+    let mut listeners: Vec<(Reach, Arc<dyn Listener>)> = vec![
+        // First: a session actor has another server's row before any client can hear of the
+        // change and act on it (typing's audience).
+        (
+            Reach::OtherServers,
+            Arc::new(RemoteRows(Arc::clone(&sessions))),
+        ),
+        (
+            Reach::AllServers,
+            Arc::new(FanoutListener(Arc::clone(&hub))),
+        ),
+        (
+            Reach::AllServers,
+            Arc::new(StatsListener::new(
+                stats.clone(),
+                throttle,
+                Arc::downgrade(&events),
+            )),
+        ),
+        (
+            Reach::AllServers,
+            Arc::clone(&sessions) as Arc<dyn Listener>,
+        ),
+        (Reach::ThisServer, Arc::new(SenderListener(sender))),
+    ];
+    if let Some(bus) = bus {
+        listeners.push((Reach::ThisServer, bus.publisher));
+    }
+    events.set_listeners(listeners);
     let (scheduler_ctx, scheduler_sessions) = (Arc::clone(&ctx), Arc::clone(&sessions));
     Scheduler::start_in_arbiter(&background.handle(), move |_| {
         Scheduler::new(scheduler_ctx, scheduler_sessions)
@@ -162,6 +200,7 @@ pub async fn start(config: Config) -> Result<Started, String> {
         messenger,
         config: Arc::new(config.clone()),
         limits: Arc::new(limits),
+        bus: bus_status,
     });
     let mut server = HttpServer::new(move || {
         App::new()

@@ -18,7 +18,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-// Parsed once at start: the size of `Serve` costs nothing.
+// Parsed once at start: the size of the `serve` arguments costs nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {

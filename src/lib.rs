@@ -3,6 +3,7 @@
 
 pub mod actors;
 pub mod app;
+pub mod bus;
 pub mod config;
 pub mod context;
 pub mod db;

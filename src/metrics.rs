@@ -126,6 +126,81 @@ pub struct PoolLabel {
     pub state: PoolState,
 }
 
+/// Why the bus's publisher dropped events (the other servers then resync).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum DropCause {
+    /// Its queue was full (Redis slower than the commits).
+    QueueFull,
+    /// Redis refused or did not answer the publish.
+    Redis,
+}
+
+label_values!(DropCause { QueueFull => "queue_full", Redis => "redis" });
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DropLabel {
+    pub cause: DropCause,
+}
+
+/// The cross-server bus's figures (`crate::bus`), recorded by its publisher and subscriber.
+#[derive(Clone, Default)]
+pub struct BusMetrics {
+    /// Events this server published.
+    pub published: Counter,
+    dropped: Family<DropLabel, Counter>,
+    /// Events received from other servers.
+    pub received: Counter,
+    /// Resyncs: every local connection closed 4009 to resume from the database.
+    pub resyncs: Counter,
+    subscribed: Gauge,
+}
+
+impl BusMetrics {
+    pub fn dropped(&self, cause: DropCause, events: u64) {
+        self.dropped
+            .get_or_create(&DropLabel { cause })
+            .inc_by(events);
+    }
+
+    pub fn set_subscribed(&self, up: bool) {
+        self.subscribed.set(i64::from(up));
+    }
+
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "bus_events_published",
+            "Committed events this server published to the other servers (Redis)",
+            self.published.clone(),
+        );
+        registry.register(
+            "bus_events_dropped",
+            "Events this server could not publish, by cause: its queue was full (queue_full) \
+             or Redis failed (redis); the other servers then resync",
+            self.dropped.clone(),
+        );
+        for cause in [DropCause::QueueFull, DropCause::Redis] {
+            let _ = self.dropped.get_or_create(&DropLabel { cause });
+        }
+        registry.register(
+            "bus_events_received",
+            "Events received from the other servers and delivered here",
+            self.received.clone(),
+        );
+        registry.register(
+            "bus_resyncs",
+            "Resyncs: events may have been missed, every local connection was closed 4009 to \
+             resume from the database",
+            self.resyncs.clone(),
+        );
+        registry.register(
+            "bus_subscribed",
+            "1 while the subscriber is subscribed and sees its own heartbeats, 0 otherwise \
+             (0 without --redis-url)",
+            self.subscribed.clone(),
+        );
+    }
+}
+
 /// The committer's histograms, recorded by its writers (`committer::Writer::record`).
 #[derive(Clone)]
 pub struct CommitHistograms {
@@ -179,6 +254,8 @@ pub struct Metrics {
     /// Rate-limit attempts counted on this server because Redis could not be reached.
     pub rate_limit_local: Counter,
     backlog_read: Mutex<Option<Instant>>,
+    /// The cross-server bus (unused without `--redis-url`).
+    pub bus: BusMetrics,
 }
 
 impl Metrics {
@@ -281,7 +358,10 @@ impl Metrics {
              memory because Redis (--redis-url) could not be reached",
             rate_limit_local.clone(),
         );
+        let bus = BusMetrics::default();
+        bus.register(&mut registry);
         Metrics {
+            bus,
             registry,
             connections,
             lagging,

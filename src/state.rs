@@ -4,6 +4,7 @@ use crate::actors::hub::Hub;
 use crate::actors::messenger::MessengerChannels;
 use crate::actors::sessions::SessionSupervisor;
 use crate::actors::stats::StatsActor;
+use crate::bus::BusStatus;
 use crate::config::Config;
 use crate::context::AppContext;
 use crate::db::Pool;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub messenger: Arc<MessengerChannels>,
     pub config: Arc<Config>,
     pub limits: Arc<RateLimits>,
+    /// The cross-server bus's state (`off` without `--redis-url`), for `/healthz`.
+    pub bus: Arc<BusStatus>,
 }
 
 impl AppState {

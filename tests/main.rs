@@ -33,6 +33,7 @@ mod realtime;
 mod reports;
 mod restarts;
 mod review_defects;
+mod scale_out;
 mod scale_out_failover;
 mod scale_out_gaps;
 mod scale_out_limits;

@@ -24,6 +24,11 @@ const FAMILIES: &[&str] = &[
     "switchboard_timers_in_flight",
     "switchboard_timers_overdue",
     "switchboard_outbox_pending",
+    "switchboard_bus_events_published_total",
+    "switchboard_bus_events_dropped_total",
+    "switchboard_bus_events_received_total",
+    "switchboard_bus_resyncs_total",
+    "switchboard_bus_subscribed",
 ];
 
 async fn get(app: &TestApp, bearer: Option<&str>) -> reqwest::Response {

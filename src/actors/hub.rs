@@ -4,8 +4,10 @@
 //! bounded mailbox is full is flagged as lagging (its heartbeat closes it, the client resumes)
 //! instead of queuing without bound.
 //!
-//! Delivery goes through the `Fanout` trait: `Hub` delivers to this server's connections; a
-//! cross-server implementation (Redis pub/sub) plugs in at the same trait.
+//! Delivery goes through the `Fanout` trait: `Hub` delivers to this server's connections.
+//! Other servers' events reach it through the same listener (`crate::bus` hands them to
+//! `Dispatcher::dispatch_remote`); when the bus may have missed some, `resync` closes every
+//! local connection (4009) so that its client resumes from the database.
 
 use super::Deliver;
 use crate::db::contacts::Contact;
@@ -27,6 +29,8 @@ pub trait Fanout: Send + Sync {
     fn deliver(&self, d: &Delivery);
     /// Closes these members' agent connections (4003) before anything else reaches them.
     fn revoke(&self, project_id: i64, user_ids: &[i64]) -> usize;
+    /// A pending visitor's contact was made: their connections move to it.
+    fn contact_made(&self, token_hash: &[u8], contact: &Contact);
 }
 
 /// The listener that turns events into deliveries for a fan-out.
@@ -35,15 +39,21 @@ pub struct FanoutListener<F: Fanout>(pub Arc<F>);
 impl<F: Fanout> Listener for FanoutListener<F> {
     fn on_events(&self, events: &[Event]) {
         for e in events {
-            if let Event::AccessRevoked {
-                project_id,
-                user_ids,
-            } = e
-            {
-                let n = self.0.revoke(*project_id, user_ids);
-                if n > 0 {
-                    tracing::debug!(project_id, connections = n, "agent connections revoked");
+            match e {
+                Event::AccessRevoked {
+                    project_id,
+                    user_ids,
+                } => {
+                    let n = self.0.revoke(*project_id, user_ids);
+                    if n > 0 {
+                        tracing::debug!(project_id, connections = n, "agent connections revoked");
+                    }
                 }
+                Event::ContactMade {
+                    token_hash,
+                    contact,
+                } => self.0.contact_made(token_hash, contact),
+                _ => {}
             }
             for d in e.deliveries() {
                 self.0.deliver(&d);
@@ -58,7 +68,15 @@ pub struct ConnHandle {
     pub id: u64,
     pub recipient: Recipient<Deliver>,
     pub lagging: Arc<AtomicBool>,
+    /// Tells the connection to close for a resync (see `Hub::resync`).
+    pub resync: Recipient<Resync>,
 }
+
+/// Events from other servers may have been missed (the bus reconnected): the connection
+/// closes (code 4009) and the client reconnects and resumes from the database.
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "()")]
+pub struct Resync;
 
 impl ConnHandle {
     fn deliver(&self, d: Deliver) {
@@ -67,6 +85,14 @@ impl ConnHandle {
             Err(SendError::Full(_)) => self.lagging.store(true, Ordering::Relaxed),
             // Closed: the connection is stopping and unregisters itself.
             Err(SendError::Closed(_)) => {}
+        }
+    }
+
+    fn resync(&self) {
+        // A full mailbox: lagging closes it (4008) within its heartbeat's half second, and
+        // the client resumes just the same.
+        if let Err(SendError::Full(_)) = self.resync.try_send(Resync) {
+            self.lagging.store(true, Ordering::Relaxed);
         }
     }
 }
@@ -234,6 +260,32 @@ impl Hub {
         (agents, visitors + pending)
     }
 
+    /// Tells every connection of this server to close and resume (4009); returns how many.
+    /// Registrations stay until each connection stops, so nothing is delivered out of turn
+    /// meanwhile: a frame that still arrives is one more the client resumes past.
+    pub fn resync(&self) -> usize {
+        let mut n = 0;
+        for conns in self.agents.iter() {
+            for e in conns.values() {
+                e.conn.resync();
+                n += 1;
+            }
+        }
+        for conns in self.visitors.iter() {
+            for c in conns.values() {
+                c.resync();
+                n += 1;
+            }
+        }
+        for conns in self.pending.iter() {
+            for e in conns.values() {
+                e.conn.resync();
+                n += 1;
+            }
+        }
+        n
+    }
+
     fn project_of(a: &Audience) -> Option<i64> {
         match a {
             Audience::SessionAgents { project_id, .. }
@@ -280,6 +332,10 @@ impl Fanout for Hub {
                 });
             }
         }
+    }
+
+    fn contact_made(&self, token_hash: &[u8], contact: &Contact) {
+        Hub::contact_made(self, token_hash, contact);
     }
 
     /// Removes the members' agent connections from fan-out at once (so none receives another
@@ -330,6 +386,10 @@ mod tests {
         type Result = ();
         fn handle(&mut self, _: Deliver, _: &mut Self::Context) {}
     }
+    impl Handler<Resync> for Probe {
+        type Result = ();
+        fn handle(&mut self, _: Resync, _: &mut Self::Context) {}
+    }
     impl Handler<ContactMade> for Probe {
         type Result = ();
         fn handle(&mut self, m: ContactMade, _: &mut Self::Context) {
@@ -360,6 +420,7 @@ mod tests {
                 id,
                 recipient: addr.clone().recipient(),
                 lagging: Arc::new(AtomicBool::new(false)),
+                resync: addr.clone().recipient(),
             },
             made: addr.clone().recipient(),
             contact_id: Arc::new(AtomicI64::new(0)),

@@ -78,6 +78,12 @@ pub struct Opened {
 #[rtype(result = "()")]
 pub struct ContactNames(pub Names);
 
+/// Another server committed a change of this session (its event came through the bus): the
+/// row it left, so what this actor announces without a query (typing's audience) is current.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct NewerRow(pub SessionRow);
+
 pub struct SessionActor {
     id: i64,
     ctx: Arc<AppContext>,
@@ -372,6 +378,19 @@ impl Handler<ContactNames> for SessionActor {
         // Behind any change already running (its future holds the actor), so nothing that
         // starts after the edit dispatches the old names.
         self.names = Some(msg.0);
+    }
+}
+
+impl Handler<NewerRow> for SessionActor {
+    type Result = ();
+    fn handle(&mut self, NewerRow(row): NewerRow, _: &mut Self::Context) {
+        // Only a row newer than the cached one: the bus may deliver it after this actor's own
+        // later change. No cached row: the next use loads it.
+        if let Some(cached) = &self.row {
+            if row.updated_at >= cached.updated_at && row.last_seq >= cached.last_seq {
+                self.row = Some(row);
+            }
+        }
     }
 }
 

@@ -1,9 +1,10 @@
 //! The session supervisor: this server's live session actors by id, started on demand and
-//! spread over the session arbiters. It listens for contact edits to refresh the names its
-//! running actors cache.
+//! spread over the session arbiters. It listens for contact edits (from every server) to
+//! refresh the names its running actors cache, and (`RemoteRows`) for other servers' changes
+//! of their sessions, to refresh the rows they cache.
 
 use super::committer::Committer;
-use super::session::{ContactNames, SessionActor};
+use super::session::{ContactNames, NewerRow, SessionActor};
 use crate::context::AppContext;
 use crate::domain::events::Event;
 use crate::events::Listener;
@@ -105,6 +106,25 @@ impl Listener for SessionSupervisor {
                         }));
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Other servers' changes of sessions that have a live actor here: the actor's cached row
+/// follows (`Reach::OtherServers`; this server's own changes leave the actor its row itself).
+pub struct RemoteRows(pub Arc<SessionSupervisor>);
+
+impl Listener for RemoteRows {
+    fn on_events(&self, events: &[Event]) {
+        for e in events {
+            let row = match e {
+                Event::MessagePosted { after, .. } | Event::SessionChanged { after, .. } => after,
+                Event::SessionOpened { session, .. } => session,
+                _ => continue,
+            };
+            if let Some(actor) = self.0.live(row.id) {
+                actor.do_send(NewerRow(row.clone()));
             }
         }
     }

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// Also serialised whole into the events that cross servers (`crate::bus`).
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = messages)]
 pub struct MessageRow {
     pub id: i64,

@@ -3,12 +3,16 @@
 use super::schema::{session_tag_links, session_tags};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[diesel(table_name = session_tags)]
 pub struct SessionTag {
     pub id: i64,
+    /// Not in the API's shape; a tag read back from another server's event (`crate::bus`) has
+    /// 0 here, which nothing on that path reads (its frame shows id, name and color).
     #[serde(skip)]
     pub project_id: i64,
     pub name: String,

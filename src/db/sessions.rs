@@ -7,7 +7,17 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, PartialEq)]
+/// Also serialised whole into the events that cross servers (`crate::bus`).
+#[derive(
+    Debug,
+    Clone,
+    Queryable,
+    QueryableByName,
+    Selectable,
+    PartialEq,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[diesel(table_name = sessions)]
 pub struct SessionRow {
     pub id: i64,

@@ -1,7 +1,7 @@
 //! What a committed change announces. Domain operations return these events; they never
 //! deliver them. After the commit, `crate::events::Dispatcher` hands them to its listeners:
-//! local fan-out to connections, the statistics supervisor, the session actors' name caches
-//! (and, later, automation, channel outbound and the cross-server publisher).
+//! local fan-out to connections, the statistics supervisor, the session actors' caches, the
+//! channel sender and, with several servers, the publisher that hands them to the others.
 //!
 //! Generation is separate from delivery: `Event::deliveries` decides which frames an event
 //! sends and who may see each one (`Audience`), here in the domain; a fan-out only matches
@@ -17,16 +17,20 @@ use crate::domain::access::Permission;
 use crate::domain::views::{DeliveryView, JobView, MessageView, SessionView};
 use crate::protocol;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// The contact's names as session frames show them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Names {
     pub contact_name: String,
     pub note_name: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+/// Serialisable whole: with several servers each event crosses to the others as JSON
+/// (`crate::bus`), and every server derives its own frames from it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
     /// A session was opened (a visitor's first message, or the first after one ended).
     SessionOpened { session: SessionRow, names: Names },
@@ -61,6 +65,14 @@ pub enum Event {
         session: SessionRow,
         tags: Vec<SessionTag>,
     },
+    /// A pending web visitor's first message made their contact: every connection with that
+    /// token (on every server) belongs to it from now on. Sends no frame itself; the session
+    /// and message frames that follow reach those connections.
+    ContactMade {
+        /// The SHA-256 of the visitor token, as connections are held by it.
+        token_hash: Vec<u8>,
+        contact: Contact,
+    },
     /// These members' role, data scope or membership changed: their connections must close
     /// (4003) before any other event reaches them.
     AccessRevoked { project_id: i64, user_ids: Vec<i64> },
@@ -92,7 +104,8 @@ pub enum Event {
     FlowStatsChanged { project_id: i64, flow_id: i64 },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Typist {
     Visitor,
     Agent { user_id: i64 },
@@ -306,7 +319,7 @@ impl Event {
                 None,
                 protocol::session_tags(session.id, tags),
             )],
-            Event::AccessRevoked { .. } => Vec::new(),
+            Event::AccessRevoked { .. } | Event::ContactMade { .. } => Vec::new(),
             Event::MessageStatus {
                 session,
                 message_id,

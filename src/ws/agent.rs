@@ -4,7 +4,7 @@
 
 use super::conn::{self, spawn_resume, ConnCore, HistoryRead, Reader};
 use super::Shared;
-use crate::actors::hub::{AgentEntry, ConnHandle, Revoke};
+use crate::actors::hub::{AgentEntry, ConnHandle, Resync, Revoke};
 use crate::actors::inbound::busy;
 use crate::actors::session;
 use crate::actors::Deliver;
@@ -93,6 +93,7 @@ impl Actor for AgentConn {
                     id: self.core.id,
                     recipient: ctx.address().recipient(),
                     lagging: Arc::clone(&self.core.lagging),
+                    resync: ctx.address().recipient(),
                 },
                 revoke: ctx.address().recipient(),
             },
@@ -120,6 +121,13 @@ impl Actor for AgentConn {
             .hub
             .unregister_agent(self.access.project_id, self.core.id);
         Running::Stop
+    }
+}
+
+impl Handler<Resync> for AgentConn {
+    type Result = ();
+    fn handle(&mut self, _: Resync, ctx: &mut Self::Context) {
+        super::conn::close_for_resync(ctx);
     }
 }
 

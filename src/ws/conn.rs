@@ -36,6 +36,21 @@ pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 const PING_EVERY_BYTES: u64 = 128 * 1024;
 const MAX_UNACKED_BYTES: u64 = 4 * 1024 * 1024;
 pub const CLOSE_LAGGING: u16 = 4008;
+/// The server may have missed other servers' events (its bus reconnected): reconnect at once
+/// and resume.
+pub const CLOSE_RESYNC: u16 = 4009;
+
+/// Closes a connection for a resync (`Hub::resync`).
+pub fn close_for_resync<A>(ctx: &mut ws::WebsocketContext<A>)
+where
+    A: Actor<Context = ws::WebsocketContext<A>>,
+{
+    ctx.close(Some(ws::CloseReason {
+        code: ws::CloseCode::Other(CLOSE_RESYNC),
+        description: Some("resync: reconnect and resume".into()),
+    }));
+    ctx.stop();
+}
 
 pub struct ConnCore {
     pub id: u64,

@@ -9,13 +9,14 @@
 
 use super::conn::{self, spawn_resume, ConnCore, HistoryRead, Reader};
 use super::Shared;
-use crate::actors::hub::{ConnHandle, ContactMade, PendingEntry};
+use crate::actors::hub::{ConnHandle, ContactMade, PendingEntry, Resync};
 use crate::actors::inbound::{self, Received};
 use crate::actors::session;
 use crate::actors::Deliver;
 use crate::db::contacts::Contact;
 use crate::db::retry::with_retry;
 use crate::domain::conversation::{self, Author, NewPost};
+use crate::domain::events::Event;
 use crate::domain::history;
 use crate::domain::views::MessageView;
 use crate::domain::visitors::{Pending, Visitor};
@@ -137,6 +138,7 @@ impl Actor for VisitorConn {
             id: self.core.id,
             recipient: ctx.address().recipient(),
             lagging: Arc::clone(&self.core.lagging),
+            resync: ctx.address().recipient(),
         };
         let hello = match &self.who {
             Who::Contact(contact) => {
@@ -183,6 +185,13 @@ impl Handler<ContactMade> for VisitorConn {
     type Result = ();
     fn handle(&mut self, ContactMade(contact): ContactMade, _: &mut Self::Context) {
         self.became(contact);
+    }
+}
+
+impl Handler<Resync> for VisitorConn {
+    type Result = ();
+    fn handle(&mut self, _: Resync, ctx: &mut Self::Context) {
+        super::conn::close_for_resync(ctx);
     }
 }
 
@@ -310,7 +319,14 @@ impl VisitorConn {
                 // The first message: the contact is made with its session.
                 Err((visitor, hash)) => {
                     let post = |contact_id| queued.to_post(contact_id);
-                    let made = |contact: &Contact| sh.hub.contact_made(&hash, contact);
+                    // Through the dispatcher: the hub moves this server's tabs of the
+                    // visitor at once, and the bus tells the other servers' hubs.
+                    let made = |contact: &Contact| {
+                        sh.app.events.dispatch(&[Event::ContactMade {
+                            token_hash: hash.clone(),
+                            contact: contact.clone(),
+                        }])
+                    };
                     inbound::receive_first(&sh.app, &sh.sessions, &visitor, post, made).await
                 }
             }

@@ -162,6 +162,20 @@ impl TestApp {
         }
     }
 
+    /// A second server on this one's database, with the same configuration (several servers
+    /// on one PostgreSQL): the same owner, project and widget.
+    pub async fn another_server(&self) -> TestApp {
+        TestApp {
+            server: Some(start_server_with(&self.db_url, &self.configure).await),
+            configure: std::sync::Arc::clone(&self.configure),
+            db_url: self.db_url.clone(),
+            owner_email: self.owner_email.clone(),
+            owner_password: self.owner_password.clone(),
+            project_id: self.project_id,
+            widget_key: self.widget_key.clone(),
+        }
+    }
+
     pub fn url(&self) -> String {
         self.server.as_ref().expect("server running").url()
     }

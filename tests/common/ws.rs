@@ -67,6 +67,15 @@ impl WsClient {
         self.send_text(v.to_string()).await;
     }
 
+    /// Sends a frame; false when the socket is gone (a client that reconnects then reads
+    /// the close and starts over).
+    pub async fn try_send(&mut self, v: Value) -> bool {
+        matches!(
+            tokio::time::timeout(super::WAIT, self.stream.send(Message::Text(v.to_string()))).await,
+            Ok(Ok(()))
+        )
+    }
+
     pub async fn send_text(&mut self, text: String) {
         tokio::time::timeout(super::WAIT, self.stream.send(Message::Text(text)))
             .await
@@ -125,6 +134,24 @@ impl WsClient {
                 Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return Next::Closed,
                 Ok(Some(Ok(Message::Text(t)))) => {
                     return Next::Frame(serde_json::from_str(&t).expect("JSON frame"))
+                }
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
+    /// The next JSON frame within `d` (`Ok(None)`: none came), or the end of the socket with
+    /// its close code (`Err(None)`: it ended without a close frame).
+    pub async fn next_or_close(&mut self, d: Duration) -> Result<Option<Value>, Option<u16>> {
+        let deadline = tokio::time::Instant::now() + d;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.stream.next()).await {
+                Err(_) => return Ok(None),
+                Ok(None | Some(Err(_))) => return Err(None),
+                Ok(Some(Ok(Message::Close(c)))) => return Err(c.map(|c| u16::from(c.code))),
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    return Ok(Some(serde_json::from_str(&t).expect("JSON frame")))
                 }
                 Ok(Some(Ok(_))) => continue,
             }

@@ -76,6 +76,20 @@ describe('link', () => {
     expect(env.sockets).toHaveLength(4);
   });
 
+  it('comes back at once after 4009 (resync)', () => {
+    const { env, link } = setup();
+    link.start();
+    env.sockets[0].push(hello(null));
+    env.sockets[0].drop(1006);
+    vi.advanceTimersByTime(375);
+    env.sockets[1].drop(1006);
+    vi.advanceTimersByTime(750);
+    env.sockets[2].drop(4009); // the next delay would have been 1.5 s
+
+    vi.advanceTimersByTime(375);
+    expect(env.sockets).toHaveLength(4);
+  });
+
   it('says Offline when the browser is offline, and retries at once when it is back', () => {
     const { env, link } = setup();
     link.start();

@@ -24,6 +24,8 @@ export interface LinkEnv {
 
 /** 4008: the server dropped us for lagging; we are wanted back at once. */
 const LAGGING = 4008;
+/** 4009: the server may have missed other servers' events; back at once, and resume. */
+const RESYNC = 4009;
 const PING_EVERY = 15000;
 const PONG_WITHIN = 10000;
 
@@ -136,7 +138,7 @@ export class Link {
         /* already closing */
       }
     }
-    if (code === LAGGING) this.attempt = 0;
+    if (code === LAGGING || code === RESYNC) this.attempt = 0;
     this.setStatus(this.env.online() ? 'reconnecting' : 'offline');
     this.later();
   }

@@ -1,6 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeWebSocket, makeMessage, messageFrame } from '../testing/fakes';
-import { AgentSocket, CLOSE_ACCESS_CHANGED, CLOSE_LAGGING, agentSocketUrl } from './agentSocket';
+import {
+  AgentSocket,
+  CLOSE_ACCESS_CHANGED,
+  CLOSE_LAGGING,
+  CLOSE_RESYNC,
+  agentSocketUrl,
+} from './agentSocket';
 import type { AgentSocketHandlers, ConnectionStatus } from './agentSocket';
 import { backoffDelay } from './backoff';
 import type { ServerFrame } from './protocol';
@@ -98,6 +104,22 @@ describe('AgentSocket connection', () => {
     vi.advanceTimersByTime(500);
     FakeWebSocket.last.accept();
     expect(ready).toEqual([false, true]);
+    expect(socket.connectionStatus).toBe('open');
+  });
+
+  it('reconnects at once after 4009 (resync), even after failed attempts', () => {
+    const { socket, ready } = setup();
+    socket.connect();
+    FakeWebSocket.last.drop(1006);
+    vi.advanceTimersByTime(500);
+    FakeWebSocket.last.drop(1006); // the next delay would have been 2 s
+    vi.advanceTimersByTime(1000);
+    FakeWebSocket.last.drop(CLOSE_RESYNC);
+    const before = FakeWebSocket.all.length;
+    vi.advanceTimersByTime(600);
+    expect(FakeWebSocket.all.length).toBe(before + 1);
+    FakeWebSocket.last.accept();
+    expect(ready).toEqual([false]);
     expect(socket.connectionStatus).toBe('open');
   });
 

@@ -30,6 +30,11 @@ export const CLOSE_LAGGING = 4008;
  * carries the new data scope) and let the app reload what the member may do.
  */
 export const CLOSE_ACCESS_CHANGED = 4003;
+/**
+ * Close code for "this server may have missed other servers' events" (its Redis link came
+ * back): reconnect at once and resume, as after 4008.
+ */
+export const CLOSE_RESYNC = 4009;
 
 export interface OutboxEntry {
   session_id: number;
@@ -189,6 +194,8 @@ export class AgentSocket {
     };
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
+      // The server wants us back now, whatever failed before.
+      if (ev?.code === CLOSE_LAGGING || ev?.code === CLOSE_RESYNC) this.attempt = 0;
       this.dropped();
       if (ev?.code === CLOSE_ACCESS_CHANGED) this.opts.handlers.onAccessChanged?.();
     };
