@@ -560,3 +560,44 @@ async fn a_subscriber_that_stops_hearing_its_own_heartbeats_subscribes_again_and
     assert!(metric(a, "switchboard_bus_resyncs_total").await >= 1.0);
     redis_becomes(a, "ok").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_agents_on_two_servers_replying_to_one_session_at_once_both_see_every_seq_in_order_once(
+) {
+    let p = two_servers().await;
+    let (a, b, pid) = (&p.a, &p.b, p.a.project_id);
+    let mut agent_a = a.agent_ws(&a.owner().await, pid).await;
+    let admin = a.member(pid, "admin", "second").await;
+    let mut agent_b = b.agent_ws(&admin, pid).await;
+    let (mut v, sid) = a.open_session("hello").await;
+    const EACH: i64 = 15;
+    // Both agents write their replies without waiting for any ack, at the same moment: the two
+    // servers' committers interleave them on the session row, so each agent's own server
+    // delivers its replies at once and the other's later, out of order, through Redis.
+    for i in 1..=EACH {
+        for (ws, who) in [(&mut agent_a, "a"), (&mut agent_b, "b")] {
+            ws.send(json!({"v": 1, "type": "send", "session_id": sid,
+                           "client_id": format!("{who}{i}"), "text": format!("{who} {i}")}))
+                .await;
+        }
+    }
+    let last = 1 + 2 * EACH;
+    for ws in [&mut agent_a, &mut agent_b] {
+        assert_eq!(
+            seqs_until(ws, sid, last).await,
+            (1..=last).collect::<Vec<_>>()
+        );
+    }
+    // The visitor's first message (seq 1) was read by `open_session`.
+    assert_eq!(
+        seqs_until(&mut v, sid, last).await,
+        (2..=last).collect::<Vec<_>>()
+    );
+    assert_eq!(a.message_count(sid).await, last);
+    // Once: the next message frame either agent gets is the next message.
+    visitor_says(&mut v, "after", "after").await;
+    for ws in [&mut agent_a, &mut agent_b] {
+        let (before, next) = ws.recv_until_barrier(|f| f["type"] == "message").await;
+        assert_eq!(next["seq"], last + 1, "frames before it: {before:?}");
+    }
+}
