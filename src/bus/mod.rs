@@ -127,6 +127,7 @@ impl BusStatus {
 }
 
 /// What the subscriber hands remote events to, and what a resync touches on this server.
+#[derive(Clone)]
 pub struct Local {
     pub events: Arc<Dispatcher>,
     pub hub: Arc<Hub>,
@@ -180,7 +181,7 @@ pub fn start(
         metrics,
         local,
     };
-    arbiter.spawn(sub.run());
+    arbiter.spawn(sub.supervise());
     Ok(Bus {
         publisher: Arc::new(publisher),
         status,

@@ -16,6 +16,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
+#[derive(Clone)]
 pub(super) struct Subscriber {
     pub client: redis::Client,
     pub node: NodeId,
@@ -32,12 +33,30 @@ enum Ended {
 }
 
 impl Subscriber {
-    /// Runs for as long as its arbiter: every failure is followed by a reconnection.
-    pub async fn run(self) {
-        let mut backoff = BACKOFF_MIN;
+    /// Runs `run` as a task of its own and starts it again if it panics (a listener's bug must
+    /// not leave the server deaf to the others for the rest of its life); the new run resyncs
+    /// once subscribed, as after any gap.
+    pub async fn supervise(self) {
         // Nothing published before the first subscription concerns connections that did not
-        // exist yet; after any gap, events may have been missed.
+        // exist yet; after a panic, events may have been missed.
         let mut missed = false;
+        loop {
+            match tokio::task::spawn_local(self.clone().run(missed)).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::error!(error = %e, "bus: the subscriber failed; starting it again");
+                    self.status.set_link(Link::Down);
+                    missed = true;
+                    tokio::time::sleep(BACKOFF_MIN).await;
+                }
+            }
+        }
+    }
+
+    /// Runs for as long as its arbiter: every failure is followed by a reconnection. `missed`:
+    /// events may have been missed before this run (it resyncs once subscribed).
+    async fn run(self, mut missed: bool) {
+        let mut backoff = BACKOFF_MIN;
         loop {
             match self.subscribe().await {
                 Ok(pubsub) => {
