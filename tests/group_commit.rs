@@ -289,15 +289,9 @@ async fn one_statement_for_many_sessions_writes_what_one_update_per_session_writ
 
 /// A gauge's value in this server's `/metrics` scrape.
 async fn gauge(app: &TestApp, name: &str) -> f64 {
-    let body = reqwest::get(format!("{}/metrics", app.url()))
+    crate::common::scraped(&app.url(), name)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    body.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or_else(|| panic!("{name} in {body}"))
+        .unwrap_or_else(|| panic!("no {name} in {}/metrics", app.url()))
 }
 
 #[tokio::test]

@@ -527,14 +527,8 @@ async fn after_a_redis_restart_mid_traffic_every_socket_resumes_with_nothing_los
 
 /// The scrape's value of a sample without labels (0 when absent).
 async fn metric(app: &TestApp, name: &str) -> f64 {
-    let body = reqwest::get(format!("{}/metrics", app.url()))
+    crate::common::scraped(&app.url(), name)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    body.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
         .unwrap_or(0.0)
 }
 

@@ -38,15 +38,9 @@ async fn login_status(app: &TestApp, base: &str) -> (u16, Value) {
 
 /// A counter's value in a server's `/metrics`.
 async fn counter(base: &str, name: &str) -> f64 {
-    let body = reqwest::get(format!("{base}/metrics"))
+    crate::common::scraped(base, name)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    body.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in {body}"))
+        .unwrap_or_else(|| panic!("no {name} in {base}/metrics"))
 }
 
 #[tokio::test]

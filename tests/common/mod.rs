@@ -458,3 +458,16 @@ pub async fn assert_error_response(r: reqwest::Response, status: u16, code: &str
     );
     body
 }
+
+/// The value of a sample without labels in the `/metrics` scrape of the server at `base`
+/// (`None` when the scrape has no such sample).
+pub async fn scraped(base: &str, name: &str) -> Option<f64> {
+    let body = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
