@@ -28,6 +28,17 @@ pub struct MessageRow {
     pub flow_run_id: Option<i64>,
 }
 
+/// `MessageRow`'s columns, for the prepared fixed texts (named, not `*`: see
+/// `sessions::session_columns`).
+macro_rules! message_columns {
+    () => {
+        "messages.id, messages.session_id, messages.seq, messages.sender_kind, \
+         messages.sender_user_id, messages.client_id, messages.body, messages.off_platform, \
+         messages.external_id, messages.created_at, messages.channel_id, messages.content, \
+         messages.flow_run_id"
+    };
+}
+
 #[derive(Clone, Insertable)]
 #[diesel(table_name = messages)]
 pub struct NewMessage<'a> {
@@ -49,13 +60,14 @@ pub async fn insert(mut conn: &AsyncPgConnection, new: NewMessage<'_>) -> QueryR
     use diesel::sql_types::{Bool, Int8, Jsonb, Nullable, Text, Timestamptz};
     // A fixed text (every post runs it): diesel builds an INSERT's SQL again for each run.
     prepared(
-        diesel::sql_query(
+        diesel::sql_query(concat!(
             "INSERT INTO messages (session_id, seq, sender_kind, sender_user_id, client_id, body,
                                    off_platform, external_id, created_at, channel_id, content,
                                    flow_run_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-             RETURNING *",
-        )
+             RETURNING ",
+            message_columns!()
+        ))
         .bind::<Int8, _>(new.session_id)
         .bind::<Int8, _>(new.seq)
         .bind::<Text, _>(new.sender_kind.as_str())
@@ -89,13 +101,14 @@ pub async fn insert_many(
         return Ok(vec![insert(conn, one.clone()).await?]);
     }
     prepared(
-        diesel::sql_query(
+        diesel::sql_query(concat!(
             "INSERT INTO messages (session_id, seq, sender_kind, sender_user_id, client_id, body,
                                    off_platform, external_id, created_at, channel_id, content,
                                    flow_run_id)
              SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-             RETURNING *",
-        )
+             RETURNING ",
+            message_columns!()
+        ))
         .bind::<Array<Int8>, _>(col(rows, |r| r.session_id))
         .bind::<Array<Int8>, _>(col(rows, |r| r.seq))
         .bind::<Array<Text>, _>(col(rows, |r| r.sender_kind.as_str()))
@@ -158,21 +171,37 @@ pub async fn by_key(
     let (within_id, sql) = match (within, key) {
         (Within::Contact(id), Key::ClientId(_)) => (
             id,
-            "SELECT * FROM messages WHERE session_id IN (SELECT id FROM sessions
-                 WHERE contact_id = $1 ORDER BY id DESC LIMIT 5) AND client_id = $2 LIMIT 1",
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE session_id IN (SELECT id FROM sessions
+                 WHERE contact_id = $1 ORDER BY id DESC LIMIT 5) AND client_id = $2 LIMIT 1"
+            ),
         ),
         (Within::Contact(id), Key::ExternalId(_)) => (
             id,
-            "SELECT * FROM messages WHERE session_id IN (SELECT id FROM sessions
-                 WHERE contact_id = $1 ORDER BY id DESC LIMIT 5) AND external_id = $2 LIMIT 1",
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE session_id IN (SELECT id FROM sessions
+                 WHERE contact_id = $1 ORDER BY id DESC LIMIT 5) AND external_id = $2 LIMIT 1"
+            ),
         ),
         (Within::Session(id), Key::ClientId(_)) => (
             id,
-            "SELECT * FROM messages WHERE session_id = $1 AND client_id = $2 LIMIT 1",
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE session_id = $1 AND client_id = $2 LIMIT 1"
+            ),
         ),
         (Within::Session(id), Key::ExternalId(_)) => (
             id,
-            "SELECT * FROM messages WHERE session_id = $1 AND external_id = $2 LIMIT 1",
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE session_id = $1 AND external_id = $2 LIMIT 1"
+            ),
         ),
     };
     let (Key::ClientId(k) | Key::ExternalId(k)) = key;

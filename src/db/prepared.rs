@@ -9,7 +9,9 @@
 //! bind types, so each distinct text is prepared once per connection and executed with one
 //! Bind/Execute after that. Use it only where the number of distinct texts is small and
 //! bounded (a fixed text, or one per batch size up to the committer's limit): every text
-//! stays prepared on every pooled connection.
+//! stays prepared on every pooled connection. Name the columns a prepared text returns: a
+//! `*` fails on every later run on its connection once a migration adds a column ("cached
+//! plan must not change result type").
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};

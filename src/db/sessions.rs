@@ -34,6 +34,20 @@ pub struct SessionRow {
     pub alert_wait_since: Option<DateTime<Utc>>,
 }
 
+/// `SessionRow`'s columns, for the prepared fixed texts: named, not `*`, because a prepared
+/// statement whose result gains a column (a migration run by another server) fails with
+/// "cached plan must not change result type" on every later run on its connection.
+macro_rules! session_columns {
+    () => {
+        "sessions.id, sessions.project_id, sessions.channel_id, sessions.contact_id, \
+         sessions.status, sessions.bot_hosted, sessions.assignee_id, sessions.created_at, \
+         sessions.received_at, sessions.awaiting_since, sessions.first_wait_at, \
+         sessions.first_response_at, sessions.ended_at, sessions.last_seq, \
+         sessions.last_message_at, sessions.message_count, sessions.visitor_message_count, \
+         sessions.agent_message_count, sessions.updated_at, sessions.alert_wait_since"
+    };
+}
+
 /// What a message changes on its session, decided by the domain and written in one UPDATE.
 #[derive(AsChangeset)]
 #[diesel(table_name = sessions)]
@@ -149,17 +163,23 @@ pub async fn lock_many(mut conn: &AsyncPgConnection, ids: &[i64]) -> QueryResult
     match ids {
         [id] => {
             prepared(
-                diesel::sql_query("SELECT * FROM sessions WHERE id = $1 FOR UPDATE")
-                    .bind::<Int8, _>(*id),
+                diesel::sql_query(concat!(
+                    "SELECT ",
+                    session_columns!(),
+                    " FROM sessions WHERE id = $1 FOR UPDATE"
+                ))
+                .bind::<Int8, _>(*id),
             )
             .load(&mut conn)
             .await
         }
         _ => {
             prepared(
-                diesel::sql_query(
-                    "SELECT * FROM sessions WHERE id = ANY($1) ORDER BY id FOR UPDATE",
-                )
+                diesel::sql_query(concat!(
+                    "SELECT ",
+                    session_columns!(),
+                    " FROM sessions WHERE id = ANY($1) ORDER BY id FOR UPDATE"
+                ))
                 .bind::<Array<Int8>, _>(ids),
             )
             .load(&mut conn)
@@ -202,15 +222,16 @@ fn set<T>(field: &mut T, change: Option<T>) {
 pub async fn update_row(mut conn: &AsyncPgConnection, r: &SessionRow) -> QueryResult<SessionRow> {
     use diesel::sql_types::{Bool, Int4, Int8, Nullable, Text, Timestamptz};
     prepared(
-        diesel::sql_query(
+        diesel::sql_query(concat!(
             "UPDATE sessions SET status = $2, assignee_id = $3, bot_hosted = $4,
                     received_at = $5, awaiting_since = $6, first_wait_at = $7,
                     first_response_at = $8, ended_at = $9, last_seq = $10,
                     last_message_at = $11, message_count = $12, visitor_message_count = $13,
                     agent_message_count = $14, updated_at = $15, alert_wait_since = $16
              WHERE id = $1
-             RETURNING *",
-        )
+             RETURNING ",
+            session_columns!()
+        ))
         .bind::<Int8, _>(r.id)
         .bind::<Text, _>(r.status.as_str())
         .bind::<Nullable<Int8>, _>(r.assignee_id)
@@ -247,8 +268,8 @@ pub async fn update_many(
     }
     let status: Vec<&str> = col(rows, |r| r.status.as_str());
     prepared(
-        diesel::sql_query(
-            "UPDATE sessions s SET status = u.status, assignee_id = u.assignee_id,
+        diesel::sql_query(concat!(
+            "UPDATE sessions SET status = u.status, assignee_id = u.assignee_id,
                 bot_hosted = u.bot_hosted, received_at = u.received_at,
                 awaiting_since = u.awaiting_since, first_wait_at = u.first_wait_at,
                 first_response_at = u.first_response_at, ended_at = u.ended_at,
@@ -261,9 +282,10 @@ pub async fn update_many(
                    first_wait_at, first_response_at, ended_at, last_seq, last_message_at,
                    message_count, visitor_message_count, agent_message_count, updated_at,
                    alert_wait_since)
-         WHERE s.id = u.id
-         RETURNING s.*",
-        )
+         WHERE sessions.id = u.id
+         RETURNING ",
+            session_columns!()
+        ))
         .bind::<Array<Int8>, _>(col::<_, i64>(rows, |r| r.id))
         .bind::<Array<Text>, _>(status)
         .bind::<Array<Nullable<Int8>>, _>(col::<_, Option<i64>>(rows, |r| r.assignee_id))
