@@ -142,9 +142,6 @@ pub async fn last_from(
         .optional()
 }
 
-/// How many of a contact's latest sessions a visitor's client id is checked against.
-const RECENT_SESSIONS: i64 = 5;
-
 /// What makes a message unique for idempotency: the client's id for it (widget, console,
 /// REST), or the channel's id for it (a Messenger `mid`).
 #[derive(Debug, Clone, Copy)]
@@ -168,28 +165,55 @@ pub async fn by_key(
     within: Within,
     key: Key<'_>,
 ) -> QueryResult<Option<MessageRow>> {
-    use super::schema::sessions;
-    let q = messages::table.select(MessageRow::as_select()).into_boxed();
-    let q = match within {
-        Within::Contact(contact_id) => {
-            let recent = sessions::table
-                .filter(sessions::contact_id.eq(contact_id))
-                .order(sessions::id.desc())
-                .limit(RECENT_SESSIONS)
-                .select(sessions::id);
-            q.filter(messages::session_id.eq_any(recent))
-        }
-        Within::Session(id) => q.filter(messages::session_id.eq(id)),
+    use diesel::sql_types::{Int8, Text};
+    // Fixed texts (the committer runs one per post): diesel would build the query's SQL again
+    // for every run. A visitor's client id is checked against the contact's 5 latest sessions.
+    // Not kept prepared: planned for each run on the table as it is. A generic plan adopted
+    // while `messages` was nearly empty (a fresh database's first second) was a sequential
+    // scan, kept as the table grew (docs/performance.md, "Issue 14: CPU per message").
+    let (within_id, sql) = match (within, key) {
+        (Within::Contact(id), Key::ClientId(_)) => (
+            id,
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE session_id IN (SELECT id FROM sessions
+                 WHERE contact_id = $1 ORDER BY id DESC LIMIT 5) AND client_id = $2 LIMIT 1"
+            ),
+        ),
+        (Within::Contact(id), Key::ExternalId(_)) => (
+            id,
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE session_id IN (SELECT id FROM sessions
+                 WHERE contact_id = $1 ORDER BY id DESC LIMIT 5) AND external_id = $2 LIMIT 1"
+            ),
+        ),
+        (Within::Session(id), Key::ClientId(_)) => (
+            id,
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE session_id = $1 AND client_id = $2 LIMIT 1"
+            ),
+        ),
+        (Within::Session(id), Key::ExternalId(_)) => (
+            id,
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE session_id = $1 AND external_id = $2 LIMIT 1"
+            ),
+        ),
     };
-    let q = match key {
-        Key::ClientId(id) => q.filter(messages::client_id.eq(id)),
-        Key::ExternalId(id) => q.filter(messages::external_id.eq(id)),
-    };
-    // Diesel's DSL as before, not a fixed text: at 2,000 msg/s on a fresh database the fixed
-    // text's generic plan was at times a sequential scan, adopted while `messages` was nearly
-    // empty and kept as it grew (docs/performance.md, "Issue 14: CPU per message"; seen with
-    // this form too, not settled).
-    q.first(&mut conn).await.optional()
+    let (Key::ClientId(k) | Key::ExternalId(k)) = key;
+    diesel::sql_query(sql)
+        .bind::<Int8, _>(within_id)
+        .bind::<Text, _>(k)
+        .get_result(&mut conn)
+        .await
+        .optional()
 }
 
 /// Messages with `seq > after_seq`, oldest first.
