@@ -13,6 +13,7 @@ mod automation_restart;
 mod automation_silence;
 mod automation_steps;
 mod automation_triggers;
+mod batch_statements;
 mod commit_restart;
 mod contact_sync;
 mod contacts;

@@ -1,6 +1,7 @@
 //! Contacts: the people who write to a project, one record per person per channel.
 
 use super::enums::SessionStatus;
+use super::prepared::prepared;
 use super::schema::contacts;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -40,19 +41,21 @@ pub async fn insert_visitor_once(
     name: &str,
     token_hash: &[u8],
 ) -> QueryResult<Option<Contact>> {
-    diesel::insert_into(contacts::table)
-        .values((
-            contacts::project_id.eq(project_id),
-            contacts::channel_id.eq(channel_id),
-            contacts::external_id.eq(external_id),
-            contacts::name.eq(name),
-            contacts::visitor_token_hash.eq(token_hash),
-        ))
-        .on_conflict_do_nothing()
-        .returning(Contact::as_returning())
-        .get_result(conn)
-        .await
-        .optional()
+    prepared(
+        diesel::insert_into(contacts::table)
+            .values((
+                contacts::project_id.eq(project_id),
+                contacts::channel_id.eq(channel_id),
+                contacts::external_id.eq(external_id),
+                contacts::name.eq(name),
+                contacts::visitor_token_hash.eq(token_hash),
+            ))
+            .on_conflict_do_nothing()
+            .returning(Contact::as_returning()),
+    )
+    .get_result(conn)
+    .await
+    .optional()
 }
 
 pub async fn by_visitor_token(

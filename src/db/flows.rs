@@ -2,6 +2,7 @@
 //! previews (`flow_versions`), and the contacts of editor test runs (`flow_previews`).
 
 use super::enums::TriggerKind;
+use super::prepared::prepared;
 use super::schema::{flow_previews, flow_versions, flows, users};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -336,31 +337,56 @@ impl AutomationProbe {
     }
 }
 
-/// [`automation_probe`] for several sessions in one round trip.
-#[derive(Debug, Clone, Copy, QueryableByName)]
+/// What the committer's rules read for each session of a batch besides its row: its
+/// project's settings and [`automation_probe`], in one statement.
+#[derive(Debug, Clone, QueryableByName)]
 pub struct SessionProbe {
     #[diesel(sql_type = diesel::sql_types::Int8)]
     pub session_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    pub project_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    pub settings: serde_json::Value,
     #[diesel(embed)]
     pub probe: AutomationProbe,
 }
 
+/// Run after the sessions are locked (in the same transaction), so `running` holds for the
+/// rest of it: runs start only under the session's lock.
 pub async fn automation_probes(
     mut conn: &AsyncPgConnection,
     session_ids: &[i64],
 ) -> QueryResult<Vec<SessionProbe>> {
-    diesel::sql_query(
-        "SELECT s.id AS session_id,
-                EXISTS (SELECT 1 FROM flow_runs r WHERE r.session_id = s.id AND r.status = 'running')
-                    AS running,
-                EXISTS (SELECT 1 FROM flow_previews v WHERE v.contact_id = s.contact_id) AS preview,
-                EXISTS (SELECT 1 FROM flows f WHERE f.project_id = s.project_id AND f.enabled
-                                               AND f.published_version IS NOT NULL) AS live
-         FROM sessions s WHERE s.id = ANY($1)",
-    )
-    .bind::<diesel::sql_types::Array<diesel::sql_types::Int8>, _>(session_ids)
-    .load(&mut conn)
-    .await
+    use diesel::sql_types::{Array, Int8};
+    // One session by `= $1`, as `sessions::lock_many` (its generic plan is kept).
+    const ONE: &str = "SELECT s.id AS session_id, s.project_id, p.settings,
+            EXISTS (SELECT 1 FROM flow_runs r WHERE r.session_id = s.id AND r.status = 'running')
+                AS running,
+            EXISTS (SELECT 1 FROM flow_previews v WHERE v.contact_id = s.contact_id) AS preview,
+            EXISTS (SELECT 1 FROM flows f WHERE f.project_id = s.project_id AND f.enabled
+                                           AND f.published_version IS NOT NULL) AS live
+         FROM sessions s JOIN projects p ON p.id = s.project_id
+         WHERE s.id = $1";
+    const MANY: &str = "SELECT s.id AS session_id, s.project_id, p.settings,
+            EXISTS (SELECT 1 FROM flow_runs r WHERE r.session_id = s.id AND r.status = 'running')
+                AS running,
+            EXISTS (SELECT 1 FROM flow_previews v WHERE v.contact_id = s.contact_id) AS preview,
+            EXISTS (SELECT 1 FROM flows f WHERE f.project_id = s.project_id AND f.enabled
+                                           AND f.published_version IS NOT NULL) AS live
+         FROM sessions s JOIN projects p ON p.id = s.project_id
+         WHERE s.id = ANY($1)";
+    match session_ids {
+        [id] => {
+            prepared(diesel::sql_query(ONE).bind::<Int8, _>(*id))
+                .load(&mut conn)
+                .await
+        }
+        _ => {
+            prepared(diesel::sql_query(MANY).bind::<Array<Int8>, _>(session_ids))
+                .load(&mut conn)
+                .await
+        }
+    }
 }
 
 pub async fn automation_probe(
@@ -369,16 +395,18 @@ pub async fn automation_probe(
     session_id: i64,
     contact_id: i64,
 ) -> QueryResult<AutomationProbe> {
-    diesel::sql_query(
-        "SELECT EXISTS (SELECT 1 FROM flow_runs WHERE session_id = $2 AND status = 'running')
+    prepared(
+        diesel::sql_query(
+            "SELECT EXISTS (SELECT 1 FROM flow_runs WHERE session_id = $2 AND status = 'running')
                     AS running,
                 EXISTS (SELECT 1 FROM flow_previews WHERE contact_id = $3) AS preview,
                 EXISTS (SELECT 1 FROM flows WHERE project_id = $1 AND enabled
                                              AND published_version IS NOT NULL) AS live",
+        )
+        .bind::<diesel::sql_types::Int8, _>(project_id)
+        .bind::<diesel::sql_types::Int8, _>(session_id)
+        .bind::<diesel::sql_types::Int8, _>(contact_id),
     )
-    .bind::<diesel::sql_types::Int8, _>(project_id)
-    .bind::<diesel::sql_types::Int8, _>(session_id)
-    .bind::<diesel::sql_types::Int8, _>(contact_id)
     .get_result(conn)
     .await
 }

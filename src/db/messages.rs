@@ -1,13 +1,16 @@
 //! Messages of a session, ordered by their per-session sequence number.
 
 use super::enums::SenderKind;
+use super::prepared::prepared;
 use super::schema::messages;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 /// Also serialised whole into the events that cross servers (`crate::bus`).
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Queryable, QueryableByName, Selectable, serde::Serialize, serde::Deserialize,
+)]
 #[diesel(table_name = messages)]
 pub struct MessageRow {
     pub id: i64,
@@ -28,7 +31,18 @@ pub struct MessageRow {
     pub flow_run_id: Option<i64>,
 }
 
-#[derive(Insertable)]
+/// `MessageRow`'s columns, for the prepared fixed texts (named, not `*`: see
+/// `sessions::session_columns`).
+macro_rules! message_columns {
+    () => {
+        "messages.id, messages.session_id, messages.seq, messages.sender_kind, \
+         messages.sender_user_id, messages.client_id, messages.body, messages.off_platform, \
+         messages.external_id, messages.created_at, messages.channel_id, messages.content, \
+         messages.flow_run_id"
+    };
+}
+
+#[derive(Clone, Insertable)]
 #[diesel(table_name = messages)]
 pub struct NewMessage<'a> {
     pub session_id: i64,
@@ -46,11 +60,32 @@ pub struct NewMessage<'a> {
 }
 
 pub async fn insert(mut conn: &AsyncPgConnection, new: NewMessage<'_>) -> QueryResult<MessageRow> {
-    diesel::insert_into(messages::table)
-        .values(new)
-        .returning(MessageRow::as_returning())
-        .get_result(&mut conn)
-        .await
+    use diesel::sql_types::{Bool, Int8, Jsonb, Nullable, Text, Timestamptz};
+    // A fixed text (every post runs it): diesel builds an INSERT's SQL again for each run.
+    prepared(
+        diesel::sql_query(concat!(
+            "INSERT INTO messages (session_id, seq, sender_kind, sender_user_id, client_id, body,
+                                   off_platform, external_id, created_at, channel_id, content,
+                                   flow_run_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             RETURNING ",
+            message_columns!()
+        ))
+        .bind::<Int8, _>(new.session_id)
+        .bind::<Int8, _>(new.seq)
+        .bind::<Text, _>(new.sender_kind.as_str())
+        .bind::<Nullable<Int8>, _>(new.sender_user_id)
+        .bind::<Nullable<Text>, _>(new.client_id)
+        .bind::<Text, _>(new.body)
+        .bind::<Bool, _>(new.off_platform)
+        .bind::<Nullable<Text>, _>(new.external_id)
+        .bind::<Timestamptz, _>(new.created_at)
+        .bind::<Nullable<Int8>, _>(new.channel_id)
+        .bind::<Jsonb, _>(new.content)
+        .bind::<Nullable<Int8>, _>(new.flow_run_id),
+    )
+    .get_result(&mut conn)
+    .await
 }
 
 /// Inserts these messages in one statement; returns them as stored, in no particular order.
@@ -58,11 +93,40 @@ pub async fn insert_many(
     mut conn: &AsyncPgConnection,
     rows: &[NewMessage<'_>],
 ) -> QueryResult<Vec<MessageRow>> {
-    diesel::insert_into(messages::table)
-        .values(rows)
-        .returning(MessageRow::as_returning())
-        .get_results(&mut conn)
-        .await
+    use diesel::sql_types::{Array, Bool, Int8, Jsonb, Nullable, Text, Timestamptz};
+    fn col<'r, 'a, T>(rows: &'r [NewMessage<'a>], f: impl Fn(&'r NewMessage<'a>) -> T) -> Vec<T> {
+        rows.iter().map(f).collect()
+    }
+    // One row (most batches below saturation): `insert`, whose generic plan PostgreSQL keeps
+    // (it plans an `unnest` of parameters for every run). More: one fixed text whatever their
+    // number, where a multi-row VALUES is a text per size that diesel builds again each run.
+    if let [one] = rows {
+        return Ok(vec![insert(conn, one.clone()).await?]);
+    }
+    prepared(
+        diesel::sql_query(concat!(
+            "INSERT INTO messages (session_id, seq, sender_kind, sender_user_id, client_id, body,
+                                   off_platform, external_id, created_at, channel_id, content,
+                                   flow_run_id)
+             SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             RETURNING ",
+            message_columns!()
+        ))
+        .bind::<Array<Int8>, _>(col(rows, |r| r.session_id))
+        .bind::<Array<Int8>, _>(col(rows, |r| r.seq))
+        .bind::<Array<Text>, _>(col(rows, |r| r.sender_kind.as_str()))
+        .bind::<Array<Nullable<Int8>>, _>(col(rows, |r| r.sender_user_id))
+        .bind::<Array<Nullable<Text>>, _>(col(rows, |r| r.client_id))
+        .bind::<Array<Text>, _>(col(rows, |r| r.body))
+        .bind::<Array<Bool>, _>(col(rows, |r| r.off_platform))
+        .bind::<Array<Nullable<Text>>, _>(col(rows, |r| r.external_id))
+        .bind::<Array<Timestamptz>, _>(col(rows, |r| r.created_at))
+        .bind::<Array<Nullable<Int8>>, _>(col(rows, |r| r.channel_id))
+        .bind::<Array<Jsonb>, _>(col(rows, |r| r.content))
+        .bind::<Array<Nullable<Int8>>, _>(col(rows, |r| r.flow_run_id)),
+    )
+    .load(&mut conn)
+    .await
 }
 
 /// The newest message of a session from one kind of sender.
@@ -80,9 +144,6 @@ pub async fn last_from(
         .await
         .optional()
 }
-
-/// How many of a contact's latest sessions a visitor's client id is checked against.
-const RECENT_SESSIONS: i64 = 5;
 
 /// What makes a message unique for idempotency: the client's id for it (widget, console,
 /// REST), or the channel's id for it (a Messenger `mid`).
@@ -107,24 +168,55 @@ pub async fn by_key(
     within: Within,
     key: Key<'_>,
 ) -> QueryResult<Option<MessageRow>> {
-    use super::schema::sessions;
-    let q = messages::table.select(MessageRow::as_select()).into_boxed();
-    let q = match within {
-        Within::Contact(contact_id) => {
-            let recent = sessions::table
-                .filter(sessions::contact_id.eq(contact_id))
-                .order(sessions::id.desc())
-                .limit(RECENT_SESSIONS)
-                .select(sessions::id);
-            q.filter(messages::session_id.eq_any(recent))
-        }
-        Within::Session(id) => q.filter(messages::session_id.eq(id)),
+    use diesel::sql_types::{Int8, Text};
+    // Fixed texts (the committer runs one per post): diesel would build the query's SQL again
+    // for every run. A visitor's client id is checked against the contact's 5 latest sessions.
+    // Not kept prepared: planned for each run on the table as it is. A generic plan adopted
+    // while `messages` was nearly empty (a fresh database's first second) was a sequential
+    // scan, kept as the table grew (docs/performance.md, "Issue 14: CPU per message").
+    let (within_id, sql) = match (within, key) {
+        (Within::Contact(id), Key::ClientId(_)) => (
+            id,
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE session_id IN (SELECT id FROM sessions
+                 WHERE contact_id = $1 ORDER BY id DESC LIMIT 5) AND client_id = $2 LIMIT 1"
+            ),
+        ),
+        (Within::Contact(id), Key::ExternalId(_)) => (
+            id,
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE session_id IN (SELECT id FROM sessions
+                 WHERE contact_id = $1 ORDER BY id DESC LIMIT 5) AND external_id = $2 LIMIT 1"
+            ),
+        ),
+        (Within::Session(id), Key::ClientId(_)) => (
+            id,
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE session_id = $1 AND client_id = $2 LIMIT 1"
+            ),
+        ),
+        (Within::Session(id), Key::ExternalId(_)) => (
+            id,
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE session_id = $1 AND external_id = $2 LIMIT 1"
+            ),
+        ),
     };
-    let q = match key {
-        Key::ClientId(id) => q.filter(messages::client_id.eq(id)),
-        Key::ExternalId(id) => q.filter(messages::external_id.eq(id)),
-    };
-    q.first(&mut conn).await.optional()
+    let (Key::ClientId(k) | Key::ExternalId(k)) = key;
+    diesel::sql_query(sql)
+        .bind::<Int8, _>(within_id)
+        .bind::<Text, _>(k)
+        .get_result(&mut conn)
+        .await
+        .optional()
 }
 
 /// Messages with `seq > after_seq`, oldest first.

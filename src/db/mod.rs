@@ -17,6 +17,7 @@ pub mod hosting_changes;
 pub mod jobs;
 pub mod messages;
 pub mod outbox;
+pub mod prepared;
 pub mod projects;
 pub mod reports;
 pub mod retry;

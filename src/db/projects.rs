@@ -62,22 +62,6 @@ pub async fn settings(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<serd
         .await
 }
 
-/// The settings of the projects these sessions belong to, as `(project id, settings)`.
-pub async fn settings_of_sessions(
-    mut conn: &AsyncPgConnection,
-    session_ids: &[i64],
-) -> QueryResult<Vec<(i64, serde_json::Value)>> {
-    use super::schema::sessions;
-    let of_sessions = sessions::table
-        .filter(sessions::id.eq_any(session_ids))
-        .select(sessions::project_id);
-    projects::table
-        .filter(projects::id.eq_any(of_sessions))
-        .select((projects::id, projects::settings))
-        .load(&mut conn)
-        .await
-}
-
 /// The settings, with the project row locked until the transaction ends (read-modify-write).
 pub async fn lock_settings(
     conn: &mut AsyncPgConnection,

@@ -2,6 +2,7 @@
 //! change to a session's messages first locks its row (`lock`).
 
 use super::enums::SessionStatus;
+use super::prepared::prepared;
 use super::schema::{contacts, sessions};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -41,6 +42,20 @@ pub struct SessionRow {
     pub updated_at: DateTime<Utc>,
     /// Start of the current wait for a human reply, bot-hosted time included (e-mail alerts).
     pub alert_wait_since: Option<DateTime<Utc>>,
+}
+
+/// `SessionRow`'s columns, for the prepared fixed texts: named, not `*`, because a prepared
+/// statement whose result gains a column (a migration run by another server) fails with
+/// "cached plan must not change result type" on every later run on its connection.
+macro_rules! session_columns {
+    () => {
+        "sessions.id, sessions.project_id, sessions.channel_id, sessions.contact_id, \
+         sessions.status, sessions.bot_hosted, sessions.assignee_id, sessions.created_at, \
+         sessions.received_at, sessions.awaiting_since, sessions.first_wait_at, \
+         sessions.first_response_at, sessions.ended_at, sessions.last_seq, \
+         sessions.last_message_at, sessions.message_count, sessions.visitor_message_count, \
+         sessions.agent_message_count, sessions.updated_at, sessions.alert_wait_since"
+    };
 }
 
 /// What a message changes on its session, decided by the domain and written in one UPDATE.
@@ -151,13 +166,36 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<SessionR
 /// Locks these sessions (those that exist), in id order so that two lockers of several rows
 /// wait for each other instead of deadlocking.
 pub async fn lock_many(mut conn: &AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<SessionRow>> {
-    sessions::table
-        .filter(sessions::id.eq_any(ids))
-        .order(sessions::id)
-        .for_update()
-        .select(SessionRow::as_select())
-        .load(&mut conn)
-        .await
+    use diesel::sql_types::{Array, Int8};
+    // Fixed texts (every batch runs one): diesel builds a query's SQL again for each run. One
+    // session (most batches below saturation) by `= $1`, whose generic plan PostgreSQL keeps;
+    // it plans an `= ANY($1)` for every run, its generic estimate (ten ids) being worse.
+    match ids {
+        [id] => {
+            prepared(
+                diesel::sql_query(concat!(
+                    "SELECT ",
+                    session_columns!(),
+                    " FROM sessions WHERE id = $1 FOR UPDATE"
+                ))
+                .bind::<Int8, _>(*id),
+            )
+            .load(&mut conn)
+            .await
+        }
+        _ => {
+            prepared(
+                diesel::sql_query(concat!(
+                    "SELECT ",
+                    session_columns!(),
+                    " FROM sessions WHERE id = ANY($1) ORDER BY id FOR UPDATE"
+                ))
+                .bind::<Array<Int8>, _>(ids),
+            )
+            .load(&mut conn)
+            .await
+        }
+    }
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<SessionRow> {
@@ -173,17 +211,56 @@ pub async fn update(
     id: i64,
     changes: &SessionChanges,
 ) -> QueryResult<SessionRow> {
-    diesel::update(sessions::table.find(id))
-        .set(changes)
-        .returning(SessionRow::as_returning())
-        .get_result(&mut conn)
-        .await
+    // One text per set of changed columns: a message changes one of a few sets.
+    prepared(
+        diesel::update(sessions::table.find(id))
+            .set(changes)
+            .returning(SessionRow::as_returning()),
+    )
+    .get_result(&mut conn)
+    .await
 }
 
 fn set<T>(field: &mut T, change: Option<T>) {
     if let Some(v) = change {
         *field = v;
     }
+}
+
+/// Writes this row's changeable columns (as `SessionChanges::applied_to` made them); returns
+/// the row as stored. `update_many` for one row, in a fixed text whose plan is an index look-up.
+pub async fn update_row(mut conn: &AsyncPgConnection, r: &SessionRow) -> QueryResult<SessionRow> {
+    use diesel::sql_types::{Bool, Int4, Int8, Nullable, Text, Timestamptz};
+    prepared(
+        diesel::sql_query(concat!(
+            "UPDATE sessions SET status = $2, assignee_id = $3, bot_hosted = $4,
+                    received_at = $5, awaiting_since = $6, first_wait_at = $7,
+                    first_response_at = $8, ended_at = $9, last_seq = $10,
+                    last_message_at = $11, message_count = $12, visitor_message_count = $13,
+                    agent_message_count = $14, updated_at = $15, alert_wait_since = $16
+             WHERE id = $1
+             RETURNING ",
+            session_columns!()
+        ))
+        .bind::<Int8, _>(r.id)
+        .bind::<Text, _>(r.status.as_str())
+        .bind::<Nullable<Int8>, _>(r.assignee_id)
+        .bind::<Bool, _>(r.bot_hosted)
+        .bind::<Nullable<Timestamptz>, _>(r.received_at)
+        .bind::<Nullable<Timestamptz>, _>(r.awaiting_since)
+        .bind::<Nullable<Timestamptz>, _>(r.first_wait_at)
+        .bind::<Nullable<Timestamptz>, _>(r.first_response_at)
+        .bind::<Nullable<Timestamptz>, _>(r.ended_at)
+        .bind::<Int8, _>(r.last_seq)
+        .bind::<Timestamptz, _>(r.last_message_at)
+        .bind::<Int4, _>(r.message_count)
+        .bind::<Int4, _>(r.visitor_message_count)
+        .bind::<Int4, _>(r.agent_message_count)
+        .bind::<Timestamptz, _>(r.updated_at)
+        .bind::<Nullable<Timestamptz>, _>(r.alert_wait_since),
+    )
+    .get_result(&mut conn)
+    .await
 }
 
 /// Writes these rows' changeable columns (as `SessionChanges::applied_to` made them) in one
@@ -200,8 +277,9 @@ pub async fn update_many(
         rows.iter().map(|r| f(r).into()).collect()
     }
     let status: Vec<&str> = col(rows, |r| r.status.as_str());
-    diesel::sql_query(
-        "UPDATE sessions s SET status = u.status, assignee_id = u.assignee_id,
+    prepared(
+        diesel::sql_query(concat!(
+            "UPDATE sessions SET status = u.status, assignee_id = u.assignee_id,
                 bot_hosted = u.bot_hosted, received_at = u.received_at,
                 awaiting_since = u.awaiting_since, first_wait_at = u.first_wait_at,
                 first_response_at = u.first_response_at, ended_at = u.ended_at,
@@ -214,35 +292,39 @@ pub async fn update_many(
                    first_wait_at, first_response_at, ended_at, last_seq, last_message_at,
                    message_count, visitor_message_count, agent_message_count, updated_at,
                    alert_wait_since)
-         WHERE s.id = u.id
-         RETURNING s.*",
+         WHERE sessions.id = u.id
+         RETURNING ",
+            session_columns!()
+        ))
+        .bind::<Array<Int8>, _>(col::<_, i64>(rows, |r| r.id))
+        .bind::<Array<Text>, _>(status)
+        .bind::<Array<Nullable<Int8>>, _>(col::<_, Option<i64>>(rows, |r| r.assignee_id))
+        .bind::<Array<Bool>, _>(col::<_, bool>(rows, |r| r.bot_hosted))
+        .bind::<Array<Nullable<Timestamptz>>, _>(col::<_, Option<DateTime<Utc>>>(rows, |r| {
+            r.received_at
+        }))
+        .bind::<Array<Nullable<Timestamptz>>, _>(col::<_, Option<DateTime<Utc>>>(rows, |r| {
+            r.awaiting_since
+        }))
+        .bind::<Array<Nullable<Timestamptz>>, _>(col::<_, Option<DateTime<Utc>>>(rows, |r| {
+            r.first_wait_at
+        }))
+        .bind::<Array<Nullable<Timestamptz>>, _>(col::<_, Option<DateTime<Utc>>>(rows, |r| {
+            r.first_response_at
+        }))
+        .bind::<Array<Nullable<Timestamptz>>, _>(col::<_, Option<DateTime<Utc>>>(rows, |r| {
+            r.ended_at
+        }))
+        .bind::<Array<Int8>, _>(col::<_, i64>(rows, |r| r.last_seq))
+        .bind::<Array<Timestamptz>, _>(col::<_, DateTime<Utc>>(rows, |r| r.last_message_at))
+        .bind::<Array<Int4>, _>(col::<_, i32>(rows, |r| r.message_count))
+        .bind::<Array<Int4>, _>(col::<_, i32>(rows, |r| r.visitor_message_count))
+        .bind::<Array<Int4>, _>(col::<_, i32>(rows, |r| r.agent_message_count))
+        .bind::<Array<Timestamptz>, _>(col::<_, DateTime<Utc>>(rows, |r| r.updated_at))
+        .bind::<Array<Nullable<Timestamptz>>, _>(col::<_, Option<DateTime<Utc>>>(rows, |r| {
+            r.alert_wait_since
+        })),
     )
-    .bind::<Array<Int8>, _>(col::<_, i64>(rows, |r| r.id))
-    .bind::<Array<Text>, _>(status)
-    .bind::<Array<Nullable<Int8>>, _>(col::<_, Option<i64>>(rows, |r| r.assignee_id))
-    .bind::<Array<Bool>, _>(col::<_, bool>(rows, |r| r.bot_hosted))
-    .bind::<Array<Nullable<Timestamptz>>, _>(col::<_, Option<DateTime<Utc>>>(rows, |r| {
-        r.received_at
-    }))
-    .bind::<Array<Nullable<Timestamptz>>, _>(col::<_, Option<DateTime<Utc>>>(rows, |r| {
-        r.awaiting_since
-    }))
-    .bind::<Array<Nullable<Timestamptz>>, _>(col::<_, Option<DateTime<Utc>>>(rows, |r| {
-        r.first_wait_at
-    }))
-    .bind::<Array<Nullable<Timestamptz>>, _>(col::<_, Option<DateTime<Utc>>>(rows, |r| {
-        r.first_response_at
-    }))
-    .bind::<Array<Nullable<Timestamptz>>, _>(col::<_, Option<DateTime<Utc>>>(rows, |r| r.ended_at))
-    .bind::<Array<Int8>, _>(col::<_, i64>(rows, |r| r.last_seq))
-    .bind::<Array<Timestamptz>, _>(col::<_, DateTime<Utc>>(rows, |r| r.last_message_at))
-    .bind::<Array<Int4>, _>(col::<_, i32>(rows, |r| r.message_count))
-    .bind::<Array<Int4>, _>(col::<_, i32>(rows, |r| r.visitor_message_count))
-    .bind::<Array<Int4>, _>(col::<_, i32>(rows, |r| r.agent_message_count))
-    .bind::<Array<Timestamptz>, _>(col::<_, DateTime<Utc>>(rows, |r| r.updated_at))
-    .bind::<Array<Nullable<Timestamptz>>, _>(col::<_, Option<DateTime<Utc>>>(rows, |r| {
-        r.alert_wait_since
-    }))
     .load(&mut conn)
     .await
 }
@@ -267,17 +349,19 @@ pub async fn open_or_get(
     channel_id: i64,
     contact_id: i64,
 ) -> QueryResult<(SessionRow, bool)> {
-    let inserted: Option<SessionRow> = diesel::insert_into(sessions::table)
-        .values((
-            sessions::project_id.eq(project_id),
-            sessions::channel_id.eq(channel_id),
-            sessions::contact_id.eq(contact_id),
-        ))
-        .on_conflict_do_nothing()
-        .returning(SessionRow::as_returning())
-        .get_result(conn)
-        .await
-        .optional()?;
+    let inserted: Option<SessionRow> = prepared(
+        diesel::insert_into(sessions::table)
+            .values((
+                sessions::project_id.eq(project_id),
+                sessions::channel_id.eq(channel_id),
+                sessions::contact_id.eq(contact_id),
+            ))
+            .on_conflict_do_nothing()
+            .returning(SessionRow::as_returning()),
+    )
+    .get_result(conn)
+    .await
+    .optional()?;
     match inserted {
         Some(row) => Ok((row, true)),
         None => open_for_contact(conn, contact_id)
