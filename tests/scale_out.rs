@@ -41,19 +41,6 @@ async fn redis_becomes(app: &TestApp, state: &str) {
     .await;
 }
 
-async fn role_id(app: &TestApp, a: &Agent, name: &str) -> i64 {
-    let path = format!("/api/projects/{}/roles", app.project_id);
-    let roles = app.get_json(a, &path).await;
-    roles
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == name)
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap()
-}
-
 /// The `seq`s of session `sid`'s message frames, in arrival order, up to and including `last`.
 async fn seqs_until(ws: &mut WsClient, sid: i64, last: i64) -> Vec<i64> {
     let (before, barrier) = ws
@@ -112,7 +99,7 @@ async fn a_role_change_made_through_a_closes_the_members_socket_on_b_with_4003()
     let (a, b, pid) = (&p.a, &p.b, p.a.project_id);
     let owner = a.owner().await;
     let amy = a.member(pid, "agent", "amy").await;
-    let admin_role = role_id(a, &owner, "admin").await;
+    let admin_role = crate::common::role_id(a, &owner, a.project_id, "admin").await;
     let mut amy_on_b = b.agent_ws(&amy, pid).await;
     let path = format!("/api/projects/{pid}/members/{}", amy.user_id);
     let status = a

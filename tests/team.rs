@@ -4,19 +4,6 @@
 use crate::common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
-async fn role_id(app: &TestApp, a: &Agent, pid: i64, name: &str) -> i64 {
-    let (_, roles) = app
-        .call(a, Method::GET, &format!("/api/projects/{pid}/roles"), None)
-        .await;
-    roles
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == name)
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn team_changes_follow_the_rules_and_revoke_live_connections() {

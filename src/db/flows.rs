@@ -358,23 +358,24 @@ pub async fn automation_probes(
     session_ids: &[i64],
 ) -> QueryResult<Vec<SessionProbe>> {
     use diesel::sql_types::{Array, Int8};
+    macro_rules! probes_where {
+        ($cond:literal) => {
+            concat!(
+                "SELECT s.id AS session_id, s.project_id, p.settings,
+            EXISTS (SELECT 1 FROM flow_runs r WHERE r.session_id = s.id AND r.status = 'running')
+                AS running,
+            EXISTS (SELECT 1 FROM flow_previews v WHERE v.contact_id = s.contact_id) AS preview,
+            EXISTS (SELECT 1 FROM flows f WHERE f.project_id = s.project_id AND f.enabled
+                                           AND f.published_version IS NOT NULL) AS live
+         FROM sessions s JOIN projects p ON p.id = s.project_id
+         WHERE ",
+                $cond
+            )
+        };
+    }
     // One session by `= $1`, as `sessions::lock_many` (its generic plan is kept).
-    const ONE: &str = "SELECT s.id AS session_id, s.project_id, p.settings,
-            EXISTS (SELECT 1 FROM flow_runs r WHERE r.session_id = s.id AND r.status = 'running')
-                AS running,
-            EXISTS (SELECT 1 FROM flow_previews v WHERE v.contact_id = s.contact_id) AS preview,
-            EXISTS (SELECT 1 FROM flows f WHERE f.project_id = s.project_id AND f.enabled
-                                           AND f.published_version IS NOT NULL) AS live
-         FROM sessions s JOIN projects p ON p.id = s.project_id
-         WHERE s.id = $1";
-    const MANY: &str = "SELECT s.id AS session_id, s.project_id, p.settings,
-            EXISTS (SELECT 1 FROM flow_runs r WHERE r.session_id = s.id AND r.status = 'running')
-                AS running,
-            EXISTS (SELECT 1 FROM flow_previews v WHERE v.contact_id = s.contact_id) AS preview,
-            EXISTS (SELECT 1 FROM flows f WHERE f.project_id = s.project_id AND f.enabled
-                                           AND f.published_version IS NOT NULL) AS live
-         FROM sessions s JOIN projects p ON p.id = s.project_id
-         WHERE s.id = ANY($1)";
+    const ONE: &str = probes_where!("s.id = $1");
+    const MANY: &str = probes_where!("s.id = ANY($1)");
     match session_ids {
         [id] => {
             prepared(diesel::sql_query(ONE).bind::<Int8, _>(*id))

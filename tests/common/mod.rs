@@ -471,3 +471,23 @@ pub async fn scraped(base: &str, name: &str) -> Option<f64> {
     body.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }
+
+/// The id of the project's role called `name`, as the roles API lists it.
+pub async fn role_id(app: &TestApp, a: &Agent, pid: i64, name: &str) -> i64 {
+    let (_, roles) = app
+        .call(
+            a,
+            reqwest::Method::GET,
+            &format!("/api/projects/{pid}/roles"),
+            None,
+        )
+        .await;
+    roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
