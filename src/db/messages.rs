@@ -174,41 +174,31 @@ pub async fn by_key(
     // Not kept prepared: planned for each run on the table as it is. A generic plan adopted
     // while `messages` was nearly empty (a fresh database's first second) was a sequential
     // scan, kept as the table grew (docs/performance.md, "Issue 14: CPU per message").
+    macro_rules! select_where {
+        ($($part:expr),+) => {
+            concat!("SELECT ", message_columns!(), " FROM messages WHERE ", $($part),+, " LIMIT 1")
+        };
+    }
+    macro_rules! in_latest_sessions {
+        () => {
+            "session_id IN (SELECT id FROM sessions WHERE contact_id = $1 ORDER BY id DESC LIMIT 5)"
+        };
+    }
     let (within_id, sql) = match (within, key) {
         (Within::Contact(id), Key::ClientId(_)) => (
             id,
-            concat!(
-                "SELECT ",
-                message_columns!(),
-                " FROM messages WHERE session_id IN (SELECT id FROM sessions
-                 WHERE contact_id = $1 ORDER BY id DESC LIMIT 5) AND client_id = $2 LIMIT 1"
-            ),
+            select_where!(in_latest_sessions!(), " AND client_id = $2"),
         ),
         (Within::Contact(id), Key::ExternalId(_)) => (
             id,
-            concat!(
-                "SELECT ",
-                message_columns!(),
-                " FROM messages WHERE session_id IN (SELECT id FROM sessions
-                 WHERE contact_id = $1 ORDER BY id DESC LIMIT 5) AND external_id = $2 LIMIT 1"
-            ),
+            select_where!(in_latest_sessions!(), " AND external_id = $2"),
         ),
-        (Within::Session(id), Key::ClientId(_)) => (
-            id,
-            concat!(
-                "SELECT ",
-                message_columns!(),
-                " FROM messages WHERE session_id = $1 AND client_id = $2 LIMIT 1"
-            ),
-        ),
-        (Within::Session(id), Key::ExternalId(_)) => (
-            id,
-            concat!(
-                "SELECT ",
-                message_columns!(),
-                " FROM messages WHERE session_id = $1 AND external_id = $2 LIMIT 1"
-            ),
-        ),
+        (Within::Session(id), Key::ClientId(_)) => {
+            (id, select_where!("session_id = $1 AND client_id = $2"))
+        }
+        (Within::Session(id), Key::ExternalId(_)) => {
+            (id, select_where!("session_id = $1 AND external_id = $2"))
+        }
     };
     let (Key::ClientId(k) | Key::ExternalId(k)) = key;
     diesel::sql_query(sql)
