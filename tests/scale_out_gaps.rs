@@ -4,57 +4,6 @@
 
 use crate::common::*;
 use serde_json::{json, Value};
-use switchboard::app::RunningServer;
-
-/// A second server on the app's database, stopped when dropped (so its pool's connections
-/// close even when the test fails).
-struct Other(Option<RunningServer>);
-
-impl Other {
-    async fn start(app: &TestApp) -> Other {
-        Other(Some(start_server(&app.db_url).await))
-    }
-
-    fn ws_url(&self) -> String {
-        let s = self.0.as_ref().expect("server running");
-        s.url().replacen("http://", "ws://", 1)
-    }
-
-    /// The visitor with `token` (who has written on A), connected to this server.
-    async fn visitor(&self, app: &TestApp, token: &str) -> WsClient {
-        let url = format!(
-            "{}/ws/visitor?key={}&token={token}",
-            self.ws_url(),
-            app.widget_key
-        );
-        let mut c = WsClient::connect(&url, None).await;
-        c.hello = Some(c.recv_type("hello").await);
-        c
-    }
-
-    async fn agent_ws(&self, agent: &Agent, project_id: i64) -> WsClient {
-        let url = format!("{}/ws/agent?project={project_id}", self.ws_url());
-        let mut c = WsClient::connect(&url, Some(&agent.token)).await;
-        c.hello = Some(c.recv_type("hello").await);
-        c
-    }
-}
-
-impl Drop for Other {
-    fn drop(&mut self) {
-        if let Some(s) = self.0.take() {
-            let stopping = std::thread::spawn(move || {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    rt.block_on(s.stop(false));
-                }
-            });
-            let _ = stopping.join();
-        }
-    }
-}
 
 /// An agent's reply, once committed (its ack); returns its seq.
 async fn agent_says(a: &mut WsClient, sid: i64, client_id: &str, text: &str) -> i64 {
@@ -90,7 +39,7 @@ async fn seqs_until(c: &mut WsClient, sid: i64, above: i64, until: i64) -> Vec<i
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_gets_another_servers_reply_in_order_once_a_later_message_shows_the_gap() {
     let app = TestApp::start().await;
-    let other = Other::start(&app).await;
+    let other = app.another_server().await;
     let owner = app.owner().await;
     let mut agent_a = app.agent_ws(&owner, app.project_id).await;
     let (mut visitor, sid) = app.open_session("hello").await;
@@ -111,7 +60,7 @@ async fn an_agent_gets_another_servers_reply_in_order_once_a_later_message_shows
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_gets_another_servers_reply_in_order_once_its_next_message_shows_the_gap() {
     let app = TestApp::start().await;
-    let other = Other::start(&app).await;
+    let other = app.another_server().await;
     let owner = app.owner().await;
     let (mut visitor, sid) = app.open_session("hello").await;
 
@@ -131,7 +80,7 @@ async fn a_visitor_gets_another_servers_reply_in_order_once_its_next_message_sho
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_whose_scope_a_session_leaves_during_its_fill_gets_what_was_held_and_stays() {
     let app = TestApp::start().await;
-    let other = Other::start(&app).await;
+    let other = app.another_server().await;
     let pid = app.project_id;
     let ann = app.member(pid, "agent", "ann").await;
     app.set_role_scope(pid, "agent", "own").await;
@@ -145,7 +94,7 @@ async fn an_agent_whose_scope_a_session_leaves_during_its_fill_gets_what_was_hel
         .as_str()
         .unwrap()
         .to_owned();
-    let mut visitor_b = other.visitor(&app, &token).await;
+    let mut visitor_b = other.visitor_with(Some(&token)).await;
     assert_eq!(
         visitor_says(&mut visitor_b, "v2", "still there?").await["seq"],
         2
