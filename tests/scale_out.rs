@@ -582,3 +582,26 @@ async fn two_agents_on_two_servers_replying_to_one_session_at_once_both_see_ever
         assert_eq!(next["seq"], last + 1, "frames before it: {before:?}");
     }
 }
+
+/// Events another server published that this one cannot read (a newer version's kind during a
+/// rolling upgrade, a corrupted payload) are events missed: its connections resume from the
+/// database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_envelope_this_server_cannot_read_makes_its_sockets_resume() {
+    let p = two_servers().await;
+    let (a, pid) = (&p.a, p.a.project_id);
+    let mut agent = a.agent_ws(&a.owner().await, pid).await;
+    assert_eq!(metric(a, "switchboard_bus_resyncs_total").await, 0.0);
+    let client = redis::Client::open(p.redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: i64 = redis::cmd("PUBLISH")
+        .arg("switchboard:events")
+        .arg(r#"{"node":"someone-else","events":[{"NoSuchEvent":{}}]}"#)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(agent.closed_code().await, Some(4009));
+    assert!(metric(a, "switchboard_bus_resyncs_total").await >= 1.0);
+    // Still subscribed: the next events from B arrive live.
+    assert_eq!(health(a).await.1["redis"], "ok");
+}
