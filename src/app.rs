@@ -202,9 +202,11 @@ pub async fn start(config: Config) -> Result<Started, String> {
         limits: Arc::new(limits),
         bus: bus_status,
     });
+    let public_url = config.public_url.clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .wrap(http::security_headers::middleware(&public_url))
             // The webhook's verification carries the verify token in its query string: it is
             // kept out of the access log (the handler logs refusals itself).
             .wrap(

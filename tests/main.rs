@@ -38,6 +38,7 @@ mod scale_out;
 mod scale_out_failover;
 mod scale_out_gaps;
 mod scale_out_limits;
+mod security_headers;
 mod session_hot;
 mod status_filter;
 mod team;

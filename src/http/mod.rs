@@ -18,6 +18,7 @@ mod projects;
 pub mod rate_limit;
 mod reply_window;
 mod reports;
+pub mod security_headers;
 mod session_tags;
 mod sessions;
 mod sync;
