@@ -18,6 +18,7 @@ mod commit_restart;
 mod contact_sync;
 mod contacts;
 mod flows_api;
+mod frame_fuzz;
 mod graph_client;
 mod group_commit;
 mod hosting;
