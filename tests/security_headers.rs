@@ -13,15 +13,19 @@ fn header(r: &reqwest::Response, name: &str) -> Option<String> {
         .map(|v| v.to_str().unwrap().to_string())
 }
 
+fn assert_nosniff(r: &reqwest::Response) {
+    assert_eq!(
+        header(r, "x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+}
+
 #[tokio::test]
 async fn an_api_error_carries_nosniff_and_a_referrer_policy() {
     let app = TestApp::start().await;
     let r = get(&app, "/api/me").await;
     assert_eq!(r.status(), 401);
-    assert_eq!(
-        header(&r, "x-content-type-options").as_deref(),
-        Some("nosniff")
-    );
+    assert_nosniff(&r);
     assert_eq!(
         header(&r, "referrer-policy").as_deref(),
         Some("strict-origin-when-cross-origin")
@@ -33,10 +37,7 @@ async fn an_unknown_api_path_carries_nosniff_and_a_referrer_policy() {
     let app = TestApp::start().await;
     let r = get(&app, "/api/no-such-thing").await;
     assert_eq!(r.status(), 404);
-    assert_eq!(
-        header(&r, "x-content-type-options").as_deref(),
-        Some("nosniff")
-    );
+    assert_nosniff(&r);
     assert!(header(&r, "referrer-policy").is_some());
 }
 
@@ -60,10 +61,7 @@ async fn the_widget_script_and_demo_page_may_be_framed() {
         let csp = header(&r, "content-security-policy").unwrap_or_default();
         assert!(!csp.contains("frame-ancestors"), "{path}: {csp}");
         assert!(header(&r, "x-frame-options").is_none(), "{path}");
-        assert_eq!(
-            header(&r, "x-content-type-options").as_deref(),
-            Some("nosniff")
-        );
+        assert_nosniff(&r);
     }
 }
 
